@@ -1,0 +1,136 @@
+/**
+ * Outbound `/http/1.1`: an undici `connect` function that, for an origin naming a peer
+ * (`http://<base36 peer id>`), dials the peer, opens one `/http/1.1` stream and returns it as a socket.
+ * undici's HTTP/1.1 client then writes the request and parses the response on it.
+ *
+ * @module
+ */
+import { peerFromHostname } from '../addressing.js'
+import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
+import { HTTP_STREAM_PROTOCOL } from './server.js'
+import { StreamSocket } from './socket.js'
+import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Socket } from 'node:net'
+import type { buildConnector } from 'undici'
+
+/** The part of a libp2p node the client needs. */
+export interface StreamDialer {
+  dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
+}
+
+/** Options for {@link createStreamConnector}. */
+export interface StreamConnectorOptions {
+  /** Addresses known for a peer (from the fetch target), tried before the peer store. */
+  addressesOf?: (peer: PeerId) => Multiaddr[] | undefined
+  /**
+   * Upper bound on dialling the peer and negotiating `/http/1.1`, in milliseconds.
+   *
+   * @default 30000
+   */
+  connectTimeout?: number
+  /** The outbound stream limit to ask for when no `/http/1.1` handler is registered locally. */
+  maxOutboundStreams?: number
+}
+
+/**
+ * undici ends an exchange by destroying the socket with an "error" even when all went well: an
+ * `InformationalError` once a `Connection: close` response is complete, or `other side closed` when the
+ * server ended after a complete response. Those are closes, not failures, so the stream is closed
+ * gracefully instead of reset.
+ */
+function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
+  const code = (err as { code?: string }).code
+  if (code === 'UND_ERR_INFO') {
+    return true
+  }
+  return code === 'UND_ERR_SOCKET' && socket.readableEnded
+}
+
+/**
+ * Dial a peer and open a `/http/1.1` stream on it.
+ *
+ * The first stream on a connection is opened alone: a remote that is still setting the connection up
+ * drops it when more than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every
+ * request of a burst. Once one stream has been negotiated the remote is ready and the rest go at once.
+ */
+export class StreamOpener {
+  readonly #dialer: StreamDialer
+  readonly #options: StreamConnectorOptions
+  readonly #ready = new WeakSet<Connection>()
+  readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
+
+  constructor (dialer: StreamDialer, options: StreamConnectorOptions = {}) {
+    this.#dialer = dialer
+    this.#options = options
+  }
+
+  /** Open one `/http/1.1` stream to `peer` and wrap it as a socket. */
+  async open (peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {
+    const addrs = this.#options.addressesOf?.(peer)
+    let connection: Connection
+    try {
+      connection = await this.#dialer.dial(addrs != null && addrs.length > 0 ? addrs : peer, { signal })
+    } catch (err) {
+      throw new DialError(peer.toString(), `could not dial peer ${peer.toString()}: ${(err as Error).message}`, { cause: err })
+    }
+    while (!this.#ready.has(connection)) {
+      const pending = this.#firstStream.get(connection)
+      if (pending == null) {
+        const first = this.#newStream(connection, peer, signal)
+        this.#firstStream.set(connection, first)
+        try {
+          const socket = await first
+          this.#ready.add(connection)
+          return socket
+        } finally {
+          this.#firstStream.delete(connection)
+        }
+      }
+      await pending.catch(() => {})
+    }
+    return await this.#newStream(connection, peer, signal)
+  }
+
+  async #newStream (connection: Connection, peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {
+    try {
+      const stream = await connection.newStream(HTTP_STREAM_PROTOCOL, {
+        signal,
+        maxOutboundStreams: this.#options.maxOutboundStreams
+      })
+      const socket: StreamSocket = new StreamSocket(stream, {
+        remotePeer: connection.remotePeer,
+        remoteAddr: connection.remoteAddr,
+        isGracefulClose: (err) => isUndiciGracefulClose(socket, err)
+      })
+      return socket
+    } catch (err) {
+      if ((err as Error).name === 'UnsupportedProtocolError') {
+        throw new ProtocolNotSupportedError(peer.toString(), HTTP_STREAM_PROTOCOL, { cause: err })
+      }
+      if (err instanceof LibP2PHTTPError) {
+        throw err
+      }
+      throw new DialError(peer.toString(), `could not open a ${HTTP_STREAM_PROTOCOL} stream to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
+/**
+ * An undici `connect` function: origins whose hostname names a peer get a `/http/1.1` stream; every
+ * other origin goes to `fallback` (undici's own TCP/TLS connector).
+ */
+export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 30_000): buildConnector.connector {
+  return (options, callback) => {
+    const peer = peerFromHostname(options.hostname)
+    if (peer == null) {
+      fallback(options, callback)
+      return
+    }
+    const signal = AbortSignal.timeout(connectTimeout)
+    opener.open(peer, signal).then(
+      (socket) => { callback(null, socket as unknown as Socket) },
+      (err: Error) => { callback(err, null) }
+    )
+  }
+}

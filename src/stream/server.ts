@@ -1,0 +1,80 @@
+/**
+ * Inbound `/http/1.1`: every stream the libp2p node accepts on the protocol becomes a {@link StreamSocket}
+ * handed to a Node `http.Server`, whose own parser does all the HTTP/1.1 work.
+ *
+ * @module
+ */
+import { StreamSocket } from './socket.js'
+import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
+import type { Server } from 'node:http'
+
+/** The protocol id of HTTP/1.1 over libp2p streams (libp2p+HTTP spec, "Using HTTP semantics over stream transports"). */
+export const HTTP_STREAM_PROTOCOL = '/http/1.1'
+
+/** The part of a libp2p node the stream server needs. */
+export interface StreamRegistrar {
+  handle: (protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>, options?: StreamHandlerOptions) => Promise<void>
+  unhandle: (protocol: string) => Promise<void>
+}
+
+/** Options for {@link listenOnStreams}. */
+export interface StreamServerOptions {
+  /**
+   * How many `/http/1.1` streams one connection may have open towards us at once. Each request is a
+   * stream, so this is the per-peer request concurrency the server accepts.
+   *
+   * @default 256
+   */
+  maxInboundStreams?: number
+  /**
+   * Whether to serve over limited (relayed) connections.
+   *
+   * @default false
+   */
+  runOnLimitedConnection?: boolean
+}
+
+/** A running stream listener. */
+export interface StreamListener {
+  /** Unregister the protocol and reset the streams still open. Idempotent. */
+  close: () => Promise<void>
+  /** Streams accepted and not yet closed. */
+  readonly open: ReadonlySet<StreamSocket>
+}
+
+/**
+ * Register `/http/1.1` on `registrar` and feed each inbound stream to `server` as a connection.
+ * `server.httpAllowHalfOpen` is turned on: a client's half-close right after its request (what go-libp2p
+ * does) must not abort that request.
+ */
+export async function listenOnStreams (registrar: StreamRegistrar, server: Server, options: StreamServerOptions = {}): Promise<StreamListener> {
+  // Not in @types/node, but read by Node's http server since v0.x (lib/_http_server.js socketOnEnd).
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
+  const open = new Set<StreamSocket>()
+  let closed = false
+
+  await registrar.handle(HTTP_STREAM_PROTOCOL, (stream, connection) => {
+    if (closed) {
+      stream.abort(new Error('HTTP host is closing'))
+      return
+    }
+    const socket = new StreamSocket(stream, { remotePeer: connection.remotePeer, remoteAddr: connection.remoteAddr })
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+    server.emit('connection', socket)
+  }, {
+    maxInboundStreams: options.maxInboundStreams ?? 256,
+    runOnLimitedConnection: options.runOnLimitedConnection ?? false
+  })
+
+  return {
+    open,
+    async close () {
+      if (closed) {
+        return
+      }
+      closed = true
+      await registrar.unhandle(HTTP_STREAM_PROTOCOL)
+    }
+  }
+}

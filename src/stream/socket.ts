@@ -1,0 +1,311 @@
+/**
+ * A libp2p {@link Stream} seen as a Node socket: a `Duplex` with the few socket members that Node's
+ * `http.Server` and undici's HTTP/1.1 client touch. Both HTTP stacks run unchanged on top of it.
+ *
+ * Mapping (libp2p 3 streams are event based):
+ * - incoming `message` events are pushed into the readable side; when the readable buffer is full the
+ *   stream is paused (yamux then stops granting window) and resumed from `_read`;
+ * - `end` (the remote closed its write side and everything was delivered) ends the readable side, so a
+ *   peer that half-closes after its request (go-libp2p does) is seen as a normal half-close;
+ * - writes go through `send()`, honouring `drain`; `end()` closes only our write side (`stream.close()`);
+ * - `destroy(err)` resets the stream; `destroy()` without an error closes it gracefully: our write side
+ *   is closed, unread input is discarded, and the stream is reset only if the remote keeps it open longer
+ *   than `lingerMs`;
+ * - a remote reset destroys the socket with a {@link StreamResetError} (`code: 'ERR_STREAM_RESET'`).
+ *
+ * @module
+ */
+import { Duplex } from 'node:stream'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { StreamResetError } from '../errors.js'
+import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Options for {@link StreamSocket}. */
+export interface StreamSocketInit {
+  /** The authenticated peer at the other end of the stream's connection. */
+  remotePeer: PeerId
+  /** The remote address of the stream's connection. */
+  remoteAddr: Multiaddr
+  /**
+   * After a graceful `destroy()`, how long the remote may keep its side open before the stream is reset.
+   *
+   * @default 10000
+   */
+  lingerMs?: number
+  /**
+   * Bytes buffered on the readable side before the stream is paused.
+   *
+   * @default 65536
+   */
+  highWaterMark?: number
+  /**
+   * Errors that the HTTP stack on top uses to mean "done" rather than "failed". A `destroy(err)` with
+   * such an error closes the stream gracefully instead of resetting it.
+   */
+  isGracefulClose?: (err: Error) => boolean
+}
+
+const DEFAULT_LINGER_MS = 10_000
+
+function toBuffer (chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+/**
+ * A Node `Duplex` over one libp2p stream, shaped like a `net.Socket` for HTTP servers and clients.
+ */
+export class StreamSocket extends Duplex {
+  /** The underlying libp2p stream. */
+  readonly stream: Stream
+  /** The peer at the other end, authenticated by the connection's security handshake. */
+  readonly remotePeer: PeerId
+  /** The remote multiaddr of the connection. */
+  readonly remoteAddr: Multiaddr
+  /** The remote multiaddr as a string (what `net.Socket#remoteAddress` holds for IP sockets). */
+  readonly remoteAddress: string
+  readonly remoteFamily = 'libp2p'
+  readonly remotePort = undefined
+  readonly localAddress = undefined
+  readonly localPort = undefined
+  /** Always false: the stream exists before the socket does. */
+  readonly connecting = false
+  /** Mirrors `tls.TLSSocket#encrypted` being absent: HTTP over streams is `http:` to Node. */
+  bytesRead = 0
+
+  #lingerMs: number
+  #isGracefulClose: (err: Error) => boolean
+  #endPending = false
+  #timeoutMs = 0
+  #timer: NodeJS.Timeout | undefined
+  #onMessage = (evt: StreamMessageEvent): void => { this.#handleMessage(evt) }
+  #onEnd = (): void => { queueMicrotask(() => { this.#maybeEndReadable() }) }
+  #onClose = (evt: StreamCloseEvent): void => { this.#handleClose(evt) }
+
+  constructor (stream: Stream, init: StreamSocketInit) {
+    super({ allowHalfOpen: true, readableHighWaterMark: init.highWaterMark ?? 65536, decodeStrings: true })
+    this.stream = stream
+    this.remotePeer = init.remotePeer
+    this.remoteAddr = init.remoteAddr
+    this.remoteAddress = init.remoteAddr.toString()
+    this.#lingerMs = init.lingerMs ?? DEFAULT_LINGER_MS
+    this.#isGracefulClose = init.isGracefulClose ?? (() => false)
+
+    stream.addEventListener('message', this.#onMessage)
+    stream.addEventListener('end', this.#onEnd)
+    stream.addEventListener('close', this.#onClose)
+    if (stream.status === 'reset' || stream.status === 'aborted') {
+      queueMicrotask(() => { this.destroy(new StreamResetError(`the libp2p stream was ${stream.status} before it was used`)) })
+    } else if (stream.status === 'closed') {
+      queueMicrotask(() => { this.#handleClose(new Event('close') as StreamCloseEvent) })
+    } else if (stream.readableEnded) {
+      this.#onEnd()
+    }
+  }
+
+  /** Bytes handed to the stream so far. */
+  get bytesWritten (): number {
+    return this.#bytesWritten
+  }
+
+  #bytesWritten = 0
+
+  #handleMessage (evt: StreamMessageEvent): void {
+    this.#touch()
+    const data = evt.data
+    let more = true
+    if (data instanceof Uint8Array) {
+      this.bytesRead += data.byteLength
+      more = this.push(toBuffer(data))
+    } else {
+      for (const chunk of data) {
+        this.bytesRead += chunk.byteLength
+        more = this.push(toBuffer(chunk))
+      }
+    }
+    if (!more && this.stream.readStatus === 'readable') {
+      this.stream.pause()
+    }
+    if (this.#endPending) {
+      this.#maybeEndReadable()
+    }
+  }
+
+  /**
+   * `end` can be dispatched before the data of a frame that also carried FIN, so ending waits until
+   * the stream's read buffer is empty.
+   */
+  #maybeEndReadable (): void {
+    if (this.readableEnded || this.destroyed) {
+      return
+    }
+    if (this.stream.readBufferLength > 0) {
+      this.#endPending = true
+      return
+    }
+    this.#endPending = false
+    this.push(null)
+  }
+
+  #handleClose (evt: StreamCloseEvent): void {
+    this.#clearTimer()
+    if (this.destroyed) {
+      return
+    }
+    if (evt.error != null) {
+      const reset = evt.local === true
+        ? new StreamResetError(`the libp2p stream was aborted locally: ${evt.error.message}`, { cause: evt.error })
+        : new StreamResetError('the libp2p stream was reset by the remote peer', { cause: evt.error })
+      this.destroy(reset)
+      return
+    }
+    // Closed in both directions without an error: deliver what is buffered, then end.
+    this.#maybeEndReadable()
+    if (!this.writableFinished && !this.writableEnded) {
+      // The remote closed its read side under us; further writes cannot succeed.
+      this.end()
+    }
+  }
+
+  override _read (): void {
+    if (this.stream.readStatus === 'paused') {
+      this.stream.resume()
+    }
+  }
+
+  override _write (chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#send(chunk, callback)
+  }
+
+  override _writev (chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    // Node corks the status line, headers and first body chunk: send them as one muxer frame.
+    const list = new Uint8ArrayList()
+    for (const { chunk } of chunks) {
+      list.append(chunk)
+    }
+    this.#send(list, callback)
+  }
+
+  #send (data: Uint8Array | Uint8ArrayList, callback: (error?: Error | null) => void): void {
+    this.#touch()
+    try {
+      this.#bytesWritten += data.byteLength
+      if (this.stream.send(data)) {
+        callback()
+      } else {
+        this.stream.onDrain().then(() => { callback() }, (err: Error) => { callback(this.#mapError(err)) })
+      }
+    } catch (err) {
+      callback(this.#mapError(err as Error))
+    }
+  }
+
+  #mapError (err: Error): Error {
+    if (this.stream.status === 'reset' || this.stream.status === 'aborted') {
+      return new StreamResetError(`the libp2p stream was ${this.stream.status}`, { cause: err })
+    }
+    return err
+  }
+
+  override _final (callback: (error?: Error | null) => void): void {
+    this.stream.close().then(() => { callback() }, (err: Error) => { callback(this.#mapError(err)) })
+  }
+
+  override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#clearTimer()
+    const stream = this.stream
+    stream.removeEventListener('message', this.#onMessage)
+    stream.removeEventListener('end', this.#onEnd)
+    stream.removeEventListener('close', this.#onClose)
+    if (stream.status === 'open' || stream.status === 'closing') {
+      if (error == null || this.#isGracefulClose(error)) {
+        this.#closeGracefully()
+      } else {
+        stream.abort(error)
+      }
+    }
+    callback(error)
+  }
+
+  #closeGracefully (): void {
+    const stream = this.stream
+    const linger = setTimeout(() => {
+      stream.abort(new StreamResetError(`the remote kept the stream open ${this.#lingerMs} ms after we were done`))
+    }, this.#lingerMs)
+    linger.unref()
+    stream.addEventListener('close', () => { clearTimeout(linger) }, { once: true })
+    // Discard anything the remote still sends; we are done reading.
+    stream.closeRead().catch(() => {})
+    stream.close({ signal: AbortSignal.timeout(this.#lingerMs) }).catch((err: Error) => { stream.abort(err) })
+  }
+
+  /**
+   * Like `net.Socket#setTimeout`: emit `'timeout'` after `ms` without reads or writes (0 disables).
+   * Node's HTTP server uses this for its idle timeouts.
+   */
+  setTimeout (ms: number, callback?: () => void): this {
+    this.#timeoutMs = ms
+    if (callback != null) {
+      if (ms === 0) {
+        this.removeListener('timeout', callback)
+      } else {
+        this.once('timeout', callback)
+      }
+    }
+    this.#clearTimer()
+    if (ms > 0 && !this.destroyed) {
+      this.#timer = setTimeout(() => { this.emit('timeout') }, ms)
+      this.#timer.unref()
+    }
+    return this
+  }
+
+  #touch (): void {
+    if (this.#timer != null && this.#timeoutMs > 0) {
+      this.#timer.refresh()
+    }
+  }
+
+  #clearTimer (): void {
+    if (this.#timer != null) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  /** No-op: the muxer decides how frames are batched. */
+  setNoDelay (_noDelay?: boolean): this {
+    return this
+  }
+
+  /** No-op: liveness is the libp2p connection's business. */
+  setKeepAlive (_enable?: boolean, _initialDelay?: number): this {
+    return this
+  }
+
+  /** No-op: a stream does not hold the event loop open by itself. */
+  ref (): this {
+    return this
+  }
+
+  /** No-op, see {@link StreamSocket.ref}. */
+  unref (): this {
+    return this
+  }
+
+  /** Like `net.Socket#destroySoon`: finish writing, then destroy. Node's HTTP server calls it after a last response. */
+  destroySoon (): void {
+    if (this.writable) {
+      this.end()
+    }
+    if (this.writableFinished) {
+      this.destroy()
+    } else {
+      this.once('finish', () => { this.destroy() })
+    }
+  }
+
+  address (): Record<string, never> {
+    return {}
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Real js-libp2p nodes for end-to-end tests: TCP + noise + yamux on 127.0.0.1.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { createHTTPHost } from '../../src/index.js'
+import type { HTTPHost, HTTPHostInit } from '../../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
+
+export async function createNode (): Promise<Libp2p> {
+  return await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+}
+
+export interface Peer {
+  node: Libp2p
+  host: HTTPHost
+}
+
+export async function createPeer (init: Omit<HTTPHostInit, 'libp2p'> = {}): Promise<Peer> {
+  const node = await createNode()
+  const host = await createHTTPHost({ ...init, libp2p: node })
+  return { node, host }
+}
+
+export async function stopPeers (...peers: Array<Peer | undefined>): Promise<void> {
+  await Promise.all(peers.map(async (peer) => {
+    if (peer == null) return
+    await peer.host.close({ timeout: 100 })
+    await peer.node.stop()
+  }))
+}
+
+/** The multiaddr URI of a peer's first address, with an optional request target. */
+export function uriOf (peer: Peer, path?: string): string {
+  const addr = peer.node.getMultiaddrs()[0].toString()
+  return path == null ? `multiaddr:${addr}` : `multiaddr:${addr}/http-path/${encodeURIComponent(path.replace(/^\//, ''))}`
+}
