@@ -193,11 +193,41 @@ export class StreamSocket extends Duplex {
       if (this.stream.send(data)) {
         callback()
       } else {
-        this.stream.onDrain().then(() => { callback() }, (err: Error) => { callback(this.#mapError(err)) })
+        this.#waitForDrain(callback)
       }
     } catch (err) {
       callback(this.#mapError(err as Error))
     }
+  }
+
+  /**
+   * Hold the write callback until the stream can take more. `stream.onDrain()` is not used: in
+   * @libp2p/utils 7.4 its promise stays resolved after the first drain, so it stops applying
+   * backpressure and a fast writer queues its whole output in memory. After a `drain` the stream
+   * flushes its queue in a microtask, so the state is read after that.
+   */
+  #waitForDrain (callback: (error?: Error | null) => void): void {
+    const stream = this.stream
+    let done = false
+    const finish = (err?: Error): void => {
+      if (done) return
+      done = true
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+      callback(err)
+    }
+    const onDrain = (): void => {
+      queueMicrotask(() => {
+        if (!stream.writableNeedsDrain) {
+          finish()
+        }
+      })
+    }
+    const onClose = (evt: StreamCloseEvent): void => {
+      finish(this.#mapError(evt.error ?? new Error('the libp2p stream closed before it could take more data')))
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
   }
 
   #mapError (err: Error): Error {

@@ -40,5 +40,26 @@ export async function stopPeers (...peers: Array<Peer | undefined>): Promise<voi
 /** The multiaddr URI of a peer's first address, with an optional request target. */
 export function uriOf (peer: Peer, path?: string): string {
   const addr = peer.node.getMultiaddrs()[0].toString()
-  return path == null ? `multiaddr:${addr}` : `multiaddr:${addr}/http-path/${encodeURIComponent(path.replace(/^\//, ''))}`
+  return path == null || path === '/' ? `multiaddr:${addr}` : `multiaddr:${addr}/http-path/${encodeURIComponent(path.replace(/^\//, ''))}`
+}
+
+/** Read a whole body as bytes. */
+export async function bytesOf (res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer())
+}
+
+/** Resolve after `ms` milliseconds. */
+export async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** Wait until `predicate` holds, polling; fails after `timeout` ms so no test hangs. */
+export async function until (predicate: () => boolean, timeout = 5000, what = 'condition'): Promise<void> {
+  const start = Date.now()
+  while (!predicate()) {
+    if (Date.now() - start > timeout) {
+      throw new Error(`timed out waiting for ${what}`)
+    }
+    await sleep(5)
+  }
 }
