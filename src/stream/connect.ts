@@ -34,15 +34,17 @@ export interface StreamConnectorOptions {
 }
 
 /**
- * undici ends an exchange by destroying the socket with an "error" even when all went well: an
- * `InformationalError` once a `Connection: close` response is complete, or `other side closed` when the
- * server ended after a complete response. Those are closes, not failures, so the stream is closed
- * gracefully instead of reset.
+ * undici ends an exchange by destroying the socket with an "error" even when all went well:
+ * `InformationalError('reset')` once a `Connection: close` response is complete, `'socket idle timeout'`
+ * for an unused socket, and `SocketError('other side closed')` when the server ended its side. Those
+ * are closes, not failures, so the stream is closed gracefully. Anything else, `'aborted'` included
+ * (the caller's `AbortSignal`), resets the stream so the server stops working on the request.
+ * (undici 7 `lib/dispatcher/client-h1.js`.)
  */
 function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
   const code = (err as { code?: string }).code
   if (code === 'UND_ERR_INFO') {
-    return true
+    return err.message === 'reset' || err.message === 'socket idle timeout'
   }
   return code === 'UND_ERR_SOCKET' && socket.readableEnded
 }
