@@ -87,7 +87,7 @@ describe('resets', () => {
   it('a server reset before the response rejects the fetch with StreamResetError', async () => {
     const [s, c] = await pair()
     s.host.serve((req: IncomingMessage, _res: ServerResponse) => {
-      (req.socket as StreamSocket).stream.abort(new Error('server gives up'))
+      (req.socket as unknown as StreamSocket).stream.abort(new Error('server gives up'))
     })
     const err = await c.host.fetch(uriOf(s, '/')).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(StreamResetError)
@@ -99,7 +99,7 @@ describe('resets', () => {
     s.host.serve((req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'content-length': '1000000' })
       res.write(Buffer.alloc(1000))
-      setTimeout(() => { (req.socket as StreamSocket).stream.abort(new Error('server gives up')) }, 20)
+      setTimeout(() => { (req.socket as unknown as StreamSocket).stream.abort(new Error('server gives up')) }, 20)
     })
     const res = await c.host.fetch(uriOf(s, '/'))
     expect(res.status).toBe(200)

