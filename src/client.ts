@@ -10,7 +10,8 @@ import { InvalidTargetError } from './errors.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { PeerId } from '@libp2p/interface'
-import { CODE_P2P } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher } from 'undici'
 
@@ -72,12 +73,28 @@ export type FetchTarget =
   | PeerId
   | { peer: PeerId | Multiaddr | string, path?: string }
 
+
 function isPeerIdLike (value: unknown): value is PeerId {
   return value != null && typeof value === 'object' && typeof (value as PeerId).toCID === 'function' && typeof (value as PeerId).equals === 'function' && 'type' in value
 }
 
 function isMultiaddrLike (value: unknown): value is Multiaddr {
   return value != null && typeof value === 'object' && typeof (value as Multiaddr).getComponents === 'function' && typeof (value as Multiaddr).encapsulate === 'function'
+}
+
+/**
+ * The `peer` of `{ peer, path }` names a peer, so a string there is a peer id (or a multiaddr when it
+ * starts with `/` or `multiaddr:`), never a URL.
+ */
+function peerField (peer: PeerId | Multiaddr | string): FetchTarget {
+  if (typeof peer !== 'string' || peer.startsWith('/') || peer.toLowerCase().startsWith('multiaddr:')) {
+    return typeof peer === 'string' && peer.startsWith('/') ? multiaddr(peer) : peer
+  }
+  try {
+    return peerIdFromString(peer)
+  } catch (err) {
+    throw new InvalidTargetError(`not a peer id: ${peer}`, { cause: err })
+  }
 }
 
 function peerURL (peer: PeerId, path: string): string {
@@ -121,7 +138,7 @@ export async function resolveTarget (target: FetchTarget, identify: (addr: Multi
   }
   if (target != null && typeof target === 'object' && 'peer' in target) {
     const path = target.path == null ? '/' : requestTarget(target.path)
-    const inner = await resolveTarget(target.peer, identify)
+    const inner = await resolveTarget(peerField(target.peer), identify)
     if (inner.peer == null) {
       throw new InvalidTargetError('`peer` must name a peer (a PeerId, or a multiaddr with /p2p)')
     }

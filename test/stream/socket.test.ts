@@ -1,0 +1,194 @@
+/**
+ * The Stream ⇄ Duplex adapter over real yamux streams between two nodes on 127.0.0.1.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StreamResetError, StreamSocket } from '../../src/index.js'
+import { createNode, sleep, until } from '../helpers/nodes.js'
+import type { Libp2p, Stream } from '@libp2p/interface'
+
+const PROTOCOL = '/test/socket/1'
+let a: Libp2p
+let b: Libp2p
+let nextInbound: Array<(stream: Stream) => void> = []
+
+beforeAll(async () => {
+  a = await createNode()
+  b = await createNode()
+  await b.handle(PROTOCOL, (stream) => { nextInbound.shift()?.(stream) }, { maxInboundStreams: 1024 })
+})
+afterAll(async () => { await Promise.all([a.stop(), b.stop()]) })
+
+/** A socket on our side (outbound) and the raw libp2p stream on the other side. */
+async function pair (): Promise<{ socket: StreamSocket, remote: Stream }> {
+  const inbound = new Promise<Stream>(resolve => nextInbound.push(resolve))
+  const stream = await a.dialProtocol(b.getMultiaddrs(), PROTOCOL)
+  const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500 })
+  // The remote learns of the stream on first data.
+  socket.write('x')
+  const remote = await inbound
+  return { socket, remote }
+}
+
+async function readRemote (remote: Stream, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of remote) {
+    const buf = Buffer.from(chunk.subarray())
+    chunks.push(buf)
+    total += buf.length
+    if (total >= bytes) break
+  }
+  return Buffer.concat(chunks)
+}
+
+describe('StreamSocket', () => {
+  it('looks like a socket to HTTP stacks', async () => {
+    const { socket } = await pair()
+    expect(socket.remotePeer.equals(b.peerId)).toBe(true)
+    expect(socket.remoteAddress).toBe(b.getMultiaddrs()[0].toString())
+    expect(socket.setNoDelay(true)).toBe(socket)
+    expect(socket.setKeepAlive(true)).toBe(socket)
+    socket.destroy()
+  })
+
+  it('carries bytes both ways', async () => {
+    const { socket, remote } = await pair()
+    socket.write('hello')
+    expect((await readRemote(remote, 6)).toString()).toBe('xhello')
+    remote.send(new TextEncoder().encode('world'))
+    const [data] = await new Promise<[Buffer]>(resolve => socket.once('data', (d: Buffer) => resolve([d])))
+    expect(data.toString()).toBe('world')
+    socket.destroy()
+  })
+
+  it('half-close: the remote ending its side ends our readable side, and we can still write', async () => {
+    const { socket, remote } = await pair()
+    const ended = new Promise<void>(resolve => socket.once('end', resolve))
+    socket.resume()
+    remote.send(new TextEncoder().encode('last words'))
+    await remote.close()
+    await ended
+    expect(socket.writable).toBe(true)
+    socket.end('reply after half-close')
+    expect((await readRemote(remote, 23)).toString()).toBe('xreply after half-close')
+  })
+
+  it('end() closes only our write side; the remote sees the end of its input', async () => {
+    const { socket, remote } = await pair()
+    socket.end('bye')
+    const received = await readRemote(remote, Number.POSITIVE_INFINITY)
+    expect(received.toString()).toBe('xbye')
+    expect(remote.remoteWriteStatus).toBe('closed')
+    // and the remote can still answer
+    remote.send(new TextEncoder().encode('ok'))
+    const data = await new Promise<Buffer>(resolve => socket.once('data', resolve))
+    expect(data.toString()).toBe('ok')
+    socket.destroy()
+  })
+
+  it('backpressure: a reader that stops makes the remote writer wait', async () => {
+    const { socket, remote } = await pair()
+    const chunk = new Uint8Array(64 * 1024)
+    let sent = 0
+    let writerBlocked = false
+    const writer = (async () => {
+      while (sent < 64 * 1024 * 1024) {
+        if (!remote.send(chunk)) {
+          writerBlocked = true
+          await new Promise<void>(resolve => remote.addEventListener('drain', () => resolve(), { once: true }))
+        }
+        sent += chunk.byteLength
+      }
+      await remote.close()
+    })()
+    // nobody reads from the socket: the remote must stop well before 64 MiB
+    await sleep(300)
+    const stalledAt = sent
+    expect(writerBlocked).toBe(true)
+    expect(stalledAt).toBeLessThan(24 * 1024 * 1024)
+    expect(socket.stream.readStatus).toBe('paused')
+    let received = 0
+    for await (const data of socket) received += (data as Buffer).length
+    await writer
+    expect(received).toBe(64 * 1024 * 1024)
+  })
+
+  it('backpressure: our writes wait while the remote does not read', async () => {
+    const { socket, remote } = await pair()
+    remote.pause()
+    const chunk = Buffer.alloc(64 * 1024)
+    let written = 0
+    let blocked = false
+    while (written < 64 * 1024 * 1024) {
+      written += chunk.length
+      if (!socket.write(chunk)) {
+        blocked = await Promise.race([
+          new Promise<boolean>(resolve => socket.once('drain', () => resolve(false))),
+          sleep(300).then(() => true)
+        ])
+        if (blocked) break
+      }
+    }
+    expect(blocked).toBe(true)
+    expect(written).toBeLessThan(24 * 1024 * 1024)
+    // what we have not been allowed to write is not sitting in the stream's queue either
+    expect(socket.stream.writeBufferLength).toBeLessThan(1024 * 1024)
+    socket.on('error', () => {})
+    socket.destroy(new Error('done'))
+  })
+
+  it('a remote reset destroys the socket with StreamResetError', async () => {
+    const { socket, remote } = await pair()
+    const error = new Promise<Error>(resolve => socket.once('error', resolve))
+    remote.abort(new Error('go away'))
+    const err = await error
+    expect(err).toBeInstanceOf(StreamResetError)
+    expect((err as StreamResetError).code).toBe('ERR_STREAM_RESET')
+    expect(socket.destroyed).toBe(true)
+  })
+
+  it('destroy(err) resets the stream; the remote sees a reset', async () => {
+    const { socket, remote } = await pair()
+    const closed = new Promise<Error | undefined>(resolve => remote.addEventListener('close', (evt) => resolve(evt.error), { once: true }))
+    socket.on('error', () => {})
+    socket.destroy(new Error('local failure'))
+    expect((await closed)?.name).toBe('StreamResetError')
+    expect(remote.status).toBe('reset')
+  })
+
+  it('destroy() without an error closes gracefully: no reset on either side', async () => {
+    const { socket, remote } = await pair()
+    socket.write('done')
+    socket.destroy()
+    const received = await readRemote(remote, Number.POSITIVE_INFINITY)
+    expect(received.toString()).toBe('xdone')
+    await remote.close()
+    await until(() => socket.stream.status === 'closed', 2000, 'graceful close')
+    expect(remote.status).toBe('closed')
+  })
+
+  it('destroy() resets a stream the remote keeps open past lingerMs', async () => {
+    const { socket, remote } = await pair()
+    socket.destroy()
+    // the remote never closes its side
+    await until(() => socket.stream.status !== 'open', 3000, 'linger timeout')
+    expect(socket.stream.status).toBe('aborted')
+    await until(() => remote.status === 'reset', 3000, 'remote to see the reset')
+  })
+
+  it('setTimeout emits timeout after inactivity and not while data flows', async () => {
+    const { socket, remote } = await pair()
+    socket.resume()
+    let timeouts = 0
+    socket.setTimeout(150, () => { timeouts++ })
+    for (let i = 0; i < 5; i++) {
+      remote.send(new TextEncoder().encode('tick'))
+      await sleep(50)
+    }
+    expect(timeouts).toBe(0)
+    await sleep(250)
+    expect(timeouts).toBe(1)
+    socket.setTimeout(0)
+    socket.destroy()
+  })
+})
