@@ -58,7 +58,7 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
       stream.abort(new Error('HTTP host is closing'))
       return
     }
-    const socket = new StreamSocket(stream, { remotePeer: connection.remotePeer, remoteAddr: connection.remoteAddr })
+    const socket = new StreamSocket(stream, { remotePeer: connection.remotePeer, remoteAddr: connection.remoteAddr, allowHalfOpen: true })
     open.add(socket)
     socket.once('close', () => open.delete(socket))
     server.emit('connection', socket)

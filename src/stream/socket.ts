@@ -44,6 +44,15 @@ export interface StreamSocketInit {
    * such an error closes the stream gracefully instead of resetting it.
    */
   isGracefulClose?: (err: Error) => boolean
+  /**
+   * Whether our write side stays open after the remote ended its side, as with `net.Socket`. Node's
+   * HTTP server expects `true` (it answers after the client's half-close); clients written for
+   * `net.connect()` sockets, undici's WebSocket among them, expect the default `false` and wait for the
+   * socket to close on its own once the remote has ended.
+   *
+   * @default false
+   */
+  allowHalfOpen?: boolean
 }
 
 const DEFAULT_LINGER_MS = 10_000
@@ -83,7 +92,7 @@ export class StreamSocket extends Duplex {
   #onClose = (evt: StreamCloseEvent): void => { this.#handleClose(evt) }
 
   constructor (stream: Stream, init: StreamSocketInit) {
-    super({ allowHalfOpen: true, readableHighWaterMark: init.highWaterMark ?? 65536, decodeStrings: true })
+    super({ allowHalfOpen: init.allowHalfOpen ?? false, readableHighWaterMark: init.highWaterMark ?? 65536, decodeStrings: true })
     this.stream = stream
     this.remotePeer = init.remotePeer
     this.remoteAddr = init.remoteAddr

@@ -19,10 +19,10 @@ beforeAll(async () => {
 afterAll(async () => { await Promise.all([a.stop(), b.stop()]) })
 
 /** A socket on our side (outbound) and the raw libp2p stream on the other side. */
-async function pair (): Promise<{ socket: StreamSocket, remote: Stream }> {
+async function pair (options: { allowHalfOpen?: boolean } = {}): Promise<{ socket: StreamSocket, remote: Stream }> {
   const inbound = new Promise<Stream>(resolve => nextInbound.push(resolve))
   const stream = await a.dialProtocol(b.getMultiaddrs(), PROTOCOL)
-  const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500 })
+  const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500, ...options })
   // The remote learns of the stream on first data.
   socket.write('x')
   const remote = await inbound
@@ -61,8 +61,8 @@ describe('StreamSocket', () => {
     socket.destroy()
   })
 
-  it('half-close: the remote ending its side ends our readable side, and we can still write', async () => {
-    const { socket, remote } = await pair()
+  it('half-close (allowHalfOpen, as the server uses): the remote ending its side ends our readable side, and we can still write', async () => {
+    const { socket, remote } = await pair({ allowHalfOpen: true })
     const ended = new Promise<void>(resolve => socket.once('end', resolve))
     socket.resume()
     remote.send(new TextEncoder().encode('last words'))
@@ -71,6 +71,15 @@ describe('StreamSocket', () => {
     expect(socket.writable).toBe(true)
     socket.end('reply after half-close')
     expect((await readRemote(remote, 23)).toString()).toBe('xreply after half-close')
+  })
+
+  it('without allowHalfOpen (as clients expect of net sockets) the remote ending closes the socket', async () => {
+    const { socket, remote } = await pair()
+    socket.resume()
+    const closed = new Promise<void>(resolve => socket.once('close', resolve))
+    await remote.close()
+    await closed
+    await until(() => remote.status === 'closed', 2000, 'stream closed both ways')
   })
 
   it('end() closes only our write side; the remote sees the end of its input', async () => {
