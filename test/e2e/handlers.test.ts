@@ -6,20 +6,16 @@ import { createServer } from 'node:http'
 import express from 'express'
 import { Hono } from 'hono'
 import Koa from 'koa'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fetchHandler, nodeHandler, remotePeer } from '../../src/index.js'
-import { createPeer, stopPeers, uriOf } from '../helpers/nodes.js'
+import { uriOf, usePeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Handler } from '../../src/index.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 let server: Peer
 let client: Peer
-beforeAll(async () => {
-  server = await createPeer()
-  client = await createPeer()
-})
-afterAll(async () => { await stopPeers(server, client) })
+usePeers((s, c) => { server = s; client = c })
 
 async function serveAndFetch (handler: Handler, path: string, init?: Parameters<Peer['host']['fetch']>[1]): Promise<Response> {
   server.host.serve(handler)

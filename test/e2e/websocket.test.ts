@@ -4,19 +4,15 @@
  */
 import { createServer } from 'node:http'
 import { WebSocket } from 'undici'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { remotePeer } from '../../src/index.js'
-import { createPeer, stopPeers, uriOf } from '../helpers/nodes.js'
+import { uriOf, usePeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 
 let server: Peer
 let client: Peer
-beforeAll(async () => {
-  server = await createPeer()
-  client = await createPeer()
-})
-afterAll(async () => { await stopPeers(server, client) })
+usePeers((s, c) => { server = s; client = c })
 
 it('undici WebSocket talks to a ws server through a peer', async () => {
   const httpServer = createServer((_req, res) => { res.end('plain') })

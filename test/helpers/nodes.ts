@@ -5,6 +5,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { afterAll, beforeAll } from 'vitest'
 import { createHTTPHost } from '../../src/index.js'
 import type { HTTPHost, HTTPHostInit } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -62,4 +63,16 @@ export async function until (predicate: () => boolean, timeout = 5000, what = 'c
     }
     await sleep(5)
   }
+}
+
+/** A server peer and a client peer shared by the tests of a file: created before them, stopped after. */
+export function usePeers (receive: (server: Peer, client: Peer) => void): void {
+  let server: Peer | undefined
+  let client: Peer | undefined
+  beforeAll(async () => {
+    server = await createPeer()
+    client = await createPeer()
+    receive(server, client)
+  })
+  afterAll(async () => { await stopPeers(server, client) })
 }
