@@ -81,7 +81,8 @@ export function parseMultiaddr (ma: Multiaddr): ParsedMultiaddr {
 export function requestTarget (decoded: string): string {
   const withSlash = decoded.startsWith('/') ? decoded : `/${decoded}`
   // Parse against a fixed origin so that '//host' or '/..' cannot move the request elsewhere.
-  const url = new URL(`http://h${withSlash}`)
+  // A literal '#' in a decoded /http-path is part of the path, not the start of a fragment.
+  const url = new URL(`http://h${withSlash.replaceAll('#', '%23')}`)
   return `${url.pathname}${url.search}`
 }
 

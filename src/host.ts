@@ -42,11 +42,19 @@ export interface HTTPHostInit extends DispatcherOptions {
   maxInboundStreams?: number
   /**
    * Limits of the HTTP/1.1 server that parses requests arriving on streams (Node's `http.Server`
-   * options). Headers must arrive within `headersTimeout`, the whole request within `requestTimeout`.
+   * options). Headers must arrive within `headersTimeout`, the whole request within `requestTimeout`;
+   * a stream on which no byte moves either way for `idleTimeout` is closed (0 disables).
    *
-   * @default { headersTimeout: 60000, requestTimeout: 300000, maxHeaderSize: 16384 }
+   * @default { headersTimeout: 60000, requestTimeout: 300000, maxHeaderSize: 16384, idleTimeout: 300000 }
    */
-  server?: { headersTimeout?: number, requestTimeout?: number, maxHeaderSize?: number }
+  server?: { headersTimeout?: number, requestTimeout?: number, maxHeaderSize?: number, idleTimeout?: number }
+  /**
+   * When an exchange is over, how long the peer may take to accept the rest of our output (it must
+   * keep reading) before the stream is reset, in ms.
+   *
+   * @default 60000
+   */
+  lingerTimeout?: number
   /**
    * Called with errors thrown by handlers (the client gets a 500, or a reset stream when the response
    * had already started).
@@ -122,6 +130,8 @@ class Host implements HTTPHost {
       requestTimeout: init.server?.requestTimeout ?? 300_000,
       maxHeaderSize: init.server?.maxHeaderSize ?? 16_384
     }, (req, res) => { this.#onRequest(req, res) })
+    // A stream on which nothing moves either way (a peer that stopped reading our response) is closed.
+    this.#server.timeout = init.server?.idleTimeout ?? 300_000
     // The server never listens on a port of its own; 'listening' starts the timer that enforces
     // headersTimeout and requestTimeout on the sockets it is given.
     this.#server.emit('listening')
@@ -146,7 +156,10 @@ class Host implements HTTPHost {
 
   async start (): Promise<void> {
     if (this.#libp2p != null) {
-      this.#streams = await listenOnStreams(this.#libp2p, this.#server, { maxInboundStreams: this.#init.maxInboundStreams })
+      this.#streams = await listenOnStreams(this.#libp2p, this.#server, {
+        maxInboundStreams: this.#init.maxInboundStreams,
+        lingerMs: this.#init.lingerTimeout
+      })
     }
   }
 
@@ -197,7 +210,8 @@ class Host implements HTTPHost {
       target.emit('upgrade', req, socket, head)
       return
     }
-    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    // Node has detached the socket from its HTTP machinery: answer and finish it ourselves.
+    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => { socket.destroy() })
   }
 
   async url (target: FetchTarget): Promise<string> {

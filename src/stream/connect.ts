@@ -72,7 +72,7 @@ export class StreamOpener {
     const addrs = this.#options.addressesOf?.(peer)
     let connection: Connection
     try {
-      connection = await this.#dialer.dial(addrs != null && addrs.length > 0 ? addrs : peer, { signal })
+      connection = await this.#dial(peer, addrs, signal)
     } catch (err) {
       throw new DialError(peer.toString(), `could not dial peer ${peer.toString()}: ${(err as Error).message}`, { cause: err })
     }
@@ -92,6 +92,23 @@ export class StreamOpener {
       await pending.catch(() => {})
     }
     return await this.#newStream(connection, peer, signal)
+  }
+
+  /** Addresses from the target first; if they fail, whatever the node knows about the peer. */
+  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, signal: AbortSignal): Promise<Connection> {
+    if (addrs == null || addrs.length === 0) {
+      return await this.#dialer.dial(peer, { signal })
+    }
+    try {
+      return await this.#dialer.dial(addrs, { signal })
+    } catch (err) {
+      signal.throwIfAborted()
+      try {
+        return await this.#dialer.dial(peer, { signal })
+      } catch {
+        throw err
+      }
+    }
   }
 
   async #newStream (connection: Connection, peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {

@@ -6,6 +6,7 @@
  */
 import { StreamSocket } from './socket.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
+import type { StreamSocketInit } from './socket.js'
 import type { Server } from 'node:http'
 
 /** The protocol id of HTTP/1.1 over libp2p streams (libp2p+HTTP spec, "Using HTTP semantics over stream transports"). */
@@ -32,6 +33,18 @@ export interface StreamServerOptions {
    * @default false
    */
   runOnLimitedConnection?: boolean
+  /** See {@link StreamSocketInit.lingerMs}. */
+  lingerMs?: number
+}
+
+/**
+ * Node's HTTP server answers a malformed request (`400`, llhttp's `HPE_*` codes) or a request that took
+ * too long (`408`, `ERR_HTTP_REQUEST_TIMEOUT`) with `Connection: close` and then destroys the socket with
+ * that error. The answer must reach the client, so those end the stream gracefully instead of resetting it.
+ */
+function isNodeServerGracefulClose (err: Error): boolean {
+  const code = (err as { code?: string }).code ?? ''
+  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_REQUEST_HEADER_TIMEOUT'
 }
 
 /** A running stream listener. */
@@ -58,9 +71,18 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
       stream.abort(new Error('HTTP host is closing'))
       return
     }
-    const socket = new StreamSocket(stream, { remotePeer: connection.remotePeer, remoteAddr: connection.remoteAddr, allowHalfOpen: true })
+    const socket = new StreamSocket(stream, {
+      remotePeer: connection.remotePeer,
+      remoteAddr: connection.remoteAddr,
+      allowHalfOpen: true,
+      lingerMs: options.lingerMs,
+      isGracefulClose: isNodeServerGracefulClose
+    })
     open.add(socket)
     socket.once('close', () => open.delete(socket))
+    // Node's HTTP server removes its own 'error' listener when it hands a socket to an 'upgrade'
+    // listener; a remote reset must never become an uncaught exception.
+    socket.on('error', () => {})
     server.emit('connection', socket)
   }, {
     maxInboundStreams: options.maxInboundStreams ?? 256,

@@ -9,8 +9,8 @@
  *   peer that half-closes after its request (go-libp2p does) is seen as a normal half-close;
  * - writes go through `send()`, honouring `drain`; `end()` closes only our write side (`stream.close()`);
  * - `destroy(err)` resets the stream; `destroy()` without an error closes it gracefully: our write side
- *   is closed, unread input is discarded, and the stream is reset only if the remote keeps it open longer
- *   than `lingerMs`;
+ *   is flushed and closed and unread input is discarded; the stream is reset only if the remote stops
+ *   taking our output for `lingerMs`;
  * - a remote reset destroys the socket with a {@link StreamResetError} (`code: 'ERR_STREAM_RESET'`).
  *
  * @module
@@ -28,9 +28,10 @@ export interface StreamSocketInit {
   /** The remote address of the stream's connection. */
   remoteAddr: Multiaddr
   /**
-   * After a graceful `destroy()`, how long the remote may keep its side open before the stream is reset.
+   * After a graceful `destroy()`: how long flushing our output may take (the remote must keep reading)
+   * before the stream is reset.
    *
-   * @default 10000
+   * @default 60000
    */
   lingerMs?: number
   /**
@@ -55,7 +56,7 @@ export interface StreamSocketInit {
   allowHalfOpen?: boolean
 }
 
-const DEFAULT_LINGER_MS = 10_000
+const DEFAULT_LINGER_MS = 60_000
 
 function toBuffer (chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -266,16 +267,20 @@ export class StreamSocket extends Duplex {
     callback(error)
   }
 
+  /**
+   * Close without losing data: stop reading, flush what we wrote and send FIN. Flushing needs the
+   * remote to keep granting window; a remote that stops reading for `lingerMs` is reset. Once our bytes
+   * are all in the remote's hands the stream is never reset by us: the remote may take as long as it
+   * likes to read what it has buffered (resetting would discard it), and the half-open stream costs only
+   * a slot of that remote's own inbound stream limit until it closes or the connection ends.
+   */
   #closeGracefully (): void {
     const stream = this.stream
-    const linger = setTimeout(() => {
-      stream.abort(new StreamResetError(`the remote kept the stream open ${this.#lingerMs} ms after we were done`))
-    }, this.#lingerMs)
-    linger.unref()
-    stream.addEventListener('close', () => { clearTimeout(linger) }, { once: true })
     // Discard anything the remote still sends; we are done reading.
     stream.closeRead().catch(() => {})
-    stream.close({ signal: AbortSignal.timeout(this.#lingerMs) }).catch((err: Error) => { stream.abort(err) })
+    stream.close({ signal: AbortSignal.timeout(this.#lingerMs) }).catch((err: Error) => {
+      stream.abort(new StreamResetError(`the remote did not take our last ${stream.writeBufferLength} bytes within ${this.#lingerMs} ms`, { cause: err }))
+    })
   }
 
   /**

@@ -176,13 +176,27 @@ describe('StreamSocket', () => {
     expect(remote.status).toBe('closed')
   })
 
-  it('destroy() resets a stream the remote keeps open past lingerMs', async () => {
+  it('destroy() resets a stream whose remote stops taking our output for lingerMs', async () => {
     const { socket, remote } = await pair()
+    remote.pause()
+    // more than the initial yamux window (256 KiB): the rest waits for a remote that does not read
+    socket.write(Buffer.alloc(4 * 1024 * 1024))
     socket.destroy()
-    // the remote never closes its side
     await until(() => socket.stream.status !== 'open', 3000, 'linger timeout')
     expect(socket.stream.status).toBe('aborted')
     await until(() => remote.status === 'reset', 3000, 'remote to see the reset')
+  })
+
+  it('destroy() never resets a remote that has all our data but is slow to close', async () => {
+    const { socket, remote } = await pair()
+    const received = readRemote(remote, Number.POSITIVE_INFINITY)
+    socket.write('all of it')
+    socket.destroy()
+    expect((await received).toString()).toBe('xall of it')
+    await sleep(1000) // twice lingerMs, and the remote has not closed its side
+    expect(socket.stream.status).not.toBe('aborted')
+    await remote.close()
+    await until(() => socket.stream.status === 'closed', 2000, 'graceful close')
   })
 
   it('setTimeout emits timeout after inactivity and not while data flows', async () => {
