@@ -80,8 +80,10 @@ export class StreamSocket extends Duplex {
   readonly localPort = undefined
   /** Always false: the stream exists before the socket does. */
   readonly connecting = false
-  /** Mirrors `tls.TLSSocket#encrypted` being absent: HTTP over streams is `http:` to Node. */
+  /** Bytes received from the stream so far. */
   bytesRead = 0
+  /** Bytes handed to the stream so far. */
+  bytesWritten = 0
 
   #lingerMs: number
   #isGracefulClose: (err: Error) => boolean
@@ -112,13 +114,6 @@ export class StreamSocket extends Duplex {
       this.#onEnd()
     }
   }
-
-  /** Bytes handed to the stream so far. */
-  get bytesWritten (): number {
-    return this.#bytesWritten
-  }
-
-  #bytesWritten = 0
 
   #handleMessage (evt: StreamMessageEvent): void {
     this.#touch()
@@ -199,7 +194,7 @@ export class StreamSocket extends Duplex {
   #send (data: Uint8Array | Uint8ArrayList, callback: (error?: Error | null) => void): void {
     this.#touch()
     try {
-      this.#bytesWritten += data.byteLength
+      this.bytesWritten += data.byteLength
       if (this.stream.send(data)) {
         callback()
       } else {
