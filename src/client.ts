@@ -4,14 +4,14 @@
  *
  * @module
  */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { Agent, Pool, buildConnector } from 'undici'
-import { parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, requestTarget } from './addressing.js'
+import { MULTIADDR_URI_SCHEME, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, requestTarget } from './addressing.js'
 import { InvalidTargetError } from './errors.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher } from 'undici'
 
@@ -73,7 +73,6 @@ export type FetchTarget =
   | PeerId
   | { peer: PeerId | Multiaddr | string, path?: string }
 
-
 function isPeerIdLike (value: unknown): value is PeerId {
   return value != null && typeof value === 'object' && typeof (value as PeerId).toCID === 'function' && typeof (value as PeerId).equals === 'function' && 'type' in value
 }
@@ -83,12 +82,15 @@ function isMultiaddrLike (value: unknown): value is Multiaddr {
 }
 
 /**
- * The `peer` of `{ peer, path }` names a peer, so a string there is a peer id (or a multiaddr when it
- * starts with `/` or `multiaddr:`), never a URL.
+ * The `peer` of `{ peer, path }` names a peer, so a string there is a peer id, or a multiaddr when it
+ * starts with `/` or `multiaddr:` (parsed as a multiaddr URI, so errors are typed), never a URL.
  */
 function peerField (peer: PeerId | Multiaddr | string): FetchTarget {
-  if (typeof peer !== 'string' || peer.startsWith('/') || peer.toLowerCase().startsWith('multiaddr:')) {
-    return typeof peer === 'string' && peer.startsWith('/') ? multiaddr(peer) : peer
+  if (typeof peer !== 'string' || peer.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
+    return peer
+  }
+  if (peer.startsWith('/')) {
+    return `${MULTIADDR_URI_SCHEME}${peer}`
   }
   try {
     return peerIdFromString(peer)
@@ -110,7 +112,7 @@ function peerURL (peer: PeerId, path: string): string {
 export async function resolveTarget (target: FetchTarget, identify: (addr: Multiaddr) => Promise<PeerId>): Promise<ResolvedTarget> {
   if (typeof target === 'string' || target instanceof URL) {
     const text = target.toString()
-    if (text.toLowerCase().startsWith('multiaddr:')) {
+    if (text.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
       return await fromMultiaddrs([parseMultiaddrURI(text)], identify)
     }
     let url: URL

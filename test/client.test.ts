@@ -46,6 +46,7 @@ describe('resolveTarget', () => {
     expect((await resolveTarget({ peer: PEER.toString(), path: 'rel' }, noIdentify)).url).toBe(`http://${HOST}/rel`)
     expect((await resolveTarget({ peer: `/p2p/${PEER.toString()}` }, noIdentify)).url).toBe(`http://${HOST}/`)
     await expect(resolveTarget({ peer: 'https://example.com' }, noIdentify)).rejects.toThrow(InvalidTargetError)
+    await expect(resolveTarget({ peer: '/ip4/not-an-ip/tcp/1' }, noIdentify)).rejects.toThrow(InvalidTargetError)
   })
 
   it('http(s) URLs pass through', async () => {

@@ -39,12 +39,12 @@ export interface StreamServerOptions {
 
 /**
  * Node's HTTP server answers a malformed request (`400`, llhttp's `HPE_*` codes) or a request that took
- * too long (`408`, `ERR_HTTP_REQUEST_TIMEOUT`) with `Connection: close` and then destroys the socket with
+ * too long (`408`, `ERR_HTTP_REQUEST_TIMEOUT`, for `headersTimeout` and `requestTimeout` alike) with `Connection: close` and then destroys the socket with
  * that error. The answer must reach the client, so those end the stream gracefully instead of resetting it.
  */
 function isNodeServerGracefulClose (err: Error): boolean {
   const code = (err as { code?: string }).code ?? ''
-  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_REQUEST_HEADER_TIMEOUT'
+  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT'
 }
 
 /** A running stream listener. */
