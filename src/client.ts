@@ -73,11 +73,11 @@ export type FetchTarget =
   | PeerId
   | { peer: PeerId | Multiaddr | string, path?: string }
 
-function isPeerIdLike (value: unknown): value is PeerId {
+export function isPeerIdLike (value: unknown): value is PeerId {
   return value != null && typeof value === 'object' && typeof (value as PeerId).toCID === 'function' && typeof (value as PeerId).equals === 'function' && 'type' in value
 }
 
-function isMultiaddrLike (value: unknown): value is Multiaddr {
+export function isMultiaddrLike (value: unknown): value is Multiaddr {
   return value != null && typeof value === 'object' && typeof (value as Multiaddr).getComponents === 'function' && typeof (value as Multiaddr).encapsulate === 'function'
 }
 
@@ -85,7 +85,7 @@ function isMultiaddrLike (value: unknown): value is Multiaddr {
  * The `peer` of `{ peer, path }` names a peer, so a string there is a peer id, or a multiaddr when it
  * starts with `/` or `multiaddr:` (parsed as a multiaddr URI, so errors are typed), never a URL.
  */
-function peerField (peer: PeerId | Multiaddr | string): FetchTarget {
+export function peerField (peer: PeerId | Multiaddr | string): FetchTarget {
   if (typeof peer !== 'string' || peer.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
     return peer
   }

@@ -71,3 +71,101 @@ export class InvalidHandlerError extends LibP2PHTTPError {
     super('ERR_INVALID_HANDLER', message)
   }
 }
+
+/** `host.handle` was given a protocol id or a mount path it cannot use (empty id, a path that is not an absolute, normalised URL path). */
+export class InvalidMountError extends LibP2PHTTPError {
+  /** The protocol id that was being mounted. */
+  readonly protocol: string
+
+  constructor (protocol: string, message: string) {
+    super('ERR_INVALID_MOUNT', message)
+    this.protocol = protocol
+  }
+}
+
+/** A mount would collide with an existing one: the protocol id is already handled, or its path is taken. */
+export class MountConflictError extends LibP2PHTTPError {
+  /** The protocol id that was being mounted (`undefined` for the root handler of `serve`). */
+  readonly protocol: string | undefined
+  /** The mount path in question, with its trailing `/`. */
+  readonly path: string
+
+  constructor (protocol: string | undefined, path: string, message: string) {
+    super('ERR_MOUNT_CONFLICT', message)
+    this.protocol = protocol
+    this.path = path
+  }
+}
+
+/** Base of the failures to learn a peer's protocol map, and of a protocol missing from it. */
+export class WellKnownError extends LibP2PHTTPError {
+  /** The server asked: its peer id, or the origin of a target that names no peer. */
+  readonly target: string
+
+  constructor (code: string, target: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.target = target
+  }
+}
+
+/** A peer's well-known protocol map answered with a status other than 200 (on the legacy path too, where that was tried). */
+export class WellKnownStatusError extends WellKnownError {
+  /** The HTTP status of the last answer. */
+  readonly status: number
+
+  constructor (target: string, status: number) {
+    super('ERR_WELL_KNOWN_STATUS', target, `${target} answered ${status} for its well-known protocol map`)
+    this.status = status
+  }
+}
+
+/** A peer's well-known protocol map is larger than the client reads. The body was not read past the limit. */
+export class WellKnownTooLargeError extends WellKnownError {
+  /** The limit in bytes. */
+  readonly limit: number
+
+  constructor (target: string, limit: number) {
+    super('ERR_WELL_KNOWN_TOO_LARGE', target, `the well-known protocol map of ${target} is larger than ${limit} bytes`)
+    this.limit = limit
+  }
+}
+
+/** Fetching a peer's well-known protocol map took longer than the discovery timeout. */
+export class WellKnownTimeoutError extends WellKnownError {
+  /** The timeout in ms. */
+  readonly timeout: number
+
+  constructor (target: string, timeout: number) {
+    super('ERR_WELL_KNOWN_TIMEOUT', target, `no well-known protocol map from ${target} within ${timeout} ms`)
+    this.timeout = timeout
+  }
+}
+
+/** A protocol map (from a peer or given to `setProtocols`) is not JSON of the expected shape, or names a path that is not absolute. */
+export class InvalidProtocolMapError extends WellKnownError {
+  constructor (target: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_PROTOCOL_MAP', target, `invalid protocol map from ${target}: ${message}`, options)
+  }
+}
+
+/** The peer's well-known protocol map does not list the protocol asked for. */
+export class ProtocolNotFoundError extends WellKnownError {
+  /** The protocol id asked for. */
+  readonly protocol: string
+
+  constructor (protocol: string, target: string) {
+    super('ERR_PROTOCOL_NOT_FOUND', target, `${target} does not list protocol ${protocol} in its well-known protocol map`)
+    this.protocol = protocol
+  }
+}
+
+/** `host.ping` got an answer other than a 200 echo of the 32 bytes it sent. */
+export class PingError extends LibP2PHTTPError {
+  /** The HTTP status of the answer. */
+  readonly status: number
+
+  constructor (status: number, message: string) {
+    super('ERR_PING_FAILED', message)
+    this.status = status
+  }
+}

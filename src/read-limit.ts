@@ -1,0 +1,37 @@
+/**
+ * Reading a body without trusting its size.
+ *
+ * @module
+ */
+
+/**
+ * Read `body` whole if it holds at most `limit` bytes. Past the limit the stream is cancelled (its
+ * source stops sending) and `undefined` is returned; at most one chunk beyond the limit is ever held.
+ */
+export async function readAtMost (body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | undefined> {
+  if (body == null) {
+    return new Uint8Array(0)
+  }
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      size += next.value.byteLength
+      if (size > limit) {
+        await reader.cancel(new Error(`body larger than ${limit} bytes`)).catch(() => {})
+        return undefined
+      }
+      chunks.push(next.value)
+    }
+  } finally {
+    reader.releaseLock()
+  }
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return bytes
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidProtocolMapError } from '../src/index.js'
+import { acceptsJSON, isWellKnownPath, parseProtocolMap, serializeProtocolMap, validateProtocolMap } from '../src/well-known.js'
+import { caught } from './helpers/caught.js'
+
+describe('acceptsJSON (406 rules)', () => {
+  it.each([
+    [undefined, true],
+    ['', true],
+    ['application/json', true],
+    ['application/*', true],
+    ['*/*', true],
+    ['text/html, */*;q=0.1', true],
+    ['APPLICATION/JSON; charset=utf-8', true],
+    ['application/json;q=abc', true],
+    ['application/json;q=0.001', true],
+    ['text/html', false],
+    ['application/xml, text/*', false],
+    ['application/json;q=0', false],
+    ['application/json; q=0.000', false],
+    ['*/*;q=0', false],
+    ['application/json;q=0, */*', false],
+    ['application/*;q=0, application/json', true],
+    ['text/html;q=0.9, application/*;q=0', false],
+    ['application/ld+json', false]
+  ])('Accept: %s → %s', (accept, ok) => {
+    expect(acceptsJSON(accept)).toBe(ok)
+  })
+})
+
+describe('parseProtocolMap', () => {
+  it('reads the flat map that go-libp2p and @libp2p/http serve', () => {
+    expect(parseProtocolMap('{"/kv/1.0.0":{"path":"/kv/"},"/ipfs/gateway":{"path":"/"}}', 'p')).toEqual({
+      '/kv/1.0.0': { path: '/kv/' },
+      '/ipfs/gateway': { path: '/' }
+    })
+  })
+
+  it('unwraps the spec\'s {"protocols": …} shape, also next to flat entries', () => {
+    expect(parseProtocolMap('{"protocols":{"/kad/1.0.0":{"path":"/kademlia/"}}}', 'p')).toEqual({ '/kad/1.0.0': { path: '/kademlia/' } })
+    expect(parseProtocolMap('{"protocols":{"/a":{"path":"/a/"}},"/a":{"path":"/a/"}}', 'p')).toEqual({ '/a': { path: '/a/' } })
+    expect(parseProtocolMap('{"protocols":{}}', 'p')).toEqual({})
+  })
+
+  it('keeps only paths, freezes the result, and treats "__proto__" as a plain key', () => {
+    const map = parseProtocolMap('{"/a":{"path":"/a/","extra":1},"__proto__":{"path":"/p/"}}', 'p')
+    expect(map['/a']).toEqual({ path: '/a/' })
+    expect(Object.isFrozen(map)).toBe(true)
+    expect(Object.isFrozen(map['/a'])).toBe(true)
+    expect(Object.hasOwn(map, '__proto__')).toBe(true)
+    expect(Object.getPrototypeOf(map)).toBe(Object.prototype)
+  })
+
+  it.each([
+    ['not JSON', '{"/a":{"path":"/a/"},}'],
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['a string', '"x"'],
+    ['an entry without path', '{"/a":{}}'],
+    ['a numeric path', '{"/a":{"path":1}}'],
+    ['a relative path', '{"/a":{"path":"a/"}}'],
+    ['an entry that is a string', '{"/a":"/a/"}']
+  ])('refuses %s with ERR_INVALID_PROTOCOL_MAP', (_what, text) => {
+    const err = caught(() => parseProtocolMap(text, 'peer-x'))
+    expect(err).toBeInstanceOf(InvalidProtocolMapError)
+    expect(err).toMatchObject({ code: 'ERR_INVALID_PROTOCOL_MAP', target: 'peer-x' })
+  })
+
+  it('validateProtocolMap checks maps given by hand the same way', () => {
+    expect(validateProtocolMap({ '/a': { path: '/a/' } }, 'p')).toEqual({ '/a': { path: '/a/' } })
+    expect(() => validateProtocolMap({ '/a': { path: 'a' } }, 'p')).toThrow(InvalidProtocolMapError)
+  })
+})
+
+describe('serving', () => {
+  it('serialises the flat map as UTF-8, so Content-Length counts bytes', () => {
+    const body = serializeProtocolMap({ '/ünï/1': { path: '/u/' } })
+    expect(body.toString('utf8')).toBe('{"/ünï/1":{"path":"/u/"}}')
+    expect(body.byteLength).toBe('{"/ünï/1":{"path":"/u/"}}'.length + 2) // ü and ï are two bytes each
+  })
+
+  it('answers at the current and the legacy path only', () => {
+    expect(isWellKnownPath('/.well-known/libp2p/protocols')).toBe(true)
+    expect(isWellKnownPath('/.well-known/libp2p')).toBe(true)
+    expect(isWellKnownPath('/.well-known/libp2p/protocols/')).toBe(false)
+    expect(isWellKnownPath('/.well-known/libp2p.json')).toBe(false)
+  })
+})
