@@ -8,6 +8,8 @@
  */
 import { Readable } from 'node:stream'
 import { remotePeer, setRemotePeer } from './identity.js'
+import { setOriginalUrl } from './original-url.js'
+import type { RoutedRequest } from './original-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** A WHATWG fetch-style handler. */
@@ -18,8 +20,7 @@ const PENDING = Symbol('pending')
 /** The origin of the URL given to fetch-style handlers when the request has no usable `Host`. */
 const FALLBACK_HOST = 'localhost'
 
-function requestURL (req: IncomingMessage): URL {
-  const target = req.url ?? '/'
+function requestURL (req: IncomingMessage, target = req.url ?? '/'): URL {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
   const host = req.headers.host
   if (target.startsWith('/')) {
@@ -50,6 +51,10 @@ export function toRequest (req: IncomingMessage, signal: AbortSignal): Request {
   }
   const request = new Request(requestURL(req), init)
   setRemotePeer(request, remotePeer(req))
+  const original = (req as RoutedRequest).originalUrl
+  if (original != null) {
+    setOriginalUrl(request, requestURL(req, original).toString())
+  }
   return request
 }
 

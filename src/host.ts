@@ -9,15 +9,20 @@ import { fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
 import { createDispatcher, resolveTarget } from './client.js'
 import { HostClosedError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
-import { toRequestListener } from './handler.js'
 import { setServerPeer } from './identity.js'
+import { ProtocolService } from './protocols.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import type { DispatcherOptions, FetchTarget } from './client.js'
-import type { Handler, RequestListener } from './handler.js'
+import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+import type { Handler } from './handler.js'
+import type { MountOptions } from './mount.js'
+import type { PingOptions } from './ping.js'
+import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, ProtocolsInit } from './protocols.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamListener, StreamRegistrar } from './stream/server.js'
+import type { ProtocolMap } from './well-known.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -31,7 +36,7 @@ export interface Libp2pLike extends StreamRegistrar, StreamDialer {
 }
 
 /** Options for {@link createHTTPHost}. */
-export interface HTTPHostInit extends DispatcherOptions {
+export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
   /** A js-libp2p node: enables HTTP over `/http/1.1` streams, both serving and fetching. */
   libp2p?: Libp2pLike
   /**
@@ -64,8 +69,8 @@ export interface HTTPHostInit extends DispatcherOptions {
   onError?: (err: unknown, req: IncomingMessage) => void
 }
 
-/** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it). */
-export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'>
+/** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it), and a peer's protocol to fetch within. */
+export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOptions
 
 /** Options for {@link HTTPHost.close}. */
 export interface CloseOptions {
@@ -78,7 +83,7 @@ export interface CloseOptions {
 }
 
 /** An HTTP host: serves handlers to peers and fetches from them. */
-export interface HTTPHost {
+export interface HTTPHost extends HostProtocols {
   /** The libp2p node's peer id, when the host has a node. */
   readonly peerId: PeerId | undefined
   /**
@@ -86,7 +91,12 @@ export interface HTTPHost {
    * `EventSource` (`{ dispatcher: host.dispatcher }`) with URLs from {@link HTTPHost.url}.
    */
   readonly dispatcher: Dispatcher
-  /** Serve `handler` at `/` to every peer. Replaces the previous root handler. */
+  /**
+   * Serve `handler` at `/` to every peer: it answers what no protocol mounted with `handle` does.
+   * Replaces the previous root handler. It has no protocol id, so the well-known map does not list it.
+   *
+   * @throws {MountConflictError} when a protocol is mounted at `/`
+   */
   serve: (handler: Handler) => void
   /**
    * Fetch from a peer (or any http(s) URL). `target` is a `multiaddr:` URI (optionally ending in
@@ -117,8 +127,7 @@ class Host implements HTTPHost {
   readonly #init: HTTPHostInit
   readonly #server: Server
   readonly #addressHints = new Map<string, Multiaddr[]>()
-  #handler: RequestListener | undefined
-  #handlerServer: Server | undefined
+  readonly #protocols: ProtocolService
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
 
@@ -148,6 +157,7 @@ class Host implements HTTPHost {
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)
     })
     this.dispatcher = createDispatcher(opener, init)
+    this.#protocols = new ProtocolService({ fetch: async (t, i) => await this.fetch(t, i), url: async (t) => await this.url(t) }, init)
   }
 
   get peerId (): PeerId | undefined {
@@ -164,16 +174,23 @@ class Host implements HTTPHost {
   }
 
   serve (handler: Handler): void {
-    this.#handler = toRequestListener(handler)
-    this.#handlerServer = handler instanceof Server ? handler : undefined
+    this.#protocols.router.serve(handler)
   }
+
+  handle (protocol: string, handler: Handler, options?: MountOptions): void { this.#protocols.handle(protocol, handler, options) }
+  unhandle (protocol: string): boolean { return this.#protocols.unhandle(protocol) }
+  async protocols (target: FetchTarget, options?: ProtocolsOptions): Promise<Readonly<ProtocolMap>> { return await this.#protocols.protocols(target, options) }
+  setProtocols (target: FetchTarget, map: ProtocolMap, options?: SetProtocolsOptions): void { this.#protocols.setProtocols(target, map, options) }
+  forgetProtocols (target: FetchTarget): void { this.#protocols.forgetProtocols(target) }
+  client (target: FetchTarget, protocol: string): ProtocolClient { return this.#protocols.client(target, protocol) }
+  async ping (target: FetchTarget, options?: PingOptions): Promise<number> { return await this.#protocols.ping(target, options) }
 
   #onRequest (req: IncomingMessage, res: ServerResponse): void {
     if (req.socket instanceof StreamSocket) {
       // One request per stream: `Connection: close`, and the stream ends after the response.
       res.shouldKeepAlive = false
     }
-    const handler = this.#handler
+    const handler = this.#protocols.router.listenerFor(req)
     if (handler == null) {
       res.statusCode = 404
       res.setHeader('content-type', 'text/plain; charset=utf-8')
@@ -205,7 +222,7 @@ class Host implements HTTPHost {
   }
 
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const target = this.#handlerServer
+    const target = this.#protocols.router.upgradeTargetFor(req)
     if (target != null && target.listenerCount('upgrade') > 0) {
       target.emit('upgrade', req, socket, head)
       return
@@ -241,6 +258,9 @@ class Host implements HTTPHost {
   }
 
   async fetch (target: FetchTarget, init: FetchInit = {}): Promise<Response> {
+    if (init.protocol != null || init.path != null) {
+      return await this.#protocols.fetch(target, init)
+    }
     if (this.#closing != null) {
       throw new HostClosedError()
     }

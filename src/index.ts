@@ -7,6 +7,15 @@ export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostInit, Libp2pLike, FetchInit, CloseOptions } from './host.js'
 export type { FetchTarget, DispatcherOptions } from './client.js'
 export { remotePeer, serverPeer } from './identity.js'
+export { originalUrl } from './original-url.js'
+export type { HostProtocols, ProtocolsInit, ProtocolFetchOptions, ProtocolClient, ProtocolClientInit } from './protocols.js'
+export type { MountOptions } from './mount.js'
+export type { DiscoveryInit, ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+export { WELL_KNOWN_MAX_BYTES } from './discovery.js'
+export { WELL_KNOWN_PATH, LEGACY_WELL_KNOWN_PATH } from './well-known.js'
+export type { ProtocolMap } from './well-known.js'
+export { PING_PROTOCOL, PING_SIZE } from './ping.js'
+export type { PingOptions } from './ping.js'
 export { nodeHandler, fetchHandler } from './handler.js'
 export type { Handler, NodeHandler, TaggedHandler } from './handler.js'
 export type { FetchHandler } from './fetch-handler.js'
@@ -23,5 +32,14 @@ export {
   ProtocolNotSupportedError,
   StreamResetError,
   HostClosedError,
-  InvalidHandlerError
+  InvalidHandlerError,
+  InvalidMountError,
+  MountConflictError,
+  WellKnownError,
+  WellKnownStatusError,
+  WellKnownTooLargeError,
+  WellKnownTimeoutError,
+  InvalidProtocolMapError,
+  ProtocolNotFoundError,
+  PingError
 } from './errors.js'
