@@ -116,6 +116,42 @@ describe('their client (@libp2p/http) -> our server', () => {
   })
 })
 
+describe('the well-known protocol map, both ways', () => {
+  it('their client reads our map, and reaches our ping through it', async () => {
+    ours = await createPeer()
+    theirs = await createTheirNode()
+    ours.host.handle('/kv/1.0.0', (_req, res) => { res.end() })
+
+    const map = await theirs.services.http.fetch(theirTarget(ours, '/.well-known/libp2p/protocols'), { headers: { accept: 'application/json' } })
+    expect(await map.json()).toEqual({
+      '/http-ping/1': { path: '/http-ping/1/' },
+      '/kv/1.0.0': { path: '/kv/1.0.0/' }
+    })
+    // fetchProtocol looks the protocol up in our map, then requests its path
+    const addr = ours.node.getMultiaddrs()[0]
+    const payload = new Uint8Array(32).map((_, i) => i * 7)
+    const res = await theirs.services.http.fetchProtocol(addr, '/http-ping/1', { method: 'POST', body: payload })
+    expect(res.status).toBe(200)
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(payload)
+  })
+
+  it('we read their map and fetch within their protocol (they list paths without a trailing slash)', async () => {
+    ours = await createPeer()
+    theirs = await createTheirNode()
+    const PROTOCOL = '/libp2phttp-interop/greet/1.0.0'
+    theirs.services.http.handle(PROTOCOL, {
+      path: '/greet',
+      method: ['GET'],
+      handler: async (req: Request) => new Response(`hello from ${new URL(req.url).pathname}`)
+    })
+    const addr = theirs.getMultiaddrs()[0]
+
+    expect(await ours.host.protocols(addr)).toEqual({ [PROTOCOL]: { path: '/greet' } })
+    const res = await ours.host.fetch(addr, { protocol: PROTOCOL })
+    expect(await res.text()).toBe('hello from /greet')
+  })
+})
+
 describe('our client -> their server (@libp2p/http)', () => {
   const PROTOCOL = '/libp2phttp-interop/echo/1.0.0'
 
