@@ -3,7 +3,7 @@
  * transport. Servers are a real HTTPHost, and a raw HTTP-over-streams server that logs what it gets and
  * answers as each test says (an old node with only the legacy path, odd or oversized maps, no answer).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import {
   InvalidProtocolMapError,
   InvalidTargetError,
@@ -14,8 +14,8 @@ import {
   originalUrl
 } from '../../src/index.js'
 import { createPeer, sleep, stopPeers, until } from '../helpers/nodes.js'
-import { createRawServer, jsonAt } from '../helpers/raw-server.js'
-import { transports } from '../helpers/transports.js'
+import { jsonAt, useRawServer } from '../helpers/raw-server.js'
+import { transports, usePeersOver } from '../helpers/transports.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { RawServer } from '../helpers/raw-server.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -23,23 +23,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 const WELL_KNOWN = '/.well-known/libp2p/protocols'
 const MAP = { '/echo/1': { path: '/e/' } }
 
-let server: Peer
-let client: Peer
 let raw: RawServer
 
-beforeAll(async () => {
-  [server, client, raw] = await Promise.all([createPeer(), createPeer(), createRawServer()])
-  server.host.handle('/kv/1.0.0', (req: IncomingMessage, res: ServerResponse) => {
-    res.end(JSON.stringify({ method: req.method, url: req.url, originalUrl: originalUrl(req) }))
-  })
-  server.host.handle('/store/1', (req: IncomingMessage, res: ServerResponse) => { res.end(`store ${req.url}`) }, { path: '/s/' })
-})
-afterAll(async () => {
-  await stopPeers(server, client)
-  await raw.stop()
-})
+useRawServer((r) => { raw = r })
 
-describe.each(transports)('over $name', ({ target }) => {
+describe.each(transports)('over $name', (transport) => {
+  const { target } = transport
+  let server: Peer
+  let client: Peer
+  usePeersOver(transport, (s, c) => {
+    server = s
+    client = c
+    server.host.handle('/kv/1.0.0', (req: IncomingMessage, res: ServerResponse) => {
+      res.end(JSON.stringify({ method: req.method, url: req.url, originalUrl: originalUrl(req) }))
+    })
+    server.host.handle('/store/1', (req: IncomingMessage, res: ServerResponse) => { res.end(`store ${req.url}`) }, { path: '/s/' })
+  })
+
   beforeEach(() => {
     raw.requests.length = 0
     raw.respond = jsonAt(WELL_KNOWN, JSON.stringify(MAP))
@@ -160,7 +160,7 @@ describe.each(transports)('over $name', ({ target }) => {
     })
 
     it('the discovery timeout is a host option too', async () => {
-      const impatient = await createPeer({ discovery: { timeout: 100 } })
+      const impatient = await createPeer({ ...await transport.client(), discovery: { timeout: 100 } })
       try {
         raw.respond = () => {}
         await expect(impatient.host.protocols(target(raw))).rejects.toBeInstanceOf(WellKnownTimeoutError)
@@ -170,8 +170,8 @@ describe.each(transports)('over $name', ({ target }) => {
     })
 
     it('cached maps expire after cacheTTL', async () => {
-      const shortLived = await createPeer({ discovery: { cacheTTL: 1 } })
-      const uncached = await createPeer({ discovery: { cacheTTL: 0 } })
+      const shortLived = await createPeer({ ...await transport.client(), discovery: { cacheTTL: 1 } })
+      const uncached = await createPeer({ ...await transport.client(), discovery: { cacheTTL: 0 } })
       try {
         await shortLived.host.protocols(target(raw))
         await sleep(10)

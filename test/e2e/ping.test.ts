@@ -7,26 +7,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PING_PROTOCOL, PingError, ProtocolNotFoundError } from '../../src/index.js'
 import { withPath } from '../../src/target-path.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
-import { createRawServer, jsonAt } from '../helpers/raw-server.js'
-import { transports } from '../helpers/transports.js'
+import { jsonAt, useRawServer } from '../helpers/raw-server.js'
+import { transports, usePeersOver } from '../helpers/transports.js'
 import type { FetchInit } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { RawServer } from '../helpers/raw-server.js'
 
-let server: Peer
-let client: Peer
-let silent: Peer
 let raw: RawServer
 
-beforeAll(async () => {
-  [server, client, silent, raw] = await Promise.all([createPeer(), createPeer(), createPeer({ ping: false }), createRawServer()])
-})
-afterAll(async () => {
-  await stopPeers(server, client, silent)
-  await raw.stop()
-})
+useRawServer((r) => { raw = r })
 
-describe.each(transports)('over $name', ({ target }) => {
+describe.each(transports)('over $name', (transport) => {
+  const { target } = transport
+  let server: Peer
+  let client: Peer
+  let silent: Peer
+  usePeersOver(transport, (s, c) => { server = s; client = c })
+  beforeAll(async () => { silent = await createPeer({ ...await transport.server(), ping: false }) })
+  afterAll(async () => { await stopPeers(silent) })
   const post = async (init: FetchInit): Promise<Response> => await client.host.fetch(withPath(target(server), '/http-ping/1/'), init)
 
   it('host.ping sends 32 bytes, checks the echo and returns the round trip in ms', async () => {

@@ -11,15 +11,11 @@ import { WebSocketServer } from 'ws'
 import { InvalidHandlerError, InvalidMountError, MountConflictError, originalUrl } from '../../src/index.js'
 import { withPath } from '../../src/target-path.js'
 import { caught } from '../helpers/caught.js'
-import { createPeer, stopPeers, usePeers } from '../helpers/nodes.js'
-import { transports } from '../helpers/transports.js'
+import { createPeer, stopPeers } from '../helpers/nodes.js'
+import { transports, usePeersOver } from '../helpers/transports.js'
 import type { FetchInit, FetchTarget, HTTPHost } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-
-let server: Peer
-let client: Peer
-usePeers((s, c) => { server = s; client = c })
 
 /** A Node handler that reports what it was given. */
 function reporter (name: string) {
@@ -37,7 +33,11 @@ function reset (host: HTTPHost): void {
   host.serve(reporter('root'))
 }
 
-describe.each(transports)('over $name', ({ target }) => {
+describe.each(transports)('over $name', (transport) => {
+  const { target } = transport
+  let server: Peer
+  let client: Peer
+  usePeersOver(transport, (s, c) => { server = s; client = c })
   const at = (path: string): FetchTarget => withPath(target(server), path)
   const get = async (path: string, init?: FetchInit): Promise<Response> => await client.host.fetch(at(path), init)
   const json = async (path: string): Promise<unknown> => await (await get(path)).json()
@@ -61,7 +61,7 @@ describe.each(transports)('over $name', ({ target }) => {
 
     it('a protocol can be mounted at the root instead of serve(); the two exclude each other', async () => {
       expect(caught(() => { server.host.handle('/ipfs/gateway', reporter('gateway'), { path: '/' }) })).toBeInstanceOf(MountConflictError)
-      const fresh = await createPeer()
+      const fresh = await createPeer(await transport.server())
       try {
         fresh.host.handle('/ipfs/gateway', reporter('gateway'), { path: '/' })
         fresh.host.handle('/kv/1.0.0', reporter('kv'))

@@ -2,8 +2,10 @@
  * A libp2p node that serves HTTP over `/http/1.1` streams with nothing of HTTPHost but the stream
  * adapter: no well-known resource, no mounts. It stands for other implementations (an old go-libp2p
  * that only knows `/.well-known/libp2p`, a server sending odd maps) and logs every request it gets.
+ * It listens on streams only: a transport row that cannot reach it that way must give it a listener.
  */
 import { createServer } from 'node:http'
+import { afterAll, beforeAll } from 'vitest'
 import { listenOnStreams } from '../../src/stream/server.js'
 import { StreamSocket } from '../../src/stream/socket.js'
 import { createNode } from './nodes.js'
@@ -56,4 +58,14 @@ export function jsonAt (path: string, body: string): Respond {
     res.setHeader('content-type', 'application/json')
     res.end(body)
   }
+}
+
+/** A raw server for the tests of a file: created before them, stopped after. */
+export function useRawServer (receive: (raw: RawServer) => void): void {
+  let raw: RawServer | undefined
+  beforeAll(async () => {
+    raw = await createRawServer()
+    receive(raw)
+  })
+  afterAll(async () => { await raw?.stop() })
 }
