@@ -5,13 +5,21 @@
  */
 export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostInit, Libp2pLike, FetchInit, CloseOptions } from './host.js'
-export type { FetchTarget, DispatcherOptions } from './client.js'
-export { remotePeer, serverPeer } from './identity.js'
+export type { DispatcherOptions, ClientTLSOptions } from './client.js'
+export type { FetchTarget } from './target.js'
+export { selectTransport } from './select.js'
+export type { Selection, SelectionOptions, SelectionState, SelectionTarget } from './select.js'
+export type { ListenTLSOptions } from './native.js'
+export type { TxtResolver } from './dnsaddr.js'
+export { remotePeer, serverPeer, transportOf } from './identity.js'
 export { nodeHandler, fetchHandler } from './handler.js'
 export type { Handler, NodeHandler, TaggedHandler } from './handler.js'
 export type { FetchHandler } from './fetch-handler.js'
-export { parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME } from './addressing.js'
-export type { ParsedMultiaddr } from './addressing.js'
+export {
+  parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME, isHTTPTransportAddress,
+  httpEndpoint, multiaddrToURL, urlToMultiaddr, withHTTPPath, normalizeHTTPAddress
+} from './addressing.js'
+export type { ParsedMultiaddr, HTTPEndpoint } from './addressing.js'
 export { HTTP_STREAM_PROTOCOL } from './stream/server.js'
 export { StreamSocket } from './stream/socket.js'
 export type { StreamSocketInit } from './stream/socket.js'
@@ -23,5 +31,11 @@ export {
   ProtocolNotSupportedError,
   StreamResetError,
   HostClosedError,
-  InvalidHandlerError
+  InvalidHandlerError,
+  InvalidListenAddressError,
+  ListenError,
+  InsecureHTTPError,
+  NoTransportError,
+  PeerAuthRequiredError
 } from './errors.js'
+export type { TransportChoice } from './errors.js'
