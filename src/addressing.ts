@@ -15,6 +15,7 @@ import {
   CODE_P2P, CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
 } from '@multiformats/multiaddr'
 import { base36 } from 'multiformats/bases/base36'
+import { varint } from 'multiformats'
 import { InvalidTargetError } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
@@ -277,4 +278,39 @@ export function normalizeHTTPAddress (ma: Multiaddr): Multiaddr {
   return multiaddr(components.flatMap(c => c.code === CODE_HTTPS
     ? [{ code: CODE_TLS, name: 'tls' }, { code: CODE_HTTP, name: 'http' }]
     : [c]))
+}
+
+/**
+ * Decode a binary multiaddr written by either ecosystem. The multiaddr spec (and go-multiaddr) encode
+ * `/http-path` as the raw path without its leading `/`; js-multiaddr 13 writes and expects the `/`, so
+ * it prints go's `api/v0/login` as `/http-path/pi%2Fv0%2Flogin`. Here the value is read as is and the
+ * `/` restored, so both encodings give the same multiaddr.
+ */
+export function multiaddrFromBytes (bytes: Uint8Array): Multiaddr {
+  const decoded = multiaddr(bytes)
+  return multiaddr(decoded.getComponents().map(c => c.code === CODE_HTTP_PATH && c.value != null && !c.value.startsWith('/')
+    ? { code: c.code, name: c.name, value: `/${c.value}` }
+    : c))
+}
+
+/**
+ * Encode a multiaddr as the spec (and go-multiaddr) does: `/http-path` as the raw path without the
+ * leading `/` (js-multiaddr's own `.bytes` keeps it; see {@link multiaddrFromBytes}).
+ */
+export function multiaddrToBytes (ma: Multiaddr): Uint8Array {
+  const components = ma.getComponents()
+  const index = components.findIndex(c => c.code === CODE_HTTP_PATH)
+  if (index === -1) {
+    return ma.bytes
+  }
+  const prefix = multiaddr(components.slice(0, index)).bytes
+  const value = new TextEncoder().encode((components[index].value ?? '').replace(/^\//, ''))
+  const code = varint.encodeTo(CODE_HTTP_PATH, new Uint8Array(varint.encodingLength(CODE_HTTP_PATH)))
+  const length = varint.encodeTo(value.length, new Uint8Array(varint.encodingLength(value.length)))
+  const out = new Uint8Array(prefix.length + code.length + length.length + value.length)
+  out.set(prefix, 0)
+  out.set(code, prefix.length)
+  out.set(length, prefix.length + code.length)
+  out.set(value, prefix.length + code.length + length.length)
+  return out
 }

@@ -17,7 +17,7 @@ export type { Handler, NodeHandler, TaggedHandler } from './handler.js'
 export type { FetchHandler } from './fetch-handler.js'
 export {
   parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME, isHTTPTransportAddress,
-  httpEndpoint, multiaddrToURL, urlToMultiaddr, withHTTPPath, normalizeHTTPAddress
+  httpEndpoint, multiaddrToURL, urlToMultiaddr, withHTTPPath, normalizeHTTPAddress, multiaddrFromBytes, multiaddrToBytes
 } from './addressing.js'
 export type { ParsedMultiaddr, HTTPEndpoint } from './addressing.js'
 export { HTTP_STREAM_PROTOCOL } from './stream/server.js'
