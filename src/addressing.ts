@@ -128,8 +128,8 @@ export interface HTTPEndpoint {
   /** `protocol//hostname[:port]`, the default port left out. */
   origin: string
   /**
-   * The host to open the TCP connection to when it is not `hostname`: the IP or DNS name of a
-   * `/tls/sni/<name>/http` address, whose `<name>` is sent as TLS server name and `Host`.
+   * The host to open the TCP connection to when it is not `hostname`: the IP (without brackets) or DNS
+   * name of a `/tls/sni/<name>/http` address, whose `<name>` is sent as TLS server name and `Host`.
    */
   connectHost?: string
 }
@@ -209,7 +209,7 @@ export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
   } catch (err) {
     throw new InvalidTargetError(`${hostname} in ${ma.toString()} is not a valid URL host`, { cause: err })
   }
-  return { protocol, hostname: new URL(origin).hostname, port, origin, ...(sni == null ? {} : { connectHost: host }) }
+  return { protocol, hostname: new URL(origin).hostname, port, origin, ...(sni == null ? {} : { connectHost: host.replace(/^\[(.*)\]$/, '$1') }) }
 }
 
 /**

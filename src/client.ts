@@ -4,11 +4,14 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto'
 import { Agent, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
+import { InvalidTargetError } from './errors.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
+import type { Dispatcher } from 'undici'
 
 /** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
 export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
@@ -35,21 +38,93 @@ export interface DispatcherOptions {
   clientTLS?: ClientTLSOptions
 }
 
+/** A `/tls/sni/<name>/http` endpoint: TCP to `connectHost`, `servername` as TLS server name and `Host`. */
+export interface SNIRoute {
+  connectHost: string
+  servername: string
+}
+
+const SNI_SUFFIX = '.sni.invalid'
+
 /**
- * Where to open the TCP connection for an origin whose hostname is only a TLS server name
- * (`/ip4/1.2.3.4/tcp/443/tls/sni/example.com/http` is `https://example.com` reached at 1.2.3.4).
+ * URL hostnames for `/tls/sni/<name>/http` addresses. Such an address is reached at one host while
+ * presenting another name, which a URL cannot say. Each (connect host, name) pair gets a hostname of its
+ * own, `<hash>.sni.invalid`, that the connector turns back into the pair and an interceptor turns into
+ * the `Host` header and TLS server name. A pair never changes what an ordinary URL reaches (a redirect
+ * cannot re-point `https://example.com`), and `.invalid` never resolves should the hostname leak.
  */
-export interface OriginPins {
-  get: (origin: string) => string | undefined
+export class SNIRoutes {
+  readonly #routes = new Map<string, SNIRoute>()
+  readonly #max: number
+
+  constructor (max = 1024) {
+    this.#max = max
+  }
+
+  /** The URL hostname that stands for `route`. */
+  hostnameFor (route: SNIRoute): string {
+    const hostname = `${createHash('sha256').update(`${route.connectHost}\n${route.servername}`).digest('hex').slice(0, 32)}${SNI_SUFFIX}`
+    // least recently used first out: bounded however many addresses peers send us to
+    this.#routes.delete(hostname)
+    this.#routes.set(hostname, route)
+    while (this.#routes.size > this.#max) {
+      const oldest = this.#routes.keys().next().value
+      if (oldest == null) break
+      this.#routes.delete(oldest)
+    }
+    return hostname
+  }
+
+  /** The route a hostname stands for; `null` for a forgotten one, `undefined` for any other hostname. */
+  lookup (hostname: string): SNIRoute | null | undefined {
+    if (!hostname.endsWith(SNI_SUFFIX)) {
+      return undefined
+    }
+    return this.#routes.get(hostname) ?? null
+  }
+}
+
+function withHostHeader (headers: unknown, host: string): Record<string, string | string[]> | string[] {
+  if (Array.isArray(headers)) {
+    // flat [name, value, …] (undici.request) or [[name, value], …]
+    const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
+    const out: string[] = []
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i].toLowerCase() !== 'host') out.push(flat[i], flat[i + 1])
+    }
+    return [...out, 'host', host]
+  }
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
+    if (name.toLowerCase() !== 'host') out[name] = value
+  }
+  out.host = host
+  return out
+}
+
+/** Sets `Host` and the TLS server name for requests to `<hash>.sni.invalid` origins. */
+export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const origin = options.origin == null ? undefined : new URL(options.origin)
+    const route = origin == null ? undefined : routes.lookup(origin.hostname)
+    if (origin == null || route == null) {
+      return dispatch(options, handler)
+    }
+    const host = origin.port === '' ? route.servername : `${route.servername}:${origin.port}`
+    return dispatch({ ...options, servername: route.servername, headers: withHostHeader(options.headers, host) } as Dispatcher.DispatchOptions, handler)
+  }
 }
 
 /** Build the dispatcher: undici's HTTP/1.1 client on libp2p streams for peer origins, undici's own sockets otherwise. */
-export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, pins?: OriginPins): Agent {
+export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, sni: SNIRoutes = new SNIRoutes()): Agent {
   const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? 30_000 })
   const socketConnect: buildConnector.connector = (opts, callback) => {
-    const pinned = pins?.get(`${opts.protocol}//${opts.host}`)
-    // The URL hostname stays the TLS server name and Host; only the TCP destination changes.
-    tlsConnect(pinned == null ? opts : { ...opts, hostname: pinned, servername: opts.servername ?? bare(opts.hostname) }, callback)
+    const route = sni.lookup(opts.hostname)
+    if (route === null) {
+      callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
+      return
+    }
+    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, callback)
   }
   const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout)
   return new Agent({
@@ -70,7 +145,3 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
   })
 }
 
-
-function bare (hostname: string): string {
-  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-}

@@ -9,7 +9,7 @@ import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
-import { createDispatcher } from './client.js'
+import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
 import { toRequestListener } from './handler.js'
 import { setServerPeer, setTransport } from './identity.js'
@@ -160,8 +160,10 @@ class Host implements HTTPHost {
   readonly #init: HTTPHostInit
   readonly #server: Server
   readonly #addressHints = new Map<string, Multiaddr[]>()
-  readonly #originPins = new Map<string, string>()
+  readonly #sni = new SNIRoutes()
   readonly #agent: Agent
+  /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
+  readonly #sniAgent: Dispatcher
   readonly #router: RouterContext
   #native: NativeListeners | undefined
   #handler: RequestListener | undefined
@@ -194,7 +196,7 @@ class Host implements HTTPHost {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)
     })
-    this.#agent = createDispatcher(opener, init, this.#originPins)
+    this.#agent = createDispatcher(opener, init, this.#sni)
     this.#router = {
       selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
       hasLibp2p: this.#libp2p != null,
@@ -209,9 +211,10 @@ class Host implements HTTPHost {
       },
       resolveTxt: init.resolveTxt ?? resolveTxt,
       rememberAddresses: (peer, addrs) => { remember(this.#addressHints, peer.toString(), addrs) },
-      pinOrigin: (origin, host) => { remember(this.#originPins, origin, host) }
+      sniHostname: (connectHost, servername) => this.#sni.hostnameFor({ connectHost, servername })
     }
-    this.dispatcher = this.#agent.compose(multiaddrLocations((uri) => {
+    this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
+    this.dispatcher = this.#sniAgent.compose(multiaddrLocations((uri) => {
       const route = routeLocation(uri, this.#router)
       debug('redirect to %s: %s over %s (%s)', uri, route.url, route.choice.transport, route.choice.reason)
       return route.url
@@ -321,7 +324,7 @@ class Host implements HTTPHost {
     try {
       route = await this.#route(target)
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
-      const dispatcher = init.redirect === 'manual' ? this.#agent : this.dispatcher
+      const dispatcher = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
       let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
       const finalURL = response.url === '' ? route.url : response.url
       if (init.redirect === 'manual' && route.addr != null) {

@@ -154,8 +154,8 @@ export interface RouterContext {
   resolveTxt: TxtResolver
   /** Remember addresses for a peer, for the stream dial. */
   rememberAddresses: (peer: PeerId, addrs: Multiaddr[]) => void
-  /** Connect to `host` for `origin` (a `/tls/sni/<name>/http` address). */
-  pinOrigin: (origin: string, host: string) => void
+  /** The URL hostname that reaches `connectHost` presenting `servername` (a `/tls/sni/<name>/http` address). */
+  sniHostname: (connectHost: string, servername: string) => string
 }
 
 function streamAddrsOf (description: TargetDescription, peer: PeerId): Multiaddr[] {
@@ -171,10 +171,10 @@ function nativeRoute (description: TargetDescription, choice: Selection, context
   }
   const addr = choice.addr ?? description.addrs[0]
   const endpoint = httpEndpoint(addr)
-  if (endpoint.connectHost != null) {
-    context.pinOrigin(endpoint.origin, endpoint.connectHost)
-  }
-  return { url: `${endpoint.origin}${description.path}`, choice, peer: description.peer, addr }
+  const origin = endpoint.connectHost == null
+    ? endpoint.origin
+    : `${endpoint.protocol}//${context.sniHostname(endpoint.connectHost, endpoint.hostname)}:${endpoint.port}`
+  return { url: `${origin}${description.path}`, choice, peer: description.peer, addr }
 }
 
 function streamRoute (description: TargetDescription, choice: Selection, peer: PeerId, context: RouterContext): Route {

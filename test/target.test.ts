@@ -23,7 +23,10 @@ function context (overrides: Partial<RouterContext> = {}): RouterContext & { rem
     identify: async (): Promise<PeerId> => { throw new Error('should not dial') },
     resolveTxt: async () => { throw new Error('should not resolve') },
     rememberAddresses: (peer, addrs) => { remembered.set(peer.toString(), addrs) },
-    pinOrigin: (origin, host) => { pins.set(origin, host) },
+    sniHostname: (connectHost, servername) => {
+      pins.set(servername, connectHost)
+      return 'pinned.sni.invalid'
+    },
     remembered,
     pins,
     ...overrides
@@ -94,12 +97,17 @@ describe('routeTarget', () => {
     expect(route.url).toBe(`http://${HOST}/x`)
   })
 
-  it('a native target: the URL of the HTTP address, SNI addresses pinned to their IP', async () => {
-    const ctx = context()
-    const route = await routeTarget('multiaddr:/ip4/127.0.0.1/tcp/8443/tls/sni/example.test/http/http-path/a%2Fb', ctx)
-    expect(route.url).toBe('https://example.test:8443/a/b')
+  it('a native target: the URL of the HTTP address', async () => {
+    const route = await routeTarget('multiaddr:/ip6/::1/tcp/8443/tls/http/http-path/a%2Fb', context())
+    expect(route.url).toBe('https://[::1]:8443/a/b')
     expect(route.choice.transport).toBe('native')
-    expect(ctx.pins.get('https://example.test:8443')).toBe('127.0.0.1')
+  })
+
+  it('an SNI address gets a hostname of its own for (IP, name), never the plain name', async () => {
+    const ctx = context()
+    const route = await routeTarget('multiaddr:/ip6/::1/tcp/8443/tls/sni/example.test/http/http-path/a%2Fb', ctx)
+    expect(route.url).toBe('https://pinned.sni.invalid:8443/a/b')
+    expect(ctx.pins.get('example.test')).toBe('::1')
   })
 
   it('/dnsaddr is resolved, never used as a host', async () => {

@@ -166,6 +166,9 @@ describe('fetching over HTTPS', () => {
     const seen = await res.json()
     expect(seen.servername).toBe('example.test')
     expect(seen.host).toBe(`example.test:${port}`)
+    // the SNI address re-points nothing: the plain name still goes to DNS (where .test does not exist)
+    const plain = await client.host.fetch(`https://example.test:${port}/`, { signal: AbortSignal.timeout(5000) }).then(() => 'reached', (e: Error) => e)
+    expect(plain).toBeInstanceOf(Error)
   })
 
   it('the deprecated /https alias works as /tls/http', async () => {
