@@ -1,5 +1,6 @@
 /**
- * Addressing: `multiaddr:` URIs, `/http-path`, `/p2p`, and the URL origin that stands for a peer.
+ * Addressing: `multiaddr:` URIs, `/http-path`, `/p2p`, HTTP transport multiaddrs ⇄ URLs, and the URL origin
+ * that stands for a peer.
  *
  * A peer reached over `/http/1.1` streams is written in URLs as `http://<peer id as base36 CIDv1>/…`.
  * Base36 survives URL parsing, which lowercases hostnames (a base58 peer id would not), it is what
@@ -8,11 +9,16 @@
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CODE_HTTP_PATH, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { isIP } from 'node:net'
+import {
+  CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_HTTP, CODE_HTTPS, CODE_HTTP_PATH, CODE_IP4, CODE_IP6,
+  CODE_P2P, CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
+} from '@multiformats/multiaddr'
 import { base36 } from 'multiformats/bases/base36'
+import { varint } from 'multiformats'
 import { InvalidTargetError } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Component, Multiaddr } from '@multiformats/multiaddr'
 
 /** The URI scheme for multiaddrs (libp2p+HTTP spec, "Multiaddr URI scheme"). */
 export const MULTIADDR_URI_SCHEME = 'multiaddr:'
@@ -103,4 +109,208 @@ export function peerFromHostname (hostname: string): PeerId | undefined {
   } catch {
     return undefined
   }
+}
+
+
+/** Whether `ma` is an HTTP transport address: it has an `/http` (or the deprecated `/https`) component. */
+export function isHTTPTransportAddress (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.code === CODE_HTTP || c.code === CODE_HTTPS)
+}
+
+/** Where a server on the native HTTP transport is, read from its multiaddr. */
+export interface HTTPEndpoint {
+  /** `https:` for `/tls/http` and `/https`, `http:` for plain `/http`. */
+  protocol: 'https:' | 'http:'
+  /** The URL hostname: the `/sni` name when there is one, else the IP (IPv6 bracketed) or DNS name. */
+  hostname: string
+  /** The TCP port (443 or 80 when the multiaddr has no `/tcp`). */
+  port: number
+  /** `protocol//hostname[:port]`, the default port left out. */
+  origin: string
+  /**
+   * The host to open the TCP connection to when it is not `hostname`: the IP (without brackets) or DNS
+   * name of a `/tls/sni/<name>/http` address, whose `<name>` is sent as TLS server name and `Host`.
+   */
+  connectHost?: string
+}
+
+function hostOf (component: Component, ma: Multiaddr): string {
+  switch (component.code) {
+    case CODE_IP4:
+    case CODE_DNS:
+    case CODE_DNS4:
+    case CODE_DNS6:
+      return component.value ?? ''
+    case CODE_IP6:
+      return `[${component.value ?? ''}]`
+    case CODE_DNSADDR:
+      throw new InvalidTargetError(`/dnsaddr/${component.value ?? ''} in ${ma.toString()} names a DNS TXT record, not a host: resolve it into multiaddrs first`)
+    default:
+      throw new InvalidTargetError(`/${component.name} cannot start an HTTP transport address (expected /ip4, /ip6, /dns, /dns4 or /dns6): ${ma.toString()}`)
+  }
+}
+
+/**
+ * Read the native HTTP endpoint out of an HTTP transport multiaddr:
+ * `<host>[/tcp/<port>](/tls[/sni/<name>]/http | /https | /http)[/p2p/<id>][/http-path/<seg>]`,
+ * `<host>` being `/ip4`, `/ip6`, `/dns`, `/dns4` or `/dns6`.
+ *
+ * @throws {InvalidTargetError} naming the component that does not fit
+ */
+export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
+  let components = ma.getComponents()
+  // the trailing parts that identify the peer and the resource, not the endpoint
+  while (components.length > 0 && (components[components.length - 1].code === CODE_HTTP_PATH || components[components.length - 1].code === CODE_P2P)) {
+    components = components.slice(0, -1)
+  }
+  const [first, ...rest] = components
+  if (first == null) {
+    throw new InvalidTargetError(`${ma.toString()} has no host to connect to`)
+  }
+  const host = hostOf(first, ma)
+  let port: number | undefined
+  let tls = false
+  let sni: string | undefined
+  let sawHTTP = false
+  for (const c of rest) {
+    const unexpected = (): InvalidTargetError => new InvalidTargetError(`unexpected /${c.name}${c.value == null ? '' : `/${c.value}`} in HTTP transport address ${ma.toString()}` +
+      (c.name === 'udp' || c.name === 'quic-v1' ? ' (HTTP/3 over QUIC has no client in Node; use a /tcp/…/tls/http address)' : ''))
+    if (sawHTTP) {
+      throw unexpected()
+    }
+    if (c.code === CODE_TCP && port == null && !tls) {
+      port = Number(c.value)
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        throw new InvalidTargetError(`/tcp/${c.value ?? ''} in ${ma.toString()} is not a port to connect to`)
+      }
+    } else if (c.code === CODE_TLS && !tls) {
+      tls = true
+    } else if (c.code === CODE_SNI && tls && sni == null) {
+      sni = c.value
+    } else if (c.code === CODE_HTTP) {
+      sawHTTP = true
+    } else if (c.code === CODE_HTTPS && !tls) {
+      // the deprecated alias of /tls/http
+      tls = true
+      sawHTTP = true
+    } else {
+      throw unexpected()
+    }
+  }
+  if (!sawHTTP) {
+    throw new InvalidTargetError(`${ma.toString()} is not an HTTP transport address (it does not end in /http)`)
+  }
+  const protocol = tls ? 'https:' : 'http:'
+  port ??= tls ? 443 : 80
+  const hostname = sni ?? host
+  let origin: string
+  try {
+    origin = new URL(`${protocol}//${hostname}:${port}`).origin
+  } catch (err) {
+    throw new InvalidTargetError(`${hostname} in ${ma.toString()} is not a valid URL host`, { cause: err })
+  }
+  return { protocol, hostname: new URL(origin).hostname, port, origin, ...(sni == null ? {} : { connectHost: host.replace(/^\[(.*)\]$/, '$1') }) }
+}
+
+/**
+ * The URL of an HTTP transport multiaddr, with its `/http-path` (or `/`) as path and query, e.g.
+ * `/dns/example.com/tls/http/http-path/a%2Fb` → `https://example.com/a/b`. `/p2p` is not part of a URL.
+ *
+ * @throws {InvalidTargetError} see {@link httpEndpoint}
+ */
+export function multiaddrToURL (ma: Multiaddr): string {
+  return `${httpEndpoint(ma).origin}${parseMultiaddr(ma).path}`
+}
+
+/**
+ * The multiaddr of an http(s) URL: `/ip4|ip6|dns/<host>/tcp/<port>/tls/http` (or `/http`), then
+ * `/http-path` for anything but `/`. A peer URL (`http://<base36 peer id>/…`) becomes `/p2p/<id>/…`.
+ * Fragments are dropped; username and password are refused.
+ *
+ * @throws {InvalidTargetError} for other schemes or credentials in the URL
+ */
+export function urlToMultiaddr (input: string | URL): Multiaddr {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch (err) {
+    throw new InvalidTargetError(`not a URL: ${input.toString()}`, { cause: err })
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidTargetError(`only http: and https: URLs have a multiaddr, not ${url.protocol}`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidTargetError('a URL with credentials has no multiaddr form')
+  }
+  const peer = url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
+  let base: string
+  if (peer != null) {
+    base = `/p2p/${peer.toString()}`
+  } else {
+    const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+    const family = isIP(bare)
+    const hostPart = family === 4 ? `/ip4/${bare}` : family === 6 ? `/ip6/${bare}` : `/dns/${bare}`
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+    base = `${hostPart}/tcp/${port}${url.protocol === 'https:' ? '/tls/http' : '/http'}`
+  }
+  return withHTTPPath(multiaddr(base), `${url.pathname}${url.search}`)
+}
+
+/**
+ * `ma` with its `/http-path` replaced by `target` (a request target: path and query as they appear
+ * on the request line). A target of `/` leaves no `/http-path`, as the multiaddr spec's table says.
+ */
+export function withHTTPPath (ma: Multiaddr, target: string): Multiaddr {
+  const components = ma.getComponents().filter(c => c.code !== CODE_HTTP_PATH)
+  const path = requestTarget(target)
+  if (path !== '/') {
+    components.push({ code: CODE_HTTP_PATH, name: 'http-path', value: path })
+  }
+  return multiaddr(components)
+}
+
+/** `ma` with the deprecated `/https` written as `/tls/http` (what go-libp2p does too). */
+export function normalizeHTTPAddress (ma: Multiaddr): Multiaddr {
+  const components = ma.getComponents()
+  if (!components.some(c => c.code === CODE_HTTPS)) {
+    return ma
+  }
+  return multiaddr(components.flatMap(c => c.code === CODE_HTTPS
+    ? [{ code: CODE_TLS, name: 'tls' }, { code: CODE_HTTP, name: 'http' }]
+    : [c]))
+}
+
+/**
+ * Decode a binary multiaddr written by either ecosystem. The multiaddr spec (and go-multiaddr) encode
+ * `/http-path` as the raw path without its leading `/`; js-multiaddr 13 writes and expects the `/`, so
+ * it prints go's `api/v0/login` as `/http-path/pi%2Fv0%2Flogin`. Here the value is read as is and the
+ * `/` restored, so both encodings give the same multiaddr.
+ */
+export function multiaddrFromBytes (bytes: Uint8Array): Multiaddr {
+  const decoded = multiaddr(bytes)
+  return multiaddr(decoded.getComponents().map(c => c.code === CODE_HTTP_PATH && c.value != null && !c.value.startsWith('/')
+    ? { code: c.code, name: c.name, value: `/${c.value}` }
+    : c))
+}
+
+/**
+ * Encode a multiaddr as the spec (and go-multiaddr) does: `/http-path` as the raw path without the
+ * leading `/` (js-multiaddr's own `.bytes` keeps it; see {@link multiaddrFromBytes}).
+ */
+export function multiaddrToBytes (ma: Multiaddr): Uint8Array {
+  const components = ma.getComponents()
+  const index = components.findIndex(c => c.code === CODE_HTTP_PATH)
+  if (index === -1) {
+    return ma.bytes
+  }
+  const prefix = multiaddr(components.slice(0, index)).bytes
+  const value = new TextEncoder().encode((components[index].value ?? '').replace(/^\//, ''))
+  const code = varint.encodeTo(CODE_HTTP_PATH, new Uint8Array(varint.encodingLength(CODE_HTTP_PATH)))
+  const length = varint.encodeTo(value.length, new Uint8Array(varint.encodingLength(value.length)))
+  const out = new Uint8Array(prefix.length + code.length + length.length + value.length)
+  out.set(prefix, 0)
+  out.set(code, prefix.length)
+  out.set(length, prefix.length + code.length)
+  out.set(value, prefix.length + code.length + length.length)
+  return out
 }

@@ -1,19 +1,20 @@
 /**
  * The client side: one undici `Agent` whose `connect` opens `/http/1.1` streams for peer origins and
- * plain TCP/TLS sockets for everything else, and the translation of fetch targets into URLs.
+ * TCP/TLS sockets (the native HTTP transport) for everything else.
  *
  * @module
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import { CODE_P2P } from '@multiformats/multiaddr'
+import { createHash } from 'node:crypto'
 import { Agent, Pool, buildConnector } from 'undici'
-import { MULTIADDR_URI_SCHEME, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, requestTarget } from './addressing.js'
+import { peerFromHostname } from './addressing.js'
 import { InvalidTargetError } from './errors.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
-import type { PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionOptions } from 'node:tls'
 import type { Dispatcher } from 'undici'
+
+/** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
+export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
 
 /** Options for {@link createDispatcher}. */
 export interface DispatcherOptions {
@@ -30,11 +31,101 @@ export interface DispatcherOptions {
    * @default 30000
    */
   connectTimeout?: number
+  /**
+   * TLS settings for the native HTTP transport. Node's default trust store applies; a self-signed
+   * server is trusted only when its certificate (or CA) is given here as `ca`.
+   */
+  clientTLS?: ClientTLSOptions
+}
+
+/** A `/tls/sni/<name>/http` endpoint: TCP to `connectHost`, `servername` as TLS server name and `Host`. */
+export interface SNIRoute {
+  connectHost: string
+  servername: string
+}
+
+const SNI_SUFFIX = '.sni.invalid'
+
+/**
+ * URL hostnames for `/tls/sni/<name>/http` addresses. Such an address is reached at one host while
+ * presenting another name, which a URL cannot say. Each (connect host, name) pair gets a hostname of its
+ * own, `<hash>.sni.invalid`, that the connector turns back into the pair and an interceptor turns into
+ * the `Host` header and TLS server name. A pair never changes what an ordinary URL reaches (a redirect
+ * cannot re-point `https://example.com`), and `.invalid` never resolves should the hostname leak.
+ */
+export class SNIRoutes {
+  readonly #routes = new Map<string, SNIRoute>()
+  readonly #max: number
+
+  constructor (max = 1024) {
+    this.#max = max
+  }
+
+  /** The URL hostname that stands for `route`. */
+  hostnameFor (route: SNIRoute): string {
+    const hostname = `${createHash('sha256').update(`${route.connectHost}\n${route.servername}`).digest('hex').slice(0, 32)}${SNI_SUFFIX}`
+    // least recently used first out: bounded however many addresses peers send us to
+    this.#routes.delete(hostname)
+    this.#routes.set(hostname, route)
+    while (this.#routes.size > this.#max) {
+      const oldest = this.#routes.keys().next().value
+      if (oldest == null) break
+      this.#routes.delete(oldest)
+    }
+    return hostname
+  }
+
+  /** The route a hostname stands for; `null` for a forgotten one, `undefined` for any other hostname. */
+  lookup (hostname: string): SNIRoute | null | undefined {
+    if (!hostname.endsWith(SNI_SUFFIX)) {
+      return undefined
+    }
+    return this.#routes.get(hostname) ?? null
+  }
+}
+
+function withHostHeader (headers: unknown, host: string): Record<string, string | string[]> | string[] {
+  if (Array.isArray(headers)) {
+    // flat [name, value, …] (undici.request) or [[name, value], …]
+    const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
+    const out: string[] = []
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i].toLowerCase() !== 'host') out.push(flat[i], flat[i + 1])
+    }
+    return [...out, 'host', host]
+  }
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
+    if (name.toLowerCase() !== 'host') out[name] = value
+  }
+  out.host = host
+  return out
+}
+
+/** Sets `Host` and the TLS server name for requests to `<hash>.sni.invalid` origins. */
+export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const origin = options.origin == null ? undefined : new URL(options.origin)
+    const route = origin == null ? undefined : routes.lookup(origin.hostname)
+    if (origin == null || route == null) {
+      return dispatch(options, handler)
+    }
+    const host = origin.port === '' ? route.servername : `${route.servername}:${origin.port}`
+    return dispatch({ ...options, servername: route.servername, headers: withHostHeader(options.headers, host) } as Dispatcher.DispatchOptions, handler)
+  }
 }
 
 /** Build the dispatcher: undici's HTTP/1.1 client on libp2p streams for peer origins, undici's own sockets otherwise. */
-export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}): Dispatcher {
-  const socketConnect = buildConnector({ timeout: options.connectTimeout ?? 30_000 })
+export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, sni: SNIRoutes = new SNIRoutes()): Agent {
+  const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? 30_000 })
+  const socketConnect: buildConnector.connector = (opts, callback) => {
+    const route = sni.lookup(opts.hostname)
+    if (route === null) {
+      callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
+      return
+    }
+    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, callback)
+  }
   const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout)
   return new Agent({
     factory: (origin, poolOptions) => {
@@ -54,117 +145,3 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
   })
 }
 
-/** Where a fetch goes: a peer (and addresses to reach it) or a plain URL. */
-export interface ResolvedTarget {
-  /** The request URL handed to undici. */
-  url: string
-  /** The peer, when the target names one. */
-  peer?: PeerId
-  /** Addresses for the peer taken from the target. */
-  addrs: Multiaddr[]
-}
-
-/** A fetch target: where to send the request. */
-export type FetchTarget =
-  | string
-  | URL
-  | Multiaddr
-  | Multiaddr[]
-  | PeerId
-  | { peer: PeerId | Multiaddr | string, path?: string }
-
-export function isPeerIdLike (value: unknown): value is PeerId {
-  return value != null && typeof value === 'object' && typeof (value as PeerId).toCID === 'function' && typeof (value as PeerId).equals === 'function' && 'type' in value
-}
-
-export function isMultiaddrLike (value: unknown): value is Multiaddr {
-  return value != null && typeof value === 'object' && typeof (value as Multiaddr).getComponents === 'function' && typeof (value as Multiaddr).encapsulate === 'function'
-}
-
-/**
- * The `peer` of `{ peer, path }` names a peer, so a string there is a peer id, or a multiaddr when it
- * starts with `/` or `multiaddr:` (parsed as a multiaddr URI, so errors are typed), never a URL.
- */
-export function peerField (peer: PeerId | Multiaddr | string): FetchTarget {
-  if (typeof peer !== 'string' || peer.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
-    return peer
-  }
-  if (peer.startsWith('/')) {
-    return `${MULTIADDR_URI_SCHEME}${peer}`
-  }
-  try {
-    return peerIdFromString(peer)
-  } catch (err) {
-    throw new InvalidTargetError(`not a peer id: ${peer}`, { cause: err })
-  }
-}
-
-function peerURL (peer: PeerId, path: string): string {
-  return `http://${peerHostname(peer)}${path}`
-}
-
-/**
- * Resolve a fetch target into a URL. A multiaddr without `/p2p` is handed to `identify`, which dials it
- * to learn which peer answers.
- *
- * @throws {InvalidTargetError} for targets of no known shape
- */
-export async function resolveTarget (target: FetchTarget, identify: (addr: Multiaddr) => Promise<PeerId>): Promise<ResolvedTarget> {
-  if (typeof target === 'string' || target instanceof URL) {
-    const text = target.toString()
-    if (text.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
-      return await fromMultiaddrs([parseMultiaddrURI(text)], identify)
-    }
-    let url: URL
-    try {
-      url = new URL(text)
-    } catch (err) {
-      throw new InvalidTargetError(`not a URL or multiaddr URI: ${text}`, { cause: err })
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InvalidTargetError(`unsupported URL scheme ${url.protocol} in ${text}`)
-    }
-    return { url: url.toString(), peer: peerFromHostname(url.hostname), addrs: [] }
-  }
-  if (Array.isArray(target)) {
-    if (target.length === 0) {
-      throw new InvalidTargetError('empty list of multiaddrs')
-    }
-    return await fromMultiaddrs(target.map(ma => parseMultiaddr(ma)), identify)
-  }
-  if (isMultiaddrLike(target)) {
-    return await fromMultiaddrs([parseMultiaddr(target)], identify)
-  }
-  if (isPeerIdLike(target)) {
-    return { url: peerURL(target, '/'), peer: target, addrs: [] }
-  }
-  if (target != null && typeof target === 'object' && 'peer' in target) {
-    const path = target.path == null ? '/' : requestTarget(target.path)
-    const inner = await resolveTarget(peerField(target.peer), identify)
-    if (inner.peer == null) {
-      throw new InvalidTargetError('`peer` must name a peer (a PeerId, or a multiaddr with /p2p)')
-    }
-    return { url: peerURL(inner.peer, path), peer: inner.peer, addrs: inner.addrs }
-  }
-  throw new InvalidTargetError(`unsupported fetch target: ${Object.prototype.toString.call(target)}`)
-}
-
-async function fromMultiaddrs (parsed: Array<ReturnType<typeof parseMultiaddr>>, identify: (addr: Multiaddr) => Promise<PeerId>): Promise<ResolvedTarget> {
-  const path = parsed[0].path
-  let peer = parsed.find(p => p.peer != null)?.peer
-  for (const p of parsed) {
-    if (p.peer != null && peer != null && !p.peer.equals(peer)) {
-      throw new InvalidTargetError(`the multiaddrs name different peers: ${peer.toString()} and ${p.peer.toString()}`)
-    }
-  }
-  if (peer == null) {
-    peer = await identify(parsed[0].addr)
-  }
-  // A bare /p2p/<id> carries no address: the peer store is asked instead. Addresses without /p2p get
-  // it, so that the dial verifies the peer.
-  const addrs = parsed
-    .map(p => p.addr)
-    .filter(addr => addr.getComponents().some(c => c.code !== CODE_P2P))
-    .map(addr => addr.getComponents().some(c => c.code === CODE_P2P) ? addr : addr.encapsulate(`/p2p/${peer.toString()}`))
-  return { url: peerURL(peer, path), peer, addrs }
-}

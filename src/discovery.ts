@@ -10,7 +10,7 @@ import { InvalidProtocolMapError, WellKnownStatusError, WellKnownTimeoutError, W
 import { readAtMost } from './read-limit.js'
 import { targetKey, withPath } from './target-path.js'
 import { LEGACY_WELL_KNOWN_PATH, WELL_KNOWN_PATH, parseProtocolMap, validateProtocolMap } from './well-known.js'
-import type { FetchTarget } from './client.js'
+import type { FetchTarget } from './target.js'
 import type { ProtocolMap } from './well-known.js'
 
 /** The most a protocol map may weigh, in bytes (go-libp2p reads 8 KiB too). */

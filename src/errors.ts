@@ -72,6 +72,71 @@ export class InvalidHandlerError extends LibP2PHTTPError {
   }
 }
 
+/** A listen address is malformed or cannot be served (names the offending component). */
+export class InvalidListenAddressError extends LibP2PHTTPError {
+  /** The listen address as given. */
+  readonly address: string
+
+  constructor (address: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_LISTEN_ADDRESS', message, options)
+    this.address = address
+  }
+}
+
+/**
+ * Plain (unencrypted) HTTP was asked for without `insecureAllowHTTP: true`. The libp2p+HTTP spec
+ * forbids plaintext on the HTTP transport; it is allowed only as an explicit, local opt-in.
+ */
+export class InsecureHTTPError extends LibP2PHTTPError {
+  constructor (address: string) {
+    super('ERR_INSECURE_HTTP', `${address} is plain HTTP, which the libp2p+HTTP transport forbids: use /tls/http, or set insecureAllowHTTP: true on the host to allow it (tests, loopback)`)
+  }
+}
+
+/** How a request was routed: see `selectTransport` in `select.ts` for the rules. */
+export interface TransportChoice {
+  /** `native`: HTTP(S) over TCP/TLS; `stream`: HTTP/1.1 on a libp2p `/http/1.1` stream. */
+  transport: 'native' | 'stream'
+  /** Which rule decided, in words. */
+  reason: string
+}
+
+/** No transport can carry the request (e.g. only plain `/http` addresses and no libp2p node). */
+export class NoTransportError extends LibP2PHTTPError {
+  /** Why each transport was ruled out. */
+  readonly reason: string
+
+  constructor (reason: string) {
+    super('ERR_NO_TRANSPORT', `no transport can reach the target: ${reason}`)
+    this.reason = reason
+  }
+}
+
+/**
+ * The target names a peer (`/p2p/<id>`) at an HTTP transport address. Only Peer ID Authentication can
+ * prove that the HTTPS server is that peer, and this host cannot run it, so the request is refused
+ * rather than sent to an unverified server.
+ */
+export class PeerAuthRequiredError extends LibP2PHTTPError {
+  readonly target: string
+
+  constructor (target: string) {
+    super('ERR_PEER_AUTH_REQUIRED', `${target} names a peer at an HTTP transport address: proving the server is that peer needs Peer ID Authentication, which this host cannot run. Drop the /p2p component to fetch without verifying the peer, or use the peer's libp2p (stream) address`)
+    this.target = target
+  }
+}
+
+/** A listener could not be opened (address in use, no permission, name does not resolve). */
+export class ListenError extends LibP2PHTTPError {
+  /** The listen address as given. */
+  readonly address: string
+
+  constructor (address: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_LISTEN_FAILED', message, options)
+    this.address = address
+  }
+}
+
 /** `host.handle` was given a protocol id or a mount path it cannot use (empty id, a path that is not an absolute, normalised URL path). */
 export class InvalidMountError extends LibP2PHTTPError {
   /** The protocol id that was being mounted. */

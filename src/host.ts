@@ -1,25 +1,33 @@
 /**
- * HTTPHost: composition only. One request listener fed by the stream server, one dispatcher used by
- * `fetch`.
+ * HTTPHost: composition only. One request listener fed by the stream server and the native listeners,
+ * one dispatcher used by `fetch`.
  *
  * @module
  */
+import { resolveTxt } from 'node:dns/promises'
 import { Server, createServer } from 'node:http'
-import { fetch as undiciFetch } from 'undici'
+import { debuglog } from 'node:util'
+import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
-import { createDispatcher, resolveTarget } from './client.js'
+import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
-import { setServerPeer } from './identity.js'
+import { setServerPeer, setTransport } from './identity.js'
+import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
+import { absoluteLocation, multiaddrLocations } from './redirect.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
-import type { DispatcherOptions, FetchTarget } from './client.js'
+import { routeLocation, routeTarget } from './target.js'
+import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
 import type { MountOptions } from './mount.js'
+import type { ListenTLSOptions, NativeListeners } from './native.js'
 import type { PingOptions } from './ping.js'
 import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, ProtocolsInit } from './protocols.js'
+import type { FetchTarget, Route, RouterContext } from './target.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamListener, StreamRegistrar } from './stream/server.js'
 import type { ProtocolMap } from './well-known.js'
@@ -27,18 +35,50 @@ import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Dispatcher, RequestInit as UndiciRequestInit } from 'undici'
+import type { Agent, Dispatcher, RequestInit as UndiciRequestInit } from 'undici'
+
+const debug = debuglog('libp2phttp')
 
 /** The part of a js-libp2p node an HTTPHost uses. A `Libp2p` from `createLibp2p` fits. */
 export interface Libp2pLike extends StreamRegistrar, StreamDialer {
   peerId: PeerId
   getMultiaddrs: () => Multiaddr[]
+  /** Open connections (to `peer`); used to prefer the stream transport to a peer already connected. */
+  getConnections?: (peer?: PeerId) => unknown[]
 }
 
 /** Options for {@link createHTTPHost}. */
 export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
   /** A js-libp2p node: enables HTTP over `/http/1.1` streams, both serving and fetching. */
   libp2p?: Libp2pLike
+  /**
+   * Native HTTP transport listeners, e.g. `/ip4/0.0.0.0/tcp/8443/tls/http` (`/https` is read as
+   * `/tls/http`; port 0 picks a free port; `/dns4/localhost/…` binds what the name resolves to).
+   * Each serves the same handlers as the stream transport. Plain `/http` needs `insecureAllowHTTP`.
+   */
+  listen?: Array<string | Multiaddr>
+  /** Certificate and key of the `/tls/http` listeners (as `https.createServer` takes them). */
+  tls?: ListenTLSOptions
+  /**
+   * Allow plain-text HTTP: `/http` listeners, and fetching `/http` multiaddrs. The libp2p+HTTP spec
+   * forbids plaintext on the HTTP transport; keep this for tests and loopback.
+   *
+   * @default false
+   */
+  insecureAllowHTTP?: boolean
+  /**
+   * Use a peer's HTTP transport address even when a libp2p connection to it is open (see
+   * `selectTransport` for all the rules).
+   *
+   * @default false
+   */
+  preferNativeHTTP?: boolean
+  /**
+   * Looks up DNS TXT records for `/dnsaddr` targets.
+   *
+   * @default `resolveTxt` from `node:dns/promises`
+   */
+  resolveTxt?: TxtResolver
   /**
    * How many `/http/1.1` streams one peer may have open to us at once.
    *
@@ -111,7 +151,10 @@ export interface HTTPHost extends HostProtocols {
   fetch: (target: FetchTarget, init?: FetchInit) => Promise<Response>
   /** The `http://<peer>/path` URL that {@link HTTPHost.dispatcher} routes to `target` over libp2p. */
   url: (target: FetchTarget) => Promise<string>
-  /** This host's addresses: the libp2p node's multiaddrs, each ending in `/p2p/<id>`. */
+  /**
+   * This host's addresses: the libp2p node's multiaddrs, then the native listeners' (real ports,
+   * wildcard binds expanded to interface addresses), each ending in `/p2p/<id>` when there is a node.
+   */
   addrs: () => Multiaddr[]
   /** Stop serving and fetching. In-flight requests get `timeout` ms to finish. Idempotent. */
   close: (options?: CloseOptions) => Promise<void>
@@ -127,7 +170,13 @@ class Host implements HTTPHost {
   readonly #init: HTTPHostInit
   readonly #server: Server
   readonly #addressHints = new Map<string, Multiaddr[]>()
+  readonly #sni = new SNIRoutes()
+  readonly #agent: Agent
+  /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
+  readonly #sniAgent: Dispatcher
+  readonly #router: RouterContext
   readonly #protocols: ProtocolService
+  #native: NativeListeners | undefined
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
 
@@ -156,7 +205,29 @@ class Host implements HTTPHost {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)
     })
-    this.dispatcher = createDispatcher(opener, init)
+    this.#agent = createDispatcher(opener, init, this.#sni)
+    this.#router = {
+      selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
+      hasLibp2p: this.#libp2p != null,
+      canAuthenticateServer: false,
+      isConnected: (peer) => (this.#libp2p?.getConnections?.(peer).length ?? 0) > 0,
+      identify: async (addr) => {
+        if (this.#libp2p == null) {
+          throw new NoLibp2pError()
+        }
+        const connection = await this.#libp2p.dial(addr)
+        return connection.remotePeer
+      },
+      resolveTxt: init.resolveTxt ?? resolveTxt,
+      rememberAddresses: (peer, addrs) => { remember(this.#addressHints, peer.toString(), addrs) },
+      sniHostname: (connectHost, servername) => this.#sni.hostnameFor({ connectHost, servername })
+    }
+    this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
+    this.dispatcher = this.#sniAgent.compose(multiaddrLocations((uri) => {
+      const route = routeLocation(uri, this.#router)
+      debug('redirect to %s: %s over %s (%s)', uri, route.url, route.choice.transport, route.choice.reason)
+      return route.url
+    }))
     this.#protocols = new ProtocolService({ fetch: async (t, i) => await this.fetch(t, i), url: async (t) => await this.url(t) }, init)
   }
 
@@ -170,6 +241,27 @@ class Host implements HTTPHost {
         maxInboundStreams: this.#init.maxInboundStreams,
         lingerMs: this.#init.lingerTimeout
       })
+    }
+    const listen = this.#init.listen ?? []
+    if (listen.length > 0) {
+      try {
+        this.#native = await listenNative(listen, {
+          tls: this.#init.tls,
+          insecureAllowHTTP: this.#init.insecureAllowHTTP,
+          peerId: this.#libp2p?.peerId,
+          server: {
+            headersTimeout: this.#server.headersTimeout,
+            requestTimeout: this.#server.requestTimeout,
+            maxHeaderSize: this.#init.server?.maxHeaderSize ?? 16_384,
+            idleTimeout: this.#server.timeout
+          },
+          onRequest: (req, res) => { this.#onRequest(req, res) },
+          onUpgrade: (req, socket, head) => { this.#onUpgrade(req, socket, head) }
+        })
+      } catch (err) {
+        await this.#streams?.close()
+        throw err
+      }
     }
   }
 
@@ -232,29 +324,13 @@ class Host implements HTTPHost {
   }
 
   async url (target: FetchTarget): Promise<string> {
-    const resolved = await resolveTarget(target, async (addr) => {
-      if (this.#libp2p == null) {
-        throw new NoLibp2pError()
-      }
-      const connection = await this.#libp2p.dial(addr)
-      return connection.remotePeer
-    })
-    if (resolved.peer != null && resolved.addrs.length > 0) {
-      this.#rememberAddresses(resolved.peer, resolved.addrs)
-    }
-    return resolved.url
+    return (await this.#route(target)).url
   }
 
-  #rememberAddresses (peer: PeerId, addrs: Multiaddr[]): void {
-    const key = peer.toString()
-    this.#addressHints.delete(key)
-    this.#addressHints.set(key, addrs)
-    // bounded: forget the least recently used peers
-    while (this.#addressHints.size > 1024) {
-      const oldest = this.#addressHints.keys().next().value
-      if (oldest == null) break
-      this.#addressHints.delete(oldest)
-    }
+  async #route (target: FetchTarget): Promise<Route> {
+    const route = await routeTarget(target, this.#router)
+    debug('fetch %s over %s (%s)', route.url, route.choice.transport, route.choice.reason)
+    return route
   }
 
   async fetch (target: FetchTarget, init: FetchInit = {}): Promise<Response> {
@@ -264,18 +340,34 @@ class Host implements HTTPHost {
     if (this.#closing != null) {
       throw new HostClosedError()
     }
+    let route: Route | undefined
     try {
-      const url = await this.url(target)
-      const response = await undiciFetch(url, { ...init, dispatcher: this.dispatcher }) as unknown as Response
-      setServerPeer(response, peerFromHostname(new URL(response.url === '' ? url : response.url).hostname))
+      route = await this.#route(target)
+      // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
+      const dispatcher = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
+      let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
+      const finalURL = response.url === '' ? route.url : response.url
+      if (init.redirect === 'manual' && route.addr != null) {
+        response = withAbsoluteLocation(response, route.url, route.addr)
+      }
+      const peer = peerFromHostname(new URL(finalURL).hostname)
+      setServerPeer(response, peer)
+      setTransport(response, response.redirected
+        ? { transport: peer == null ? 'native' : 'stream', reason: `followed redirects to ${finalURL}` }
+        : { transport: route.choice.transport, reason: route.choice.reason })
       return response
     } catch (err) {
-      throw unwrapFetchError(err)
+      const error = unwrapFetchError(err)
+      if (route != null && error != null && typeof error === 'object' && !('transport' in error)) {
+        // which transport failed, for the caller's diagnostics
+        Object.defineProperty(error, 'transport', { value: { transport: route.choice.transport, reason: route.choice.reason }, enumerable: false, configurable: true })
+      }
+      throw error
     }
   }
 
   addrs (): Multiaddr[] {
-    return this.#libp2p?.getMultiaddrs() ?? []
+    return [...(this.#libp2p?.getMultiaddrs() ?? []), ...(this.#native?.addrs() ?? [])]
   }
 
   async close (options: CloseOptions = {}): Promise<void> {
@@ -299,6 +391,7 @@ class Host implements HTTPHost {
         }
         check()
       })
+    const native = this.#native?.close(timeout)
     await Promise.race([Promise.all([served, this.dispatcher.close()]), deadline])
     for (const socket of streams?.open ?? []) {
       socket.destroy(new Error('HTTPHost closed'))
@@ -306,7 +399,37 @@ class Host implements HTTPHost {
     await this.dispatcher.destroy().catch(() => {})
     this.#server.close()
     this.#server.closeAllConnections()
+    await native
   }
+}
+
+/** Set `key` to `value` in a map used as a bounded LRU: the least recently set keys go first. */
+function remember<V> (map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  while (map.size > 1024) {
+    const oldest = map.keys().next().value
+    if (oldest == null) break
+    map.delete(oldest)
+  }
+}
+
+/**
+ * With `redirect: 'manual'`, a relative `Location` from a multiaddr target is given back as an absolute
+ * `multiaddr:` URI (the request's address with its `/http-path` replaced), which `host.fetch` accepts as is.
+ */
+function withAbsoluteLocation (response: Response, requestURL: string, addr: Multiaddr): Response {
+  const location = response.headers.get('location')
+  const absolute = location == null ? undefined : absoluteLocation(location, requestURL, addr)
+  if (absolute == null) {
+    return response
+  }
+  // fetch's response headers are immutable: the response is rebuilt around the same body stream
+  const headers = new UndiciHeaders(response.headers as never)
+  headers.set('location', absolute)
+  const rebuilt = new UndiciResponse(response.body as never, { status: response.status, statusText: response.statusText, headers }) as unknown as Response
+  Object.defineProperty(rebuilt, 'url', { value: response.url })
+  return rebuilt
 }
 
 /** undici's fetch reports every network failure as `TypeError('fetch failed')`; surface our typed cause. */

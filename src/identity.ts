@@ -6,6 +6,7 @@
  * @module
  */
 import { StreamSocket } from './stream/socket.js'
+import type { TransportChoice } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage } from 'node:http'
 
@@ -54,4 +55,19 @@ export function remotePeer (req: IncomingMessage | Request): PeerId | undefined 
  */
 export function serverPeer (res: Response): PeerId | undefined {
   return responsePeers.get(res)
+}
+
+const responseTransports = new WeakMap<object, TransportChoice>()
+
+/** @internal Record how a response was fetched. */
+export function setTransport (response: object, choice: TransportChoice): void {
+  responseTransports.set(response, choice)
+}
+
+/**
+ * How `res` (a `Response` returned by `host.fetch`) was fetched: `{ transport: 'native' | 'stream', reason }`.
+ * After a redirect it describes the hop that produced the final response.
+ */
+export function transportOf (res: Response): TransportChoice | undefined {
+  return responseTransports.get(res)
 }

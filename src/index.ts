@@ -5,8 +5,13 @@
  */
 export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostInit, Libp2pLike, FetchInit, CloseOptions } from './host.js'
-export type { FetchTarget, DispatcherOptions } from './client.js'
-export { remotePeer, serverPeer } from './identity.js'
+export type { DispatcherOptions, ClientTLSOptions } from './client.js'
+export type { FetchTarget } from './target.js'
+export { selectTransport } from './select.js'
+export type { Selection, SelectionOptions, SelectionState, SelectionTarget } from './select.js'
+export type { ListenTLSOptions } from './native.js'
+export type { TxtResolver } from './dnsaddr.js'
+export { remotePeer, serverPeer, transportOf } from './identity.js'
 export { originalUrl } from './original-url.js'
 export type { HostProtocols, ProtocolsInit, ProtocolFetchOptions, ProtocolClient, ProtocolClientInit } from './protocols.js'
 export type { MountOptions } from './mount.js'
@@ -19,8 +24,11 @@ export type { PingOptions } from './ping.js'
 export { nodeHandler, fetchHandler } from './handler.js'
 export type { Handler, NodeHandler, TaggedHandler } from './handler.js'
 export type { FetchHandler } from './fetch-handler.js'
-export { parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME } from './addressing.js'
-export type { ParsedMultiaddr } from './addressing.js'
+export {
+  parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME, isHTTPTransportAddress,
+  httpEndpoint, multiaddrToURL, urlToMultiaddr, withHTTPPath, normalizeHTTPAddress, multiaddrFromBytes, multiaddrToBytes
+} from './addressing.js'
+export type { ParsedMultiaddr, HTTPEndpoint } from './addressing.js'
 export { HTTP_STREAM_PROTOCOL } from './stream/server.js'
 export { StreamSocket } from './stream/socket.js'
 export type { StreamSocketInit } from './stream/socket.js'
@@ -33,6 +41,11 @@ export {
   StreamResetError,
   HostClosedError,
   InvalidHandlerError,
+  InvalidListenAddressError,
+  ListenError,
+  InsecureHTTPError,
+  NoTransportError,
+  PeerAuthRequiredError,
   InvalidMountError,
   MountConflictError,
   WellKnownError,
@@ -43,3 +56,4 @@ export {
   ProtocolNotFoundError,
   PingError
 } from './errors.js'
+export type { TransportChoice } from './errors.js'

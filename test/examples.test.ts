@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { main } from '../examples/demo/index.js'
+import { main as native } from '../examples/native/index.js'
 
 it('the demo runs and does what it says', async () => {
   const lines: string[] = []
@@ -7,4 +8,14 @@ it('the demo runs and does what it says', async () => {
   expect(lines[0]).toMatch(/^server peer 12D3\w+ listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3\w+$/)
   expect(lines[2]).toMatch(/^ {2}200 from 12D3\w+: \{"greeting":"hello world","you":"12D3\w+"\}$/)
   expect(lines[4]).toBe('  200: ptth ❤ p2pbil')
+})
+
+it('the native example serves one handler over both transports', async () => {
+  const lines: string[] = []
+  await native(line => lines.push(line))
+  expect(lines[0]).toMatch(/^server address \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3\w+$/)
+  expect(lines[1]).toMatch(/^server address \/ip4\/127\.0\.0\.1\/tcp\/\d+\/tls\/http\/p2p\/12D3\w+$/)
+  expect(lines[3]).toMatch(/^ {2}200 over stream: GET \/hi from 12D3\w+$/)
+  expect(lines[5]).toBe('  200 over native: GET /hi from an unauthenticated HTTPS client')
+  expect(lines[6]).toMatch(/^GET \[HTTPS address, stream address\]: stream \(rule 3/)
 })

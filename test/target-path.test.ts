@@ -1,18 +1,17 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { resolveTarget } from '../src/client.js'
 import { InvalidTargetError, peerHostname } from '../src/index.js'
+import { describeTarget } from '../src/target.js'
 import { protocolPath, targetKey, withPath } from '../src/target-path.js'
 import type { FetchTarget } from '../src/index.js'
 
 const PEER = peerIdFromString('12D3KooWGC6TvWhfapngX6wvJHMYvKpDMXPb3ZnCZ6dMoaMtimQ5')
 const ID = PEER.toString()
-const noIdentify = async (): Promise<never> => { throw new Error('should not dial') }
-
-/** The URL the client would request for a target: what the re-pointing must get right. */
-async function urlOf (target: FetchTarget): Promise<string> {
-  return (await resolveTarget(target, noIdentify)).url
+/** What routing sees of a target (the origin of a URL): a re-pointed one must differ from the original only in `path`. */
+function seen (target: FetchTarget): { peer?: string, url?: string, addrs: string[], path: string } {
+  const d = describeTarget(target)
+  return { peer: d.peer?.toString(), url: d.url?.origin, addrs: d.addrs.map(String), path: d.path }
 }
 
 describe('protocolPath', () => {
@@ -37,25 +36,32 @@ describe('protocolPath', () => {
 })
 
 describe('withPath keeps the kind of target and replaces its path', () => {
-  it('PeerId and { peer, path } become { peer, path }', async () => {
+  it('a peer without addresses becomes { peer, path }', () => {
     expect(withPath(PEER, '/a?b')).toEqual({ peer: PEER, path: '/a?b' })
-    expect(withPath({ peer: ID, path: '/old' }, '/new')).toEqual({ peer: ID, path: '/new' })
-    expect(await urlOf(withPath(PEER, '/a?b'))).toBe(`http://${peerHostname(PEER)}/a?b`)
+    expect(seen(withPath({ peer: ID, path: '/old' }, '/new'))).toEqual({ ...seen(PEER), path: '/new' })
+    expect(seen(withPath(`http://${peerHostname(PEER)}/old`, '/a?b'))).toEqual({ peer: ID, url: undefined, addrs: [], path: '/a?b' })
   })
 
-  it('multiaddr: URIs and Multiaddrs get their /http-path replaced or added', async () => {
+  it('multiaddr: URIs and Multiaddrs keep their addresses, /http-path replaced or added', () => {
     const base = `/ip4/127.0.0.1/tcp/4001/p2p/${ID}`
-    expect(withPath(`multiaddr:${base}`, '/kv/1.0.0/keys/a?x=1')).toBe(`multiaddr:${base}/http-path/kv%2F1.0.0%2Fkeys%2Fa%3Fx%3D1`)
-    expect(withPath(`multiaddr:${base}/http-path/old`, '/new')).toBe(`multiaddr:${base}/http-path/new`)
-    expect(withPath(`multiaddr:${base}/http-path/old`, '/')).toBe(`multiaddr:${base}`)
-    expect(String(withPath(multiaddr(`${base}/http-path/old`), '/a%20b'))).toBe(`${base}/http-path/a%2520b`)
-    expect(await urlOf(withPath(multiaddr(base), '/a%20b?c=d'))).toBe(`http://${peerHostname(PEER)}/a%20b?c=d`)
-    const list = withPath([multiaddr(base), multiaddr('/ip4/10.0.0.1/tcp/1')], '/x') as unknown[]
-    expect(list.map(String)).toEqual([`${base}/http-path/x`, '/ip4/10.0.0.1/tcp/1/http-path/x'])
+    const tls = '/dns4/example.com/tcp/443/tls/http'
+    for (const [target, path] of [
+      [`multiaddr:${base}`, '/kv/1.0.0/keys/a?x=1'],
+      [`multiaddr:${base}/http-path/old`, '/new'],
+      [`multiaddr:${base}/http-path/old`, '/'],
+      [multiaddr(`${base}/http-path/old`), '/a%20b?c=d'],
+      [multiaddr(`${tls}/http-path/old`), '/x'],
+      [[multiaddr(base), multiaddr('/ip4/10.0.0.1/tcp/1')], '/x'],
+      [[multiaddr('/ip4/10.0.0.1/tcp/1'), multiaddr(`/p2p/${ID}`)], '/y']
+    ] as Array<[FetchTarget, string]>) {
+      expect(seen(withPath(target, path))).toEqual({ ...seen(target), path })
+    }
+    expect((withPath(multiaddr(`${base}/http-path/old`), '/a%20b') as unknown[]).map(String)).toEqual([`${base}/http-path/a%2520b`])
   })
 
   it('URLs keep their origin; a path starting with // stays a path', () => {
     expect(withPath('https://example.com:8443/old?q', '/new?x')).toBe('https://example.com:8443/new?x')
+    expect(seen(withPath('https://example.com:8443/old?q', '/new?x'))).toEqual({ ...seen('https://example.com:8443/'), path: '/new?x' })
     expect(withPath(new URL('http://example.com/'), '//evil.com/x')).toBe('http://example.com//evil.com/x')
     expect(new URL(withPath('http://example.com/', '//evil.com/x') as string).host).toBe('example.com')
   })
@@ -76,7 +82,8 @@ describe('targetKey: one cache entry per peer, else per origin', () => {
       `multiaddr:/ip4/127.0.0.1/tcp/1/p2p/${ID}/http-path/x`,
       multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${ID}`),
       [multiaddr('/ip4/127.0.0.1/tcp/2'), multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${ID}`)],
-      `http://${peerHostname(PEER)}/any`
+      `http://${peerHostname(PEER)}/any`,
+      `multiaddr:/ip4/127.0.0.1/tcp/443/tls/http/p2p/${ID}`
     ] as FetchTarget[]) {
       expect(targetKey(target)).toBe(ID)
     }
@@ -86,6 +93,7 @@ describe('targetKey: one cache entry per peer, else per origin', () => {
     expect(targetKey('https://Example.com:443/a')).toBe('https://example.com')
     expect(targetKey('http://example.com:8080/')).toBe('http://example.com:8080')
     expect(targetKey('multiaddr:/ip4/127.0.0.1/tcp/1/http-path/x')).toBe('multiaddr:/ip4/127.0.0.1/tcp/1')
+    expect(targetKey('multiaddr:/ip4/127.0.0.1/tcp/8443/https')).toBe('multiaddr:/ip4/127.0.0.1/tcp/8443/tls/http')
   })
 
   it('refuses what is not a target', () => {

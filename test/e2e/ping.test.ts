@@ -13,12 +13,10 @@ import type { FetchInit } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { RawServer } from '../helpers/raw-server.js'
 
-let raw: RawServer
-
-useRawServer((r) => { raw = r })
-
 describe.each(transports)('over $name', (transport) => {
   const { target } = transport
+  let raw: RawServer
+  useRawServer(transport.raw, (r) => { raw = r })
   let server: Peer
   let client: Peer
   let silent: Peer

@@ -1,0 +1,261 @@
+/**
+ * The native HTTP transport, server side: listen multiaddrs such as `/ip4/127.0.0.1/tcp/0/tls/http`
+ * become `https.Server`s (plain `http.Server`s for `/http`, only with `insecureAllowHTTP`) that feed the
+ * host's one request listener.
+ *
+ * @module
+ */
+import { lookup } from 'node:dns/promises'
+import { createServer as createHTTPServer } from 'node:http'
+import { createServer as createHTTPSServer } from 'node:https'
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
+import {
+  CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_HTTP, CODE_HTTPS, CODE_IP4, CODE_IP6, CODE_P2P,
+  CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
+} from '@multiformats/multiaddr'
+import { InsecureHTTPError, InvalidListenAddressError, ListenError } from './errors.js'
+import type { PeerId } from '@libp2p/interface'
+import type { Component, Multiaddr } from '@multiformats/multiaddr'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { SecureContextOptions, TlsOptions } from 'node:tls'
+
+/** TLS settings of `/tls/http` listeners: at least `key` and `cert` (or `pfx`), as `https.createServer` takes them. */
+export type ListenTLSOptions = SecureContextOptions & Pick<TlsOptions, 'SNICallback' | 'requestCert' | 'rejectUnauthorized'>
+
+/** A listen address taken apart. */
+export interface ListenAddress {
+  /** The address as given (for error messages). */
+  input: string
+  /** The host component (`ip4`, `ip6`, `dns`, `dns4`, `dns6`) and its value. */
+  host: Component
+  /** The port to bind; 0 picks a free one. Without `/tcp`: 443 for TLS, 80 for plain. */
+  port: number
+  tls: boolean
+  /** A `/sni/<name>` to keep in the advertised address. */
+  sni?: string
+}
+
+/**
+ * Parse a listen address: `<host>[/tcp/<port>](/tls[/sni/<name>]/http | /https | /http)[/p2p/<own id>]`.
+ *
+ * @throws {InvalidListenAddressError} naming the offending component
+ * @throws {InsecureHTTPError} for plain `/http` without `insecureAllowHTTP`
+ */
+export function parseListenAddress (input: string | Multiaddr, options: { insecureAllowHTTP?: boolean, peerId?: PeerId } = {}): ListenAddress {
+  const text = input.toString()
+  let ma: Multiaddr
+  try {
+    ma = typeof input === 'string' ? multiaddr(input) : input
+  } catch (err) {
+    throw new InvalidListenAddressError(text, `invalid listen multiaddr ${text}: ${(err as Error).message}`, { cause: err })
+  }
+  const bad = (why: string): InvalidListenAddressError => new InvalidListenAddressError(text, `cannot listen on ${text}: ${why}`)
+  const components = ma.getComponents()
+  const [host, ...rest] = components
+  if (host == null || ![CODE_IP4, CODE_IP6, CODE_DNS, CODE_DNS4, CODE_DNS6].includes(host.code)) {
+    throw bad(host?.code === CODE_DNSADDR
+      ? '/dnsaddr names TXT records, not a host to bind'
+      : `it must start with /ip4, /ip6, /dns, /dns4 or /dns6, not /${host?.name ?? ''}`)
+  }
+  let port: number | undefined
+  let tls = false
+  let sni: string | undefined
+  let http = false
+  for (const c of rest) {
+    const describe = `/${c.name}${c.value == null ? '' : `/${c.value}`}`
+    if (http) {
+      if (c.code === CODE_P2P) {
+        if (options.peerId != null && c.value !== options.peerId.toString()) {
+          throw bad(`${describe} is not this host's peer id (${options.peerId.toString()})`)
+        }
+        continue
+      }
+      throw bad(`unexpected ${describe} after /http${c.name === 'http-path' ? ' (serve at a path with host.handle, not in the listen address)' : ''}`)
+    }
+    if (c.code === CODE_TCP && port == null && !tls) {
+      port = Number(c.value)
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw bad(`${describe} is not a port`)
+      }
+    } else if (c.code === CODE_TLS && !tls) {
+      tls = true
+    } else if (c.code === CODE_SNI && tls && sni == null) {
+      sni = c.value
+    } else if (c.code === CODE_HTTP) {
+      http = true
+    } else if (c.code === CODE_HTTPS && !tls) {
+      tls = true
+      http = true
+    } else {
+      throw bad(`unexpected ${describe}${c.name === 'udp' || c.name === 'quic-v1' ? ' (HTTP/3 listeners are not supported; use /tcp/<port>/tls/http)' : ''}`)
+    }
+  }
+  if (!http) {
+    throw bad('an HTTP listen address ends in /tls/http (or /http with insecureAllowHTTP)')
+  }
+  if (!tls && options.insecureAllowHTTP !== true) {
+    throw new InsecureHTTPError(text)
+  }
+  return { input: text, host, port: port ?? (tls ? 443 : 80), tls, ...(sni == null ? {} : { sni }) }
+}
+
+/** Options for {@link listenNative}. */
+export interface NativeListenOptions {
+  /** Certificate and key for `/tls/http` listeners. */
+  tls?: ListenTLSOptions
+  /** Allow plain `/http` listeners. */
+  insecureAllowHTTP?: boolean
+  /** Appended as `/p2p/<id>` to the advertised addresses. */
+  peerId?: PeerId
+  /** Node server limits, as for the stream server. */
+  server: { headersTimeout: number, requestTimeout: number, maxHeaderSize: number, idleTimeout: number }
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+}
+
+/** Running native listeners. */
+export interface NativeListeners {
+  /** The addresses served, ports resolved and wildcard addresses expanded, each with `/p2p/<id>` when known. */
+  addrs: () => Multiaddr[]
+  /** Stop accepting, give open requests `timeout` ms, then close every connection. Idempotent. */
+  close: (timeout: number) => Promise<void>
+}
+
+/** Every TCP socket of a listener, upgraded ones included, so that close() can end them all. */
+const sockets = new WeakMap<Server, Set<Socket>>()
+
+interface Bound {
+  server: Server
+  address: ListenAddress
+  /** The IP actually bound. */
+  ip: string
+  port: number
+}
+
+async function bindAddress (address: ListenAddress): Promise<{ ip: string, family: 4 | 6 }> {
+  const value = address.host.value ?? ''
+  if (address.host.code === CODE_IP4) return { ip: value, family: 4 }
+  if (address.host.code === CODE_IP6) return { ip: value, family: 6 }
+  const family = address.host.code === CODE_DNS4 ? 4 : address.host.code === CODE_DNS6 ? 6 : 0
+  try {
+    const found = await lookup(value, { family })
+    return { ip: found.address, family: found.family === 6 ? 6 : 4 }
+  } catch (err) {
+    throw new ListenError(address.input, `cannot listen on ${address.input}: ${value} does not resolve (${(err as Error).message})`, { cause: err })
+  }
+}
+
+async function listenOne (address: ListenAddress, options: NativeListenOptions): Promise<Bound> {
+  const serverOptions = {
+    headersTimeout: options.server.headersTimeout,
+    requestTimeout: options.server.requestTimeout,
+    maxHeaderSize: options.server.maxHeaderSize
+  }
+  let server: Server
+  if (address.tls) {
+    const tls = options.tls
+    if (tls == null || ((tls.key == null || tls.cert == null) && tls.pfx == null && tls.SNICallback == null)) {
+      throw new InvalidListenAddressError(address.input, `${address.input} is a TLS listener: pass tls: { key, cert } to createHTTPHost`)
+    }
+    // HTTP/1.1 only: Node's https server does not speak h2, and the spec forbids the `libp2p` ALPN here.
+    server = createHTTPSServer({ ...tls, ...serverOptions, ALPNProtocols: ['http/1.1'] }, options.onRequest)
+  } else {
+    server = createHTTPServer(serverOptions, options.onRequest)
+  }
+  server.timeout = options.server.idleTimeout
+  server.on('upgrade', options.onUpgrade)
+  const open = new Set<Socket>()
+  sockets.set(server, open)
+  server.on('connection', (socket: Socket) => {
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+  })
+  const { ip, family } = await bindAddress(address)
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      reject(new ListenError(address.input, `cannot listen on ${address.input}: ${err.message}`, { cause: err }))
+    }
+    server.once('error', onError)
+    server.listen({ host: ip, port: address.port, ipv6Only: family === 6 }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  const bound = server.address() as AddressInfo
+  return { server, address, ip, port: bound.port }
+}
+
+/** The interface addresses a wildcard bind covers (link-local IPv6 left out: it needs a zone). */
+function expandWildcard (ip: string): string[] {
+  const family = isIP(ip)
+  if (!(ip === '0.0.0.0' || ip === '::')) {
+    return [ip]
+  }
+  const out: string[] = []
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) {
+      if ((family === 4 && info.family === 'IPv4') || (family === 6 && info.family === 'IPv6' && !info.address.startsWith('fe80'))) {
+        out.push(info.address)
+      }
+    }
+  }
+  return out
+}
+
+function advertised (bound: Bound, peerId: PeerId | undefined): Multiaddr[] {
+  const { address } = bound
+  const suffix = `/tcp/${bound.port}${address.tls ? `/tls${address.sni == null ? '' : `/sni/${address.sni}`}/http` : '/http'}${peerId == null ? '' : `/p2p/${peerId.toString()}`}`
+  const isName = address.host.code !== CODE_IP4 && address.host.code !== CODE_IP6
+  if (isName) {
+    // a name stays a name: the certificate is for it
+    return [multiaddr(`/${address.host.name}/${address.host.value ?? ''}${suffix}`)]
+  }
+  return expandWildcard(bound.ip).map(ip => multiaddr(`/${isIP(ip) === 6 ? 'ip6' : 'ip4'}/${ip}${suffix}`))
+}
+
+/**
+ * Open one listener per address, all feeding `options.onRequest`. If any fails, those already open are
+ * closed and the error is thrown.
+ *
+ * @throws {InvalidListenAddressError} | {InsecureHTTPError} | {ListenError}
+ */
+export async function listenNative (listen: Array<string | Multiaddr>, options: NativeListenOptions): Promise<NativeListeners> {
+  const addresses = listen.map(addr => parseListenAddress(addr, options))
+  const bound: Bound[] = []
+  try {
+    for (const address of addresses) {
+      bound.push(await listenOne(address, options))
+    }
+  } catch (err) {
+    await Promise.all(bound.map(async b => { await closeServer(b.server, 0) }))
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  return {
+    addrs: () => bound.flatMap(b => advertised(b, options.peerId)),
+    close: async (timeout) => {
+      closing ??= Promise.all(bound.map(async b => { await closeServer(b.server, timeout) })).then(() => {})
+      await closing
+    }
+  }
+}
+
+async function closeServer (server: Server, timeout: number): Promise<void> {
+  const closed = new Promise<void>(resolve => server.close(() => { resolve() }))
+  // Keep-alive connections that go idle after close() would hold it open: close them as they do.
+  const sweep = setInterval(() => { server.closeIdleConnections() }, 50)
+  server.closeIdleConnections()
+  const deadline = setTimeout(() => {
+    // upgraded sockets (WebSockets) are not the HTTP server's any more, but still hold close() open
+    for (const socket of sockets.get(server) ?? []) {
+      socket.destroy()
+    }
+    server.closeAllConnections()
+  }, timeout)
+  await closed
+  clearInterval(sweep)
+  clearTimeout(deadline)
+}

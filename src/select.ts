@@ -1,0 +1,127 @@
+/**
+ * Transport selection: whether a request goes over the native HTTP transport (HTTPS on TCP) or as
+ * HTTP/1.1 on a libp2p `/http/1.1` stream. Pure: everything it looks at is passed in.
+ *
+ * @module
+ */
+import { CODE_TLS, CODE_HTTPS } from '@multiformats/multiaddr'
+import { isHTTPTransportAddress } from './addressing.js'
+import { InsecureHTTPError, NoLibp2pError, NoTransportError, PeerAuthRequiredError } from './errors.js'
+import type { TransportChoice } from './errors.js'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What the request is addressed to. */
+export interface SelectionTarget {
+  /** The target was an http(s) URL (not one that names a peer). */
+  url?: URL
+  /** The peer the target names (`/p2p/<id>`, a `PeerId`, a peer URL). */
+  peer?: PeerId
+  /** The target's multiaddrs in the caller's order, `/dnsaddr` resolved, without `/http-path`. */
+  addrs: Multiaddr[]
+}
+
+/** The caller's preferences. */
+export interface SelectionOptions {
+  /** Use an HTTP transport address when the peer has one, even over an open libp2p connection. */
+  preferNativeHTTP?: boolean
+  /** Allow plain `/http` (no TLS) addresses. */
+  insecureAllowHTTP?: boolean
+}
+
+/** What the host knows right now. */
+export interface SelectionState {
+  /** The host has a libp2p node (the stream transport exists). */
+  hasLibp2p: boolean
+  /** There is an open libp2p connection to the target's peer. */
+  connected: boolean
+  /** The host can prove an HTTPS server's peer id (Peer ID Authentication). */
+  canAuthenticateServer: boolean
+}
+
+/** The chosen transport, why, and for `native` the address to use. */
+export interface Selection extends TransportChoice {
+  /** For `native` from multiaddrs: the HTTP transport address to connect to. */
+  addr?: Multiaddr
+}
+
+function isPlainHTTP (ma: Multiaddr): boolean {
+  return !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_HTTPS)
+}
+
+/**
+ * Choose the transport for a request. The rules, first match wins:
+ *
+ * 1. **An http(s) URL** goes native (the caller named a web origin, not a peer).
+ * 2. **Only HTTP transport addresses** given (an explicit HTTP address) go native, to the first one.
+ * 3. **An open libp2p connection** to the peer carries the request as a stream, unless
+ *    `preferNativeHTTP` is set and the peer has an HTTP address (go-libp2p's rule).
+ * 4. **`preferNativeHTTP`** with an HTTP address among the target's goes native.
+ * 5. **No HTTP address** (stream addresses only, or just a peer id) goes over a stream.
+ * 6. **The first address is an HTTP address** (and no connection is open) goes native, as go-libp2p does.
+ * 7. Otherwise a **stream**.
+ *
+ * Constraints applied on top:
+ * - Plain `/http` addresses count only with `insecureAllowHTTP`; without it they are ignored, and a
+ *   target that has nothing else fails with {@link InsecureHTTPError}.
+ * - **A native request to a named peer** (`/http/p2p/<id>`) needs Peer ID Authentication to prove the
+ *   server is that peer. Until the host can run it, such a request falls back to a stream when the
+ *   target offers one (rules 3–7), and fails with {@link PeerAuthRequiredError} when the caller gave
+ *   only HTTP addresses (rule 2).
+ * - The stream transport needs a libp2p node ({@link NoLibp2pError} otherwise).
+ *
+ * @throws {InsecureHTTPError} | {PeerAuthRequiredError} | {NoLibp2pError} | {NoTransportError}
+ */
+export function selectTransport (target: SelectionTarget, options: SelectionOptions, state: SelectionState): Selection {
+  if (target.url != null) {
+    return { transport: 'native', reason: 'rule 1: an http(s) URL' }
+  }
+  const http = target.addrs.filter(isHTTPTransportAddress)
+  const streamAddrs = target.addrs.filter(ma => !isHTTPTransportAddress(ma))
+  const usable = options.insecureAllowHTTP === true ? http : http.filter(ma => !isPlainHTTP(ma))
+  const refusedPlain = http.length > usable.length ? ' (plain /http addresses ignored: insecureAllowHTTP is off)' : ''
+  const canStream = target.peer != null || streamAddrs.length > 0
+
+  const stream = (reason: string): Selection => {
+    if (!state.hasLibp2p) {
+      if (http.length > 0 && usable.length === 0) {
+        throw new InsecureHTTPError(http[0].toString())
+      }
+      throw new NoLibp2pError(`${reason}, but this HTTPHost has no libp2p node: pass \`libp2p\` to createHTTPHost`)
+    }
+    if (!canStream) {
+      throw new NoTransportError(`${reason}, but the target names no peer and has no libp2p address`)
+    }
+    return { transport: 'stream', reason: `${reason}${refusedPlain}` }
+  }
+  const native = (reason: string, fallback: boolean): Selection => {
+    const addr = usable[0]
+    if (target.peer != null && !state.canAuthenticateServer) {
+      if (fallback && canStream && state.hasLibp2p) {
+        return stream(`${reason}, but proving the HTTPS server is ${target.peer.toString()} needs Peer ID Authentication: using a stream instead`)
+      }
+      throw new PeerAuthRequiredError(addr.toString())
+    }
+    return { transport: 'native', reason, addr }
+  }
+
+  if (http.length > 0 && streamAddrs.length === 0) {
+    if (usable.length === 0) {
+      throw new InsecureHTTPError(http[0].toString())
+    }
+    return native('rule 2: only HTTP transport addresses were given', false)
+  }
+  if (state.connected && !(options.preferNativeHTTP === true && usable.length > 0)) {
+    return stream('rule 3: a libp2p connection to the peer is open')
+  }
+  if (options.preferNativeHTTP === true && usable.length > 0) {
+    return native('rule 4: preferNativeHTTP and the peer has an HTTP transport address', true)
+  }
+  if (usable.length === 0) {
+    return stream(`rule 5: no HTTP transport address${refusedPlain === '' ? '' : ' usable'}`)
+  }
+  if (isHTTPTransportAddress(target.addrs[0]) && usable.includes(target.addrs[0])) {
+    return native('rule 6: the first address is an HTTP transport address', true)
+  }
+  return stream('rule 7: the first address is a libp2p address')
+}
