@@ -36,6 +36,7 @@ export {
   ListenError,
   InsecureHTTPError,
   NoTransportError,
-  PeerAuthRequiredError
+  PeerAuthRequiredError,
+  RedirectRefusedError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'
