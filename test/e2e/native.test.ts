@@ -185,6 +185,13 @@ describe('fetching over HTTPS', () => {
     } finally {
       await stranger.close()
     }
+    // turning verification off is possible, and explicit
+    const careless = await createHTTPHost({ clientTLS: { rejectUnauthorized: false } })
+    try {
+      expect((await careless.fetch(nativeAddr(server))).status).toBe(200)
+    } finally {
+      await careless.close()
+    }
   })
 
   it('curl reaches the listener', async () => {
