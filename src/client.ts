@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { Agent, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
-import { InvalidTargetError } from './errors.js'
+import { InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
@@ -85,6 +85,10 @@ export class SNIRoutes {
 }
 
 function withHostHeader (headers: unknown, host: string): Record<string, string | string[]> | string[] {
+  if (headers != null && typeof headers === 'object' && !Array.isArray(headers) && Symbol.iterator in headers) {
+    // a Map, a Headers, any iterable of [name, value]
+    headers = [...(headers as Iterable<[string, string]>)]
+  }
   if (Array.isArray(headers)) {
     // flat [name, value, …] (undici.request) or [[name, value], …]
     const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
@@ -116,9 +120,27 @@ export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherCompose
 }
 
 /** Build the dispatcher: undici's HTTP/1.1 client on libp2p streams for peer origins, undici's own sockets otherwise. */
-export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, sni: SNIRoutes = new SNIRoutes()): Agent {
+/** What the dispatcher consults per connection. */
+export interface DispatcherState {
+  /** Routes of `/tls/sni/<name>/http` addresses. */
+  sni?: SNIRoutes
+  /**
+   * Whether a plain `http:` origin may be connected to: the caller named it, or `insecureAllowHTTP`.
+   * Anything else (a redirect from an HTTPS server) is refused, so a redirect cannot downgrade a
+   * request to plaintext. Default: all allowed.
+   */
+  allowPlain?: (origin: string) => boolean
+}
+
+export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Agent {
+  const sni = state.sni ?? new SNIRoutes()
   const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? 30_000 })
   const socketConnect: buildConnector.connector = (opts, callback) => {
+    const origin = `${opts.protocol}//${opts.host}`
+    if (opts.protocol === 'http:' && state.allowPlain?.(origin) === false) {
+      callback(new InsecureHTTPError(`${origin} (not requested by the caller; a redirect?)`), null)
+      return
+    }
     const route = sni.lookup(opts.hostname)
     if (route === null) {
       callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
@@ -129,8 +151,8 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
   const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout)
   return new Agent({
     factory: (origin, poolOptions) => {
-      const { hostname } = new URL(origin)
-      if (peerFromHostname(hostname) != null) {
+      const { hostname, protocol } = new URL(origin)
+      if (protocol === 'http:' && peerFromHostname(hostname) != null) {
         // One request per stream (libp2p+HTTP spec): keep-alive off, which also makes undici send
         // `Connection: close`.
         return new Pool(origin, {

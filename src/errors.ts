@@ -234,3 +234,15 @@ export class PingError extends LibP2PHTTPError {
     this.status = status
   }
 }
+
+/**
+ * A redirect was not followed because following it would be unsafe: a web server (the native
+ * transport) sending an unsafe method (`POST`, `PUT`, …, replayed by a 307/308) into a libp2p stream,
+ * where the request would carry this host's authenticated peer id. Use `redirect: 'manual'` to decide
+ * yourself.
+ */
+export class RedirectRefusedError extends LibP2PHTTPError {
+  constructor (message: string) {
+    super('ERR_REDIRECT_REFUSED', message)
+  }
+}

@@ -10,7 +10,7 @@ import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
 import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
+import { HostClosedError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
@@ -21,6 +21,7 @@ import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+import type { TransportChoice } from './errors.js'
 import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
 import type { MountOptions } from './mount.js'
@@ -171,6 +172,8 @@ class Host implements HTTPHost {
   readonly #server: Server
   readonly #addressHints = new Map<string, Multiaddr[]>()
   readonly #sni = new SNIRoutes()
+  /** Plain `http:` origins the caller asked for itself (bounded); redirects elsewhere stay on TLS. */
+  readonly #plainOrigins = new Map<string, true>()
   readonly #agent: Agent
   /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
   readonly #sniAgent: Dispatcher
@@ -205,21 +208,29 @@ class Host implements HTTPHost {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)
     })
-    this.#agent = createDispatcher(opener, init, this.#sni)
+    this.#agent = createDispatcher(opener, init, {
+      sni: this.#sni,
+      allowPlain: (origin) => init.insecureAllowHTTP === true || this.#plainOrigins.has(origin)
+    })
     this.#router = {
       selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
       hasLibp2p: this.#libp2p != null,
       canAuthenticateServer: false,
       isConnected: (peer) => (this.#libp2p?.getConnections?.(peer).length ?? 0) > 0,
-      identify: async (addr) => {
+      identify: async (addr, signal) => {
         if (this.#libp2p == null) {
           throw new NoLibp2pError()
         }
-        const connection = await this.#libp2p.dial(addr)
+        const connection = await this.#libp2p.dial(addr, { signal: AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(init.connectTimeout ?? 30_000)]) })
         return connection.remotePeer
       },
       resolveTxt: init.resolveTxt ?? resolveTxt,
-      rememberAddresses: (peer, addrs) => { remember(this.#addressHints, peer.toString(), addrs) },
+      rememberAddresses: (peer, addrs, { replace }) => {
+        if (replace || !this.#addressHints.has(peer.toString())) {
+          remember(this.#addressHints, peer.toString(), addrs)
+        }
+      },
+      allowPlainOrigin: (origin) => { remember(this.#plainOrigins, origin, true) },
       sniHostname: (connectHost, servername) => this.#sni.hostnameFor({ connectHost, servername })
     }
     this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
@@ -327,8 +338,8 @@ class Host implements HTTPHost {
     return (await this.#route(target)).url
   }
 
-  async #route (target: FetchTarget): Promise<Route> {
-    const route = await routeTarget(target, this.#router)
+  async #route (target: FetchTarget, signal?: AbortSignal): Promise<Route> {
+    const route = await routeTarget(target, this.#router, signal)
     debug('fetch %s over %s (%s)', route.url, route.choice.transport, route.choice.reason)
     return route
   }
@@ -341,10 +352,12 @@ class Host implements HTTPHost {
       throw new HostClosedError()
     }
     let route: Route | undefined
+    const hops: string[] = []
     try {
-      route = await this.#route(target)
+      route = await this.#route(target, init.signal ?? undefined)
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
-      const dispatcher = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
+      const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
+      const dispatcher = base.compose(guardHops(hops))
       let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
       const finalURL = response.url === '' ? route.url : response.url
       if (init.redirect === 'manual' && route.addr != null) {
@@ -352,15 +365,14 @@ class Host implements HTTPHost {
       }
       const peer = peerFromHostname(new URL(finalURL).hostname)
       setServerPeer(response, peer)
-      setTransport(response, response.redirected
-        ? { transport: peer == null ? 'native' : 'stream', reason: `followed redirects to ${finalURL}` }
-        : { transport: route.choice.transport, reason: route.choice.reason })
+      setTransport(response, response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason })
       return response
     } catch (err) {
       const error = unwrapFetchError(err)
       if (route != null && error != null && typeof error === 'object' && !('transport' in error)) {
-        // which transport failed, for the caller's diagnostics
-        Object.defineProperty(error, 'transport', { value: { transport: route.choice.transport, reason: route.choice.reason }, enumerable: false, configurable: true })
+        // which transport failed, for the caller's diagnostics: the last hop when redirects were followed
+        const last = hops.length > 1 ? hopChoice(hops[hops.length - 1]) : { transport: route.choice.transport, reason: route.choice.reason }
+        Object.defineProperty(error, 'transport', { value: last, enumerable: false, configurable: true })
       }
       throw error
     }
@@ -400,6 +412,32 @@ class Host implements HTTPHost {
     this.#server.close()
     this.#server.closeAllConnections()
     await native
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The transport of a redirect hop, read off its URL. */
+function hopChoice (url: string): TransportChoice {
+  const stream = new URL(url).protocol === 'http:' && peerFromHostname(new URL(url).hostname) != null
+  return { transport: stream ? 'stream' : 'native', reason: `followed a redirect to ${url}` }
+}
+
+/**
+ * An interceptor for one fetch: records each hop's URL, and refuses a redirect that carries an unsafe
+ * method from a web server (native) into a libp2p stream, where it would arrive with this host's
+ * authenticated peer id (a cross-transport request forgery). 303 and the POST → GET of 301/302 are
+ * fine: fetch turns them into GETs before they get here.
+ */
+function guardHops (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const url = new URL(options.path, options.origin).toString()
+    const previous = hops[hops.length - 1]
+    hops.push(url)
+    if (previous != null && hopChoice(previous).transport === 'native' && hopChoice(url).transport === 'stream' && !SAFE_METHODS.has(options.method.toUpperCase())) {
+      throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(previous).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
+    }
+    return dispatch(options, handler)
   }
 }
 

@@ -54,6 +54,7 @@ export {
   WellKnownTimeoutError,
   InvalidProtocolMapError,
   ProtocolNotFoundError,
-  PingError
+  PingError,
+  RedirectRefusedError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

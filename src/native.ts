@@ -128,27 +128,39 @@ export interface NativeListeners {
 const sockets = new WeakMap<Server, Set<Socket>>()
 
 interface Bound {
-  server: Server
+  /** One server per IP the address stands for (a name may resolve to an IPv4 and an IPv6 address). */
+  servers: Server[]
   address: ListenAddress
-  /** The IP actually bound. */
-  ip: string
+  /** The IPs actually bound. */
+  ips: string[]
   port: number
 }
 
-async function bindAddress (address: ListenAddress): Promise<{ ip: string, family: 4 | 6 }> {
+/** The IPs to bind for an address: itself, or everything a name resolves to (in its family). */
+async function bindAddresses (address: ListenAddress): Promise<Array<{ ip: string, family: 4 | 6 }>> {
   const value = address.host.value ?? ''
-  if (address.host.code === CODE_IP4) return { ip: value, family: 4 }
-  if (address.host.code === CODE_IP6) return { ip: value, family: 6 }
+  if (address.host.code === CODE_IP4) return [{ ip: value, family: 4 }]
+  if (address.host.code === CODE_IP6) return [{ ip: value, family: 6 }]
   const family = address.host.code === CODE_DNS4 ? 4 : address.host.code === CODE_DNS6 ? 6 : 0
   try {
-    const found = await lookup(value, { family })
-    return { ip: found.address, family: found.family === 6 ? 6 : 4 }
+    const found = await lookup(value, { family, all: true })
+    const unique = [...new Map(found.map(f => [f.address, { ip: f.address, family: f.family === 6 ? 6 as const : 4 as const }])).values()]
+    if (unique.length === 0) throw new Error('no addresses')
+    return unique
   } catch (err) {
     throw new ListenError(address.input, `cannot listen on ${address.input}: ${value} does not resolve (${(err as Error).message})`, { cause: err })
   }
 }
 
-async function listenOne (address: ListenAddress, options: NativeListenOptions): Promise<Bound> {
+function checkTLS (address: ListenAddress, options: NativeListenOptions): ListenTLSOptions {
+  const tls = options.tls
+  if (tls == null || ((tls.key == null || tls.cert == null) && tls.pfx == null && tls.SNICallback == null)) {
+    throw new InvalidListenAddressError(address.input, `${address.input} is a TLS listener: pass tls: { key, cert } to createHTTPHost`)
+  }
+  return tls
+}
+
+function createListener (address: ListenAddress, options: NativeListenOptions): Server {
   const serverOptions = {
     headersTimeout: options.server.headersTimeout,
     requestTimeout: options.server.requestTimeout,
@@ -156,10 +168,7 @@ async function listenOne (address: ListenAddress, options: NativeListenOptions):
   }
   let server: Server
   if (address.tls) {
-    const tls = options.tls
-    if (tls == null || ((tls.key == null || tls.cert == null) && tls.pfx == null && tls.SNICallback == null)) {
-      throw new InvalidListenAddressError(address.input, `${address.input} is a TLS listener: pass tls: { key, cert } to createHTTPHost`)
-    }
+    const tls = checkTLS(address, options)
     // HTTP/1.1 only: Node's https server does not speak h2, and the spec forbids the `libp2p` ALPN here.
     server = createHTTPSServer({ ...tls, ...serverOptions, ALPNProtocols: ['http/1.1'] }, options.onRequest)
   } else {
@@ -173,19 +182,39 @@ async function listenOne (address: ListenAddress, options: NativeListenOptions):
     open.add(socket)
     socket.once('close', () => open.delete(socket))
   })
-  const { ip, family } = await bindAddress(address)
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      reject(new ListenError(address.input, `cannot listen on ${address.input}: ${err.message}`, { cause: err }))
+  return server
+}
+
+async function listenOne (address: ListenAddress, options: NativeListenOptions): Promise<Bound> {
+  if (address.tls) {
+    checkTLS(address, options) // before any lookup
+  }
+  const targets = await bindAddresses(address)
+  const bound: Bound = { servers: [], address, ips: [], port: address.port }
+  try {
+    for (const { ip, family } of targets) {
+      const server = createListener(address, options)
+      // every IP of a name on the same port: the advertised name:port must reach any of them
+      const port = bound.servers.length === 0 ? address.port : bound.port
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => {
+          reject(new ListenError(address.input, `cannot listen on ${address.input} (${ip}): ${err.message}`, { cause: err }))
+        }
+        server.once('error', onError)
+        server.listen({ host: ip, port, ipv6Only: family === 6 }, () => {
+          server.off('error', onError)
+          resolve()
+        })
+      })
+      bound.servers.push(server)
+      bound.ips.push(ip)
+      bound.port = (server.address() as AddressInfo).port
     }
-    server.once('error', onError)
-    server.listen({ host: ip, port: address.port, ipv6Only: family === 6 }, () => {
-      server.off('error', onError)
-      resolve()
-    })
-  })
-  const bound = server.address() as AddressInfo
-  return { server, address, ip, port: bound.port }
+  } catch (err) {
+    await Promise.all(bound.servers.map(async server => { await closeServer(server, 0) }))
+    throw err
+  }
+  return bound
 }
 
 /** The interface addresses a wildcard bind covers (link-local IPv6 left out: it needs a zone). */
@@ -213,7 +242,7 @@ function advertised (bound: Bound, peerId: PeerId | undefined): Multiaddr[] {
     // a name stays a name: the certificate is for it
     return [multiaddr(`/${address.host.name}/${address.host.value ?? ''}${suffix}`)]
   }
-  return expandWildcard(bound.ip).map(ip => multiaddr(`/${isIP(ip) === 6 ? 'ip6' : 'ip4'}/${ip}${suffix}`))
+  return bound.ips.flatMap(expandWildcard).map(ip => multiaddr(`/${isIP(ip) === 6 ? 'ip6' : 'ip4'}/${ip}${suffix}`))
 }
 
 /**
@@ -230,14 +259,14 @@ export async function listenNative (listen: Array<string | Multiaddr>, options: 
       bound.push(await listenOne(address, options))
     }
   } catch (err) {
-    await Promise.all(bound.map(async b => { await closeServer(b.server, 0) }))
+    await Promise.all(bound.flatMap(b => b.servers).map(async server => { await closeServer(server, 0) }))
     throw err
   }
   let closing: Promise<void> | undefined
   return {
     addrs: () => bound.flatMap(b => advertised(b, options.peerId)),
     close: async (timeout) => {
-      closing ??= Promise.all(bound.map(async b => { await closeServer(b.server, timeout) })).then(() => {})
+      closing ??= Promise.all(bound.flatMap(b => b.servers).map(async server => { await closeServer(server, timeout) })).then(() => {})
       await closing
     }
   }

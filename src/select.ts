@@ -5,7 +5,7 @@
  * @module
  */
 import { CODE_TLS, CODE_HTTPS } from '@multiformats/multiaddr'
-import { isHTTPTransportAddress } from './addressing.js'
+import { httpEndpoint, isHTTPTransportAddress } from './addressing.js'
 import { InsecureHTTPError, NoLibp2pError, NoTransportError, PeerAuthRequiredError } from './errors.js'
 import type { TransportChoice } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
@@ -49,6 +49,16 @@ function isPlainHTTP (ma: Multiaddr): boolean {
   return !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_HTTPS)
 }
 
+/** An HTTP address this host has a client for (not `/quic-v1/http`, which needs HTTP/3). */
+function isReachable (ma: Multiaddr): boolean {
+  try {
+    httpEndpoint(ma)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Choose the transport for a request. The rules, first match wins:
  *
@@ -62,8 +72,10 @@ function isPlainHTTP (ma: Multiaddr): boolean {
  * 7. Otherwise a **stream**.
  *
  * Constraints applied on top:
+ * - HTTP addresses this host cannot reach (`/udp/…/quic-v1/http`: no HTTP/3 client) are ignored.
  * - Plain `/http` addresses count only with `insecureAllowHTTP`; without it they are ignored, and a
  *   target that has nothing else fails with {@link InsecureHTTPError}.
+ * - Without a libp2p node, a stream choice (rules 5 and 7) falls back to a usable HTTP address.
  * - **A native request to a named peer** (`/http/p2p/<id>`) needs Peer ID Authentication to prove the
  *   server is that peer. Until the host can run it, such a request falls back to a stream when the
  *   target offers one (rules 3–7), and fails with {@link PeerAuthRequiredError} when the caller gave
@@ -78,21 +90,26 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
   }
   const http = target.addrs.filter(isHTTPTransportAddress)
   const streamAddrs = target.addrs.filter(ma => !isHTTPTransportAddress(ma))
-  const usable = options.insecureAllowHTTP === true ? http : http.filter(ma => !isPlainHTTP(ma))
-  const refusedPlain = http.length > usable.length ? ' (plain /http addresses ignored: insecureAllowHTTP is off)' : ''
+  const reachable = http.filter(isReachable)
+  const usable = options.insecureAllowHTTP === true ? reachable : reachable.filter(ma => !isPlainHTTP(ma))
+  const refusedPlain = reachable.length > usable.length ? ' (plain /http addresses ignored: insecureAllowHTTP is off)' : ''
+  const unreachable = http.length > reachable.length ? ` (${http.length - reachable.length} HTTP address(es) without a client here, e.g. HTTP/3, ignored)` : ''
   const canStream = target.peer != null || streamAddrs.length > 0
 
   const stream = (reason: string): Selection => {
     if (!state.hasLibp2p) {
-      if (http.length > 0 && usable.length === 0) {
-        throw new InsecureHTTPError(http[0].toString())
+      if (usable.length > 0 && (target.peer == null || state.canAuthenticateServer)) {
+        return { transport: 'native', reason: `${reason}, but this host has no libp2p node: using the HTTP address`, addr: usable[0] }
+      }
+      if (reachable.length > 0 && usable.length === 0) {
+        throw new InsecureHTTPError(reachable[0].toString())
       }
       throw new NoLibp2pError(`${reason}, but this HTTPHost has no libp2p node: pass \`libp2p\` to createHTTPHost`)
     }
     if (!canStream) {
       throw new NoTransportError(`${reason}, but the target names no peer and has no libp2p address`)
     }
-    return { transport: 'stream', reason: `${reason}${refusedPlain}` }
+    return { transport: 'stream', reason: `${reason}${refusedPlain}${unreachable}` }
   }
   const native = (reason: string, fallback: boolean): Selection => {
     const addr = usable[0]
@@ -106,8 +123,11 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
   }
 
   if (http.length > 0 && streamAddrs.length === 0) {
+    if (reachable.length === 0) {
+      throw new NoTransportError(`only HTTP addresses this host has no client for were given (${http[0].toString()}: HTTP/3 over QUIC is not supported; use /tcp/…/tls/http)`)
+    }
     if (usable.length === 0) {
-      throw new InsecureHTTPError(http[0].toString())
+      throw new InsecureHTTPError(reachable[0].toString())
     }
     return native('rule 2: only HTTP transport addresses were given', false)
   }
@@ -120,7 +140,7 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
   if (usable.length === 0) {
     return stream(`rule 5: no HTTP transport address${refusedPlain === '' ? '' : ' usable'}`)
   }
-  if (isHTTPTransportAddress(target.addrs[0]) && usable.includes(target.addrs[0])) {
+  if (usable.includes(target.addrs[0])) {
     return native('rule 6: the first address is an HTTP transport address', true)
   }
   return stream('rule 7: the first address is a libp2p address')

@@ -12,7 +12,7 @@ import {
   parseMultiaddrURI, peerFromHostname, peerHostname, requestTarget
 } from './addressing.js'
 import { resolveDnsaddr } from './dnsaddr.js'
-import { InvalidTargetError } from './errors.js'
+import { DialError, InvalidTargetError, LibP2PHTTPError } from './errors.js'
 import { selectTransport } from './select.js'
 import type { ParsedMultiaddr } from './addressing.js'
 import type { TxtResolver } from './dnsaddr.js'
@@ -101,6 +101,7 @@ export function describeTarget (target: FetchTarget): TargetDescription {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new InvalidTargetError(`unsupported URL scheme ${url.protocol} in ${text}`)
     }
+    // only http: peer URLs go over streams (the dispatcher's rule too); https://<base36> is a DNS name
     const peer = url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
     return peer == null ? { url, addrs: [], path: `${url.pathname}${url.search}` } : { peer, addrs: [], path: `${url.pathname}${url.search}` }
   }
@@ -149,11 +150,16 @@ export interface RouterContext {
   /** Whether a libp2p connection to `peer` is open. */
   isConnected: (peer: PeerId) => boolean
   /** Dial a multiaddr without `/p2p` to learn which peer answers. */
-  identify: (addr: Multiaddr) => Promise<PeerId>
+  identify: (addr: Multiaddr, signal?: AbortSignal) => Promise<PeerId>
   /** Looks up `_dnsaddr` TXT records. */
   resolveTxt: TxtResolver
-  /** Remember addresses for a peer, for the stream dial. */
-  rememberAddresses: (peer: PeerId, addrs: Multiaddr[]) => void
+  /**
+   * Remember addresses for a peer, for the stream dial. `replace: false` (addresses from a redirect)
+   * only fills in for a peer with none: a remote must not re-point a peer the caller named.
+   */
+  rememberAddresses: (peer: PeerId, addrs: Multiaddr[], options: { replace: boolean }) => void
+  /** Note that the caller asked for this plain `http:` origin itself (not a redirect). */
+  allowPlainOrigin: (origin: string) => void
   /** The URL hostname that reaches `connectHost` presenting `servername` (a `/tls/sni/<name>/http` address). */
   sniHostname: (connectHost: string, servername: string) => string
 }
@@ -177,10 +183,10 @@ function nativeRoute (description: TargetDescription, choice: Selection, context
   return { url: `${origin}${description.path}`, choice, peer: description.peer, addr }
 }
 
-function streamRoute (description: TargetDescription, choice: Selection, peer: PeerId, context: RouterContext): Route {
+function streamRoute (description: TargetDescription, choice: Selection, peer: PeerId, context: RouterContext, replace: boolean): Route {
   const addrs = streamAddrsOf(description, peer)
   if (addrs.length > 0) {
-    context.rememberAddresses(peer, addrs)
+    context.rememberAddresses(peer, addrs, { replace })
   }
   return { url: `http://${peerHostname(peer)}${description.path}`, choice, peer, addr: addrs[0] ?? multiaddr(`/p2p/${peer.toString()}`) }
 }
@@ -194,24 +200,51 @@ function choose (description: TargetDescription, context: RouterContext): Select
 }
 
 /**
- * Route a fetch target: resolve `/dnsaddr`, choose the transport, and build the dispatcher URL. A
- * stream target without `/p2p` is dialled to learn its peer.
- *
- * @throws {InvalidTargetError} and the errors of {@link selectTransport}
+ * After `/dnsaddr` resolution the addresses may name several peers (a bootstrap list does): keep the
+ * named peer (or the first one named) and the addresses that do not name another.
  */
-export async function routeTarget (target: FetchTarget, context: RouterContext): Promise<Route> {
+function onePeer (description: TargetDescription): TargetDescription {
+  const peerOf = (ma: Multiaddr): PeerId | undefined => parseMultiaddr(ma).peer
+  const peer = description.peer ?? description.addrs.map(peerOf).find(p => p != null)
+  if (peer == null) {
+    return description
+  }
+  return { ...description, peer, addrs: description.addrs.filter(ma => peerOf(ma)?.equals(peer) ?? true) }
+}
+
+/**
+ * Route a fetch target: resolve `/dnsaddr`, choose the transport, and build the dispatcher URL. A
+ * stream target without `/p2p` is dialled to learn its peer. `signal` bounds the lookups and the dial.
+ *
+ * @throws {InvalidTargetError} | {DialError} and the errors of {@link selectTransport}
+ */
+export async function routeTarget (target: FetchTarget, context: RouterContext, signal?: AbortSignal): Promise<Route> {
   let description = describeTarget(target)
   if (description.addrs.some(ma => ma.getComponents().some(c => c.code === CODE_DNSADDR))) {
-    description = { ...description, addrs: (await resolveDnsaddr(description.addrs, context.resolveTxt)).map(normalizeHTTPAddress) }
-    const named = description.addrs.map(ma => parseMultiaddr(ma).peer).find(p => p != null)
-    description.peer ??= named
+    const resolved = await resolveDnsaddr(description.addrs, context.resolveTxt, { signal })
+    description = onePeer({ ...description, addrs: resolved.map(normalizeHTTPAddress) })
   }
   const choice = choose(description, context)
   if (choice.transport === 'native') {
-    return nativeRoute(description, choice, context)
+    const route = nativeRoute(description, choice, context)
+    if (description.url?.protocol === 'http:') {
+      context.allowPlainOrigin(description.url.origin)
+    }
+    return route
   }
-  const peer = description.peer ?? await context.identify(description.addrs.filter(ma => !isHTTPTransportAddress(ma))[0])
-  return streamRoute(description, choice, peer, context)
+  const peer = description.peer ?? await identify(description.addrs.filter(ma => !isHTTPTransportAddress(ma))[0], context, signal)
+  return streamRoute(description, choice, peer, context, true)
+}
+
+async function identify (addr: Multiaddr, context: RouterContext, signal?: AbortSignal): Promise<PeerId> {
+  try {
+    return await context.identify(addr, signal)
+  } catch (err) {
+    if (err instanceof LibP2PHTTPError || signal?.aborted === true) {
+      throw err
+    }
+    throw new DialError(addr.toString(), `could not dial ${addr.toString()} to learn its peer id: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 /**
@@ -233,5 +266,5 @@ export function routeLocation (uri: string, context: RouterContext): Route {
   if (description.peer == null) {
     throw new InvalidTargetError(`a redirect to ${uri} cannot be followed: a libp2p address in a Location must name its peer with /p2p`)
   }
-  return streamRoute(description, choice, description.peer, context)
+  return streamRoute(description, choice, description.peer, context, false)
 }

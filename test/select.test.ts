@@ -8,6 +8,7 @@ const PEER = peerIdFromString('12D3KooWGC6TvWhfapngX6wvJHMYvKpDMXPb3ZnCZ6dMoaMti
 const STREAM = multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${PEER.toString()}`)
 const HTTPS = multiaddr('/ip4/10.0.0.1/tcp/8443/tls/http')
 const PLAIN = multiaddr('/ip4/10.0.0.1/tcp/8080/http')
+const QUIC = multiaddr('/ip4/10.0.0.1/udp/443/quic-v1/http')
 const base: SelectionState = { hasLibp2p: true, connected: false, canAuthenticateServer: false }
 
 interface Case {
@@ -38,7 +39,10 @@ const cases: Case[] = [
   { name: '/http/p2p/<id> given alone needs peer auth', target: { peer: PEER, addrs: [HTTPS] }, expect: PeerAuthRequiredError },
   { name: 'a named peer with an HTTP address first falls back to a stream without peer auth', target: { peer: PEER, addrs: [HTTPS, STREAM] }, expect: 'stream', rule: 'rule 6' },
   { name: 'a stream without a libp2p node', target: { peer: PEER, addrs: [STREAM] }, state: { hasLibp2p: false }, expect: NoLibp2pError },
-  { name: 'a stream without a peer or a libp2p address', target: { addrs: [] }, expect: NoTransportError }
+  { name: 'a stream without a peer or a libp2p address', target: { addrs: [] }, expect: NoTransportError },
+  { name: 'HTTP/3 addresses are ignored: the TCP one is used', target: { addrs: [QUIC, HTTPS] }, options: { insecureAllowHTTP: true }, expect: 'native', rule: 'rule 2', addr: HTTPS.toString() },
+  { name: 'only HTTP/3 addresses', target: { addrs: [QUIC] }, expect: NoTransportError },
+  { name: 'no libp2p node: rule 7 falls back to the HTTP address', target: { addrs: [multiaddr('/ip4/10.0.0.1/tcp/4001'), HTTPS] }, state: { hasLibp2p: false }, expect: 'native', rule: 'rule 7', addr: HTTPS.toString() }
 ]
 
 describe('selectTransport', () => {

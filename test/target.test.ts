@@ -12,8 +12,9 @@ const OTHER = peerIdFromString('12D3KooWRzCVDwHUkgdK7eRgnoXbjDAELhxPErjHzbRLguSV
 const HOST = peerHostname(PEER)
 
 /** A routing context that records what routing asked of the host. */
-function context (overrides: Partial<RouterContext> = {}): RouterContext & { remembered: Map<string, Multiaddr[]>, pins: Map<string, string> } {
+function context (overrides: Partial<RouterContext> = {}): RouterContext & { remembered: Map<string, Multiaddr[]>, pins: Map<string, string>, plain: Set<string> } {
   const remembered = new Map<string, Multiaddr[]>()
+  const plain = new Set<string>()
   const pins = new Map<string, string>()
   return {
     selection: {},
@@ -22,13 +23,17 @@ function context (overrides: Partial<RouterContext> = {}): RouterContext & { rem
     isConnected: () => false,
     identify: async (): Promise<PeerId> => { throw new Error('should not dial') },
     resolveTxt: async () => { throw new Error('should not resolve') },
-    rememberAddresses: (peer, addrs) => { remembered.set(peer.toString(), addrs) },
+    rememberAddresses: (peer, addrs, { replace }) => {
+      if (replace || !remembered.has(peer.toString())) remembered.set(peer.toString(), addrs)
+    },
+    allowPlainOrigin: (origin) => { plain.add(origin) },
     sniHostname: (connectHost, servername) => {
       pins.set(servername, connectHost)
       return 'pinned.sni.invalid'
     },
     remembered,
     pins,
+    plain,
     ...overrides
   }
 }
@@ -119,6 +124,39 @@ describe('routeTarget', () => {
     })
     const route = await routeTarget('multiaddr:/dnsaddr/example.com/http-path/x', ctx)
     expect(route.url).toBe('https://127.0.0.1:8443/x')
+  })
+
+  it('a /dnsaddr listing several peers: the first peer named, with only its addresses', async () => {
+    const ctx = context({
+      resolveTxt: async () => [
+        [`dnsaddr=/ip4/10.0.0.1/tcp/1/p2p/${PEER.toString()}`],
+        [`dnsaddr=/ip4/10.0.0.2/tcp/2/p2p/${OTHER.toString()}`],
+        ['dnsaddr=/ip4/10.0.0.3/tcp/3']
+      ]
+    })
+    const route = await routeTarget('multiaddr:/dnsaddr/bootstrap.example', ctx)
+    expect(route.peer?.equals(PEER)).toBe(true)
+    expect(ctx.remembered.get(PEER.toString())?.map(String)).toEqual([`/ip4/10.0.0.1/tcp/1/p2p/${PEER.toString()}`, `/ip4/10.0.0.3/tcp/3/p2p/${PEER.toString()}`])
+  })
+
+  it('a failed identify dial is a DialError', async () => {
+    const err = await routeTarget('multiaddr:/ip4/127.0.0.1/tcp/9', context({ identify: async () => { throw new Error('connection refused') } })).catch((e: unknown) => e)
+    expect((err as { code?: string }).code).toBe('ERR_DIAL_FAILED')
+  })
+
+  it('a plain http: URL the caller asked for is allowed, and only that origin', async () => {
+    const ctx = context()
+    await routeTarget('http://127.0.0.1:8080/x', ctx)
+    expect([...ctx.plain]).toEqual(['http://127.0.0.1:8080'])
+  })
+
+  it('a Location never replaces addresses the caller gave for a peer', async () => {
+    const ctx = context()
+    await routeTarget(`multiaddr:/ip4/10.0.0.1/tcp/1/p2p/${PEER.toString()}`, ctx)
+    routeLocation(`multiaddr:/ip4/6.6.6.6/tcp/1/p2p/${PEER.toString()}/http-path/y`, ctx)
+    expect(ctx.remembered.get(PEER.toString())?.map(String)).toEqual([`/ip4/10.0.0.1/tcp/1/p2p/${PEER.toString()}`])
+    routeLocation(`multiaddr:/ip4/10.0.0.9/tcp/1/p2p/${OTHER.toString()}/http-path/y`, ctx)
+    expect(ctx.remembered.get(OTHER.toString())?.map(String)).toEqual([`/ip4/10.0.0.9/tcp/1/p2p/${OTHER.toString()}`])
   })
 
   it('routeLocation refuses what it cannot route without a lookup', () => {
