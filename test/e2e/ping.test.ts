@@ -7,16 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PING_PROTOCOL, PingError, ProtocolNotFoundError } from '../../src/index.js'
 import { withPath } from '../../src/target-path.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
-import { jsonAt, useRawServer } from '../helpers/raw-server.js'
+import { createRawServer, jsonAt } from '../helpers/raw-server.js'
 import { transports, usePeersOver } from '../helpers/transports.js'
 import type { FetchInit } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
-import type { RawServer } from '../helpers/raw-server.js'
 
 describe.each(transports)('over $name', (transport) => {
   const { target } = transport
-  let raw: RawServer
-  useRawServer(transport.raw, (r) => { raw = r })
   let server: Peer
   let client: Peer
   let silent: Peer
@@ -90,16 +87,21 @@ describe.each(transports)('over $name', (transport) => {
       { status: 200, body: new Uint8Array(33) },
       { status: 500, body: new Uint8Array(0) }
     ]
-    for (const answer of answers) {
-      raw.respond = (req, res) => {
-        if (req.method === 'GET') { jsonAt('/.well-known/libp2p/protocols', map)(req, res); return }
-        res.statusCode = answer.status
-        res.end(answer.body)
+    const raw = await createRawServer(await transport.raw())
+    try {
+      for (const answer of answers) {
+        raw.respond = (req, res) => {
+          if (req.method === 'GET') { jsonAt('/.well-known/libp2p/protocols', map)(req, res); return }
+          res.statusCode = answer.status
+          res.end(answer.body)
+        }
+        const failed = await client.host.ping(target(raw)).catch((err: unknown) => err)
+        expect(failed).toBeInstanceOf(PingError)
+        expect(failed).toMatchObject({ code: 'ERR_PING_FAILED', status: answer.status })
       }
-      const failed = await client.host.ping(target(raw)).catch((err: unknown) => err)
-      expect(failed).toBeInstanceOf(PingError)
-      expect(failed).toMatchObject({ code: 'ERR_PING_FAILED', status: answer.status })
+      expect(raw.requests.filter(r => r.startsWith('POST'))).toEqual(['POST /p/', 'POST /p/', 'POST /p/'])
+    } finally {
+      await raw.stop()
     }
-    expect(raw.requests.filter(r => r.startsWith('POST'))).toEqual(['POST /p/', 'POST /p/', 'POST /p/'])
   })
 })
