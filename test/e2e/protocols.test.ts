@@ -2,17 +2,20 @@
  * Protocols mounted at path prefixes and the well-known protocol map, served over real libp2p nodes
  * to our own client, once per transport.
  */
+import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
+import { promisify } from 'node:util'
 import express from 'express'
 import { Hono } from 'hono'
 import { WebSocket, request as undiciRequest } from 'undici'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
-import { InvalidHandlerError, InvalidMountError, MountConflictError, originalUrl } from '../../src/index.js'
+import { InvalidHandlerError, InvalidMountError, MountConflictError, createHTTPHost, originalUrl } from '../../src/index.js'
 import { describeTarget } from '../../src/target.js'
 import { withPath } from '../../src/target-path.js'
 import { caught } from '../helpers/caught.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
+import { testCertificate } from '../helpers/tls.js'
 import { transports, usePeersOver } from '../helpers/transports.js'
 import type { FetchInit, FetchTarget, HTTPHost } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -213,5 +216,23 @@ describe.each(transports)('over $name', (transport) => {
       expect((await get('/kv/1.0.0/x')).headers.get('access-control-allow-origin')).toBeNull()
       expect((await get('/x')).headers.get('access-control-allow-origin')).toBeNull()
     })
+  })
+})
+
+describe('the well-known map to curl, over the native transport', () => {
+  it('a raw HTTPS request gets the JSON map with exact headers', async () => {
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: await testCertificate() })
+    try {
+      host.handle('/kv/1.0.0', reporter('kv'))
+      const port = host.addrs()[0].getComponents().find(c => c.name === 'tcp')?.value ?? ''
+      const { stdout } = await promisify(execFile)('curl', ['-sS', '-k', '-i', '--max-time', '10', '-H', 'Accept: application/json', `https://127.0.0.1:${port}/.well-known/libp2p/protocols`])
+      const [head, body] = stdout.split('\r\n\r\n')
+      expect(head).toMatch(/^HTTP\/1\.1 200 OK/)
+      expect(head).toMatch(/\r\ncontent-type: application\/json/i)
+      expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r?(\\n|$)`, 'i'))
+      expect(JSON.parse(body)).toEqual({ '/http-ping/1': { path: '/http-ping/1/' }, '/kv/1.0.0': { path: '/kv/1.0.0/' } })
+    } finally {
+      await host.close()
+    }
   })
 })
