@@ -108,6 +108,10 @@ export class ProtocolDiscovery {
    * @throws {WellKnownTimeoutError} when the timeout passes first
    */
   async get (target: FetchTarget, options: ProtocolsOptions = {}): Promise<Readonly<ProtocolMap>> {
+    const timeout = options.timeout ?? this.#timeout
+    if (typeof timeout !== 'number' || !(timeout >= 0)) {
+      throw new RangeError(`timeout must be a number of ms ≥ 0 (0 or Infinity: none), not ${String(timeout)}`)
+    }
     const key = targetKey(target)
     if (options.refresh !== true) {
       const cached = this.#cached(key)
@@ -199,6 +203,10 @@ export class ProtocolDiscovery {
     } finally {
       flight.waiters--
       if (flight.waiters === 0 && !flight.settled) {
+        // Abandoned: a caller arriving after this must start afresh, not join a request being torn down.
+        if (this.#inFlight.get(key) === flight) {
+          this.#inFlight.delete(key)
+        }
         flight.controller.abort(new Error('no caller waits for this protocol map any more'))
       }
     }

@@ -4,14 +4,17 @@
  *
  * The rules, in the order {@link MountTable.match} applies them (go-libp2p's semantics; libp2p+HTTP spec
  * §Namespace, H-5):
- * 1. Request paths are matched as WHATWG URL parsing resolves them (dot segments removed), so what a
- *    handler is given is what was matched: `/kv/1.0.0/../admin` is `/kv/admin`.
+ * 1. Request paths are matched as WHATWG URL parsing resolves them (dot segments removed), with escapes
+ *    of unreserved characters decoded (`%61` is `a`, RFC 3986 §6.2.2) so an escape cannot slip past a
+ *    more specific prefix: `/kv/1.0.0/../admin` is `/kv/admin`. `%2F` stays an escape (one segment, as in
+ *    Go). A path with empty segments (`/api//admin`) is redirected to its clean form, as go's `ServeMux` does.
  * 2. A request for a mount path without its trailing slash (`/kv/1.0.0`, query kept) is redirected to the
  *    slash form, as go's `ServeMux` does, so that relative links inside the protocol resolve under it.
  * 3. Mount paths are prefixes stored with a trailing `/`; the longest matching prefix wins.
  * 4. The handler sees the target with the prefix (minus its trailing `/`) stripped, so it starts with `/`
- *    (go: `http.StripPrefix(strings.TrimSuffix(path, "/"), h)`). The root mount (`/`) sees the target
- *    exactly as it arrived.
+ *    (go: `http.StripPrefix(strings.TrimSuffix(path, "/"), h)`): the raw bytes after the prefix when the
+ *    raw path starts with it, the matched path otherwise, and the raw query either way. The root mount
+ *    (`/`) sees the target exactly as it arrived.
  *
  * @module
  */
@@ -51,6 +54,18 @@ export type MountMatch<T> =
 export interface ParsedTarget {
   pathname: string
   search: string
+  /** The target as it arrived, when it was origin-form: handlers are given its bytes. */
+  raw?: string
+}
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/
+
+/** Decode escapes of unreserved characters and uppercase the others: one spelling per path. */
+function canonicalPath (pathname: string): string {
+  return pathname.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16))
+    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`
+  })
 }
 
 /**
@@ -61,7 +76,7 @@ export function parseRequestTarget (target: string): ParsedTarget | undefined {
   try {
     // Concatenate rather than resolve: '//other/x' is a path here, never another origin.
     const url = target.startsWith('/') ? new URL(`http://h${target}`) : new URL(target)
-    return { pathname: url.pathname, search: url.search }
+    return { pathname: canonicalPath(url.pathname), search: url.search, ...(target.startsWith('/') ? { raw: target } : {}) }
   } catch {
     return undefined
   }
@@ -87,6 +102,23 @@ export function mountPath (protocol: string, path?: string): string {
     throw new InvalidMountError(protocol, `mount path ${JSON.stringify(raw)} of ${protocol} is not a normalised URL path: no query, fragment, empty, "." or ".." segments, and non-ASCII or special characters percent-encoded${hint}`)
   }
   return withSlash
+}
+
+/**
+ * The target a mounted handler is given: the raw bytes after the prefix when the raw path starts with
+ * it literally (query as sent: quotes, braces, an empty `?`), else the matched path and the raw query.
+ */
+function strip (prefix: string, pathname: string, search: string, raw: string | undefined): string {
+  if (raw == null) {
+    return `${pathname.slice(prefix.length - 1)}${search}`
+  }
+  const queryAt = raw.indexOf('?')
+  const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt)
+  const rawQuery = queryAt === -1 ? '' : raw.slice(queryAt)
+  if (rawPath.startsWith(prefix)) {
+    return raw.slice(prefix.length - 1)
+  }
+  return `${pathname.slice(prefix.length - 1)}${rawQuery}`
 }
 
 /** The mounted handlers of one host, and the protocol map they make. */
@@ -149,14 +181,16 @@ export class MountTable<T> {
 
   /** Decide what serves a request for `target` (see the module comment for the rules). */
   match (target: ParsedTarget): MountMatch<T> {
-    const { pathname, search } = target
+    const { pathname, search, raw } = target
+    if (pathname.includes('//')) {
+      return { kind: 'redirect', location: `${pathname.replace(/\/{2,}/g, '/')}${search}` }
+    }
     if (!pathname.endsWith('/') && this.#byPath.has(`${pathname}/`)) {
       return { kind: 'redirect', location: `${pathname}/${search}` }
     }
     for (const mount of this.#ordered) {
       if (pathname.startsWith(mount.path)) {
-        const url = mount.path === '/' ? undefined : `${pathname.slice(mount.path.length - 1)}${search}`
-        return { kind: 'mount', mount, url }
+        return { kind: 'mount', mount, url: mount.path === '/' ? undefined : strip(mount.path, pathname, search, raw) }
       }
     }
     return { kind: 'none' }

@@ -18,6 +18,12 @@ export const PING_SIZE = 32
 export interface PingOptions {
   /** Aborts the ping (and the discovery of the peer's ping path, when it is not cached). */
   signal?: AbortSignal
+  /**
+   * Bound on the exchange, in ms: a peer that takes the POST and never answers must not hang the caller.
+   *
+   * @default the host's discovery timeout (30 000)
+   */
+  timeout?: number
 }
 
 function answer (res: ServerResponse, status: number, message: string): void {

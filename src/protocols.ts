@@ -131,12 +131,14 @@ export class ProtocolService implements HostProtocols {
   readonly #host: HostFetching
   readonly #discovery: ProtocolDiscovery
   readonly #ping: Pick<PingDeps, 'randomBytes' | 'now'>
+  readonly #timeout: number
 
   constructor (host: HostFetching, init: ProtocolsInit = {}, deps: Pick<PingDeps, 'randomBytes' | 'now'> = { randomBytes, now: () => performance.now() }) {
     this.#host = host
     this.router = new Router({ ping: init.ping })
     this.#discovery = new ProtocolDiscovery((target, fetchInit) => host.fetch(target, fetchInit), init.discovery, deps.now)
     this.#ping = deps
+    this.#timeout = init.discovery?.timeout ?? 30_000
   }
 
   handle (protocol: string, handler: Handler, options?: MountOptions): void {
@@ -185,7 +187,11 @@ export class ProtocolService implements HostProtocols {
   }
 
   async ping (target: FetchTarget, options: PingOptions = {}): Promise<number> {
-    const resolved = await this.#resolve(target, PING_PROTOCOL, undefined, options.signal)
+    const timeout = options.timeout ?? this.#timeout
+    const bounded = Number.isFinite(timeout) && timeout > 0 ? AbortSignal.timeout(timeout) : undefined
+    const signal = options.signal != null && bounded != null ? AbortSignal.any([options.signal, bounded]) : options.signal ?? bounded
+    const resolved = await this.#resolve(target, PING_PROTOCOL, undefined, signal)
+    options = { ...options, signal }
     return await sendPing({
       ...this.#ping,
       post: async (body, signal) => await this.#host.fetch(resolved, {

@@ -106,7 +106,8 @@ function isRecord (value: unknown): value is Record<string, unknown> {
 
 /**
  * Parse a protocol map as a peer sent it: the flat map, or the spec's `{"protocols": {…}}` wrapper
- * (unwrapped when `protocols` is an object that is not itself an entry, i.e. has no string `path`).
+ * (unwrapped when `protocols` is an object that is not itself an entry, i.e. has no string `path`;
+ * flat entries next to it are kept).
  *
  * @param source - the peer id or origin it came from, for error messages
  * @throws {InvalidProtocolMapError} for text that is not JSON, or JSON of another shape
@@ -119,7 +120,10 @@ export function parseProtocolMap (text: string, source: string): Readonly<Protoc
     throw new InvalidProtocolMapError(source, 'not JSON', { cause: err })
   }
   if (isRecord(value) && isRecord(value.protocols) && typeof value.protocols.path !== 'string') {
-    value = value.protocols
+    // A server may send both shapes at once (spec readers and go/js readers alike): keep the flat
+    // entries beside the wrapped ones, the wrapped ones winning where both name a protocol.
+    const { protocols, ...flat } = value
+    value = { ...flat, ...protocols }
   }
   return validateProtocolMap(value, source)
 }

@@ -76,3 +76,49 @@ describe('ProtocolDiscovery cache', () => {
     expect(asked).toHaveLength(2)
   })
 })
+
+describe('ProtocolDiscovery shared requests', () => {
+  /** A fetch that answers after `ms`, or rejects soon after its signal fires. */
+  function slow (ms: number): { fetch: DiscoveryFetch, calls: () => number } {
+    let calls = 0
+    const fetch: DiscoveryFetch = async (_target, init) => {
+      calls++
+      const signal = (init as { signal?: AbortSignal }).signal
+      return await new Promise<Response>((resolve, reject) => {
+        const timer = setTimeout(() => { resolve(new Response(JSON.stringify({ '/p': { path: `/v${calls}/` } }))) }, ms)
+        signal?.addEventListener('abort', () => { clearTimeout(timer); setTimeout(() => { reject(signal.reason) }, 5) }, { once: true })
+      })
+    }
+    return { fetch, calls: () => calls }
+  }
+
+  it('one caller giving up does not fail the others', async () => {
+    const { fetch, calls } = slow(30)
+    const discovery = new ProtocolDiscovery(fetch)
+    const impatient = new AbortController()
+    const a = discovery.get(PEERS[0], { signal: impatient.signal })
+    const b = discovery.get(PEERS[0])
+    impatient.abort(new Error('A gave up'))
+    await expect(a).rejects.toThrow('A gave up')
+    expect(await b).toEqual({ '/p': { path: '/v1/' } })
+    expect(calls()).toBe(1)
+  })
+
+  it('a caller arriving just after the last one gave up starts afresh', async () => {
+    const { fetch, calls } = slow(30)
+    const discovery = new ProtocolDiscovery(fetch)
+    const impatient = new AbortController()
+    const a = discovery.get(PEERS[0], { signal: impatient.signal })
+    impatient.abort(new Error('A gave up'))
+    await expect(a).rejects.toThrow('A gave up')
+    expect(await discovery.get(PEERS[0])).toEqual({ '/p': { path: '/v2/' } })
+    expect(calls()).toBe(2)
+  })
+
+  it('refuses a negative or NaN timeout instead of waiting forever', async () => {
+    const { fetch } = slow(30)
+    const discovery = new ProtocolDiscovery(fetch)
+    await expect(discovery.get(PEERS[0], { timeout: -1 })).rejects.toThrow(RangeError)
+    await expect(discovery.get(PEERS[1], { timeout: Number.NaN })).rejects.toThrow(RangeError)
+  })
+})

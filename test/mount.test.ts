@@ -148,3 +148,32 @@ describe('MountTable mounts', () => {
     expect(served(t, '/b2/k')).toEqual({ value: 'kv again', url: '/k' })
   })
 })
+
+describe('matching cannot be sidestepped by spelling (go ServeMux semantics)', () => {
+  function nested (): MountTable<string> {
+    const t = new MountTable<string>()
+    t.setRoot('root')
+    t.add('/api', '/api/', 'api')
+    t.add('/admin', '/api/admin/', 'admin')
+    return t
+  }
+
+  it('escapes of unreserved characters are decoded before matching', () => {
+    expect(served(nested(), '/api/%61dmin/secret')).toEqual({ value: 'admin', url: '/secret' })
+    expect(served(nested(), '/api/%2e%2E/api/admin/x')).toEqual({ value: 'admin', url: '/x' })
+  })
+
+  it('empty segments are redirected to the clean path, query kept', () => {
+    expect(served(nested(), '/api//admin/secret?x=1')).toEqual({ location: '/api/admin/secret?x=1' })
+  })
+
+  it('%2F stays one segment, as in Go', () => {
+    expect(served(nested(), '/api/admin%2Fsecret')).toEqual({ value: 'api', url: '/admin%2Fsecret' })
+  })
+
+  it('the handler gets the raw query and path bytes after the prefix', () => {
+    expect(served(nested(), "/api/x?q='a'&sig=\"s\"")).toEqual({ value: 'api', url: "/x?q='a'&sig=\"s\"" })
+    expect(served(nested(), '/api/{x}')).toEqual({ value: 'api', url: '/{x}' })
+    expect(served(nested(), '/api/x?')).toEqual({ value: 'api', url: '/x?' })
+  })
+})

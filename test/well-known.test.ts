@@ -40,6 +40,9 @@ describe('parseProtocolMap', () => {
     expect(parseProtocolMap('{"protocols":{"/kad/1.0.0":{"path":"/kademlia/"}}}', 'p')).toEqual({ '/kad/1.0.0': { path: '/kademlia/' } })
     expect(parseProtocolMap('{"protocols":{"/a":{"path":"/a/"}},"/a":{"path":"/a/"}}', 'p')).toEqual({ '/a': { path: '/a/' } })
     expect(parseProtocolMap('{"protocols":{}}', 'p')).toEqual({})
+    // both shapes at once: nothing is dropped, the wrapped entry wins a conflict
+    expect(parseProtocolMap('{"protocols":{"/a":{"path":"/a/"}},"/b":{"path":"/b/"}}', 'p')).toEqual({ '/a': { path: '/a/' }, '/b': { path: '/b/' } })
+    expect(parseProtocolMap('{"protocols":{"/a":{"path":"/new/"}},"/a":{"path":"/old/"}}', 'p')).toEqual({ '/a': { path: '/new/' } })
   })
 
   it('keeps only paths, freezes the result, and treats "__proto__" as a plain key', () => {

@@ -104,4 +104,20 @@ describe.each(transports)('over $name', (transport) => {
       await raw.stop()
     }
   })
+
+  it('a peer that takes the POST and never answers: the ping times out instead of hanging', async () => {
+    const map = JSON.stringify({ [PING_PROTOCOL]: { path: '/p/' } })
+    const raw = await createRawServer(await transport.raw())
+    try {
+      raw.respond = (req, res) => {
+        if (req.method === 'GET') { jsonAt('/.well-known/libp2p/protocols', map)(req, res); return }
+        // read the body, answer nothing
+        req.resume()
+      }
+      const failed = await client.host.ping(target(raw), { timeout: 300 }).catch((err: unknown) => err)
+      expect((failed as Error).name).toBe('TimeoutError')
+    } finally {
+      await raw.stop()
+    }
+  })
 })
