@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { Agent, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
 import { InsecureHTTPError, InvalidTargetError } from './errors.js'
+import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
@@ -54,24 +55,17 @@ const SNI_SUFFIX = '.sni.invalid'
  * cannot re-point `https://example.com`), and `.invalid` never resolves should the hostname leak.
  */
 export class SNIRoutes {
-  readonly #routes = new Map<string, SNIRoute>()
-  readonly #max: number
+  /** Bounded: however many addresses peers send us to, least recently used first out. */
+  readonly #routes: LRUMap<string, SNIRoute>
 
   constructor (max = 1024) {
-    this.#max = max
+    this.#routes = new LRUMap(max)
   }
 
   /** The URL hostname that stands for `route`. */
   hostnameFor (route: SNIRoute): string {
     const hostname = `${createHash('sha256').update(`${route.connectHost}\n${route.servername}`).digest('hex').slice(0, 32)}${SNI_SUFFIX}`
-    // least recently used first out: bounded however many addresses peers send us to
-    this.#routes.delete(hostname)
     this.#routes.set(hostname, route)
-    while (this.#routes.size > this.#max) {
-      const oldest = this.#routes.keys().next().value
-      if (oldest == null) break
-      this.#routes.delete(oldest)
-    }
     return hostname
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { InvalidProtocolMapError, WellKnownStatusError, WellKnownTimeoutError, WellKnownTooLargeError } from './errors.js'
+import { LRUMap } from './lru.js'
 import { readAtMost } from './read-limit.js'
 import { targetKey, withPath } from './target-path.js'
 import { LEGACY_WELL_KNOWN_PATH, WELL_KNOWN_PATH, parseProtocolMap, validateProtocolMap } from './well-known.js'
@@ -85,9 +86,7 @@ export class ProtocolDiscovery {
   readonly #now: () => number
   readonly #timeout: number
   readonly #ttl: number
-  readonly #size: number
-  /** Map order is recency order: the first key is the least recently used. */
-  readonly #cache = new Map<string, Entry>()
+  readonly #cache: LRUMap<string, Entry>
   readonly #inFlight = new Map<string, InFlight>()
 
   /** `now` is a monotonic clock in ms, injectable so that expiry is tested without waiting. */
@@ -96,7 +95,7 @@ export class ProtocolDiscovery {
     this.#now = now
     this.#timeout = init.timeout ?? 30_000
     this.#ttl = init.cacheTTL ?? 300_000
-    this.#size = init.cacheSize ?? 256
+    this.#cache = new LRUMap(init.cacheSize ?? 256)
   }
 
   /**
@@ -143,28 +142,17 @@ export class ProtocolDiscovery {
 
   #cached (key: string): Readonly<ProtocolMap> | undefined {
     const entry = this.#cache.get(key)
-    if (entry == null) {
+    if (entry != null && entry.expires <= this.#now()) {
+      this.#cache.delete(key)
       return undefined
     }
-    this.#cache.delete(key)
-    if (entry.expires <= this.#now()) {
-      return undefined
-    }
-    this.#cache.set(key, entry)
-    return entry.map
+    return entry?.map
   }
 
   #store (key: string, map: Readonly<ProtocolMap>, ttl: number): void {
     this.#cache.delete(key)
-    if (ttl <= 0 || this.#size <= 0) {
-      return
-    }
-    this.#cache.set(key, { map, expires: this.#now() + ttl })
-    for (const oldest of this.#cache.keys()) {
-      if (this.#cache.size <= this.#size) {
-        break
-      }
-      this.#cache.delete(oldest)
+    if (ttl > 0) {
+      this.#cache.set(key, { map, expires: this.#now() + ttl })
     }
   }
 

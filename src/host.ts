@@ -12,6 +12,7 @@ import { peerFromHostname } from './addressing.js'
 import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
+import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, multiaddrLocations } from './redirect.js'
@@ -170,10 +171,11 @@ class Host implements HTTPHost {
   readonly #libp2p: Libp2pLike | undefined
   readonly #init: HTTPHostInit
   readonly #server: Server
-  readonly #addressHints = new Map<string, Multiaddr[]>()
+  /** Addresses that came with targets, dialled before the peer store; bounded (1024 peers). */
+  readonly #addressHints = new LRUMap<string, Multiaddr[]>(1024)
   readonly #sni = new SNIRoutes()
   /** Plain `http:` origins the caller asked for itself (bounded); redirects elsewhere stay on TLS. */
-  readonly #plainOrigins = new Map<string, true>()
+  readonly #plainOrigins = new LRUMap<string, true>(1024)
   readonly #agent: Agent
   /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
   readonly #sniAgent: Dispatcher
@@ -227,10 +229,10 @@ class Host implements HTTPHost {
       resolveTxt: init.resolveTxt ?? resolveTxt,
       rememberAddresses: (peer, addrs, { replace }) => {
         if (replace || !this.#addressHints.has(peer.toString())) {
-          remember(this.#addressHints, peer.toString(), addrs)
+          this.#addressHints.set(peer.toString(), addrs)
         }
       },
-      allowPlainOrigin: (origin) => { remember(this.#plainOrigins, origin, true) },
+      allowPlainOrigin: (origin) => { this.#plainOrigins.set(origin, true) },
       sniHostname: (connectHost, servername) => this.#sni.hostnameFor({ connectHost, servername })
     }
     this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
@@ -438,17 +440,6 @@ function guardHops (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
       throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(previous).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
     }
     return dispatch(options, handler)
-  }
-}
-
-/** Set `key` to `value` in a map used as a bounded LRU: the least recently set keys go first. */
-function remember<V> (map: Map<string, V>, key: string, value: V): void {
-  map.delete(key)
-  map.set(key, value)
-  while (map.size > 1024) {
-    const oldest = map.keys().next().value
-    if (oldest == null) break
-    map.delete(oldest)
   }
 }
 
