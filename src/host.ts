@@ -223,7 +223,8 @@ class Host implements HTTPHost {
         if (this.#libp2p == null) {
           throw new NoLibp2pError()
         }
-        const connection = await this.#libp2p.dial(addr, { signal: AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(init.connectTimeout ?? 30_000)]) })
+        const bound = AbortSignal.timeout(init.connectTimeout ?? 30_000)
+        const connection = await this.#libp2p.dial(addr, { signal: signal == null ? bound : AbortSignal.any([signal, bound]) })
         return connection.remotePeer
       },
       resolveTxt: init.resolveTxt ?? resolveTxt,
