@@ -1,0 +1,208 @@
+/**
+ * The contenders: how each one serves (in the server process) and fetches (in the bench process).
+ * Every client exposes the same four operations, so scenarios do not know whom they measure.
+ */
+import { createServer as createHTTPServer } from 'node:http'
+import { createServer as createHTTPSServer } from 'node:https'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { http } from '@libp2p/http'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { generate } from 'selfsigned'
+import { Agent, fetch as undiciFetch } from 'undici'
+import { createHTTPHost } from '../src/index.js'
+import { fetchHandler, nodeHandler } from './handlers.js'
+import { RAW_PROTOCOL, receive, send, serveRaw } from './raw-stream.js'
+import type { AddressInfo } from 'node:net'
+
+export const CONTENDERS = ['node-http', 'raw-stream', 'libp2phttp-stream', 'node-https', 'libp2phttp-native', 'libp2p-http'] as const
+export type Contender = typeof CONTENDERS[number]
+
+/** What a server process reports once it listens. */
+export interface Served {
+  addr: string
+  /** The PEM certificate of TLS servers, for the client to trust. */
+  ca?: string
+  stop: () => Promise<void>
+}
+
+async function node (): Promise<Awaited<ReturnType<typeof createLibp2p>>> {
+  return await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+}
+
+async function certificate (): Promise<{ key: string, cert: string }> {
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }]
+  })
+  return { key: pems.private, cert: pems.cert }
+}
+
+async function listen (server: ReturnType<typeof createHTTPServer>): Promise<number> {
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+/** Start `contender`'s server in this process. */
+export async function serve (contender: Contender): Promise<Served> {
+  switch (contender) {
+    case 'node-http': {
+      const server = createHTTPServer((req, res) => { void nodeHandler(req, res) })
+      const port = await listen(server)
+      return { addr: `http://127.0.0.1:${port}`, stop: async () => { server.closeAllConnections(); server.close() } }
+    }
+    case 'node-https': {
+      const tls = await certificate()
+      const server = createHTTPSServer(tls, (req, res) => { void nodeHandler(req, res) })
+      const port = await listen(server)
+      return { addr: `https://127.0.0.1:${port}`, ca: tls.cert, stop: async () => { server.closeAllConnections(); server.close() } }
+    }
+    case 'raw-stream': {
+      const libp2p = await node()
+      await libp2p.handle(RAW_PROTOCOL, (stream) => { serveRaw(stream).catch(() => { stream.abort(new Error('bench server failed')) }) }, { maxInboundStreams: 1024 })
+      return { addr: libp2p.getMultiaddrs()[0].toString(), stop: async () => { await libp2p.stop() } }
+    }
+    case 'libp2phttp-stream': {
+      const libp2p = await node()
+      const host = await createHTTPHost({ libp2p, ping: false })
+      host.serve(nodeHandler)
+      return { addr: libp2p.getMultiaddrs()[0].toString(), stop: async () => { await host.close({ timeout: 100 }); await libp2p.stop() } }
+    }
+    case 'libp2phttp-native': {
+      const tls = await certificate()
+      const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls, ping: false })
+      host.serve(nodeHandler)
+      return { addr: host.addrs()[0].toString(), ca: tls.cert, stop: async () => { await host.close({ timeout: 100 }) } }
+    }
+    case 'libp2p-http': {
+      const libp2p = await createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { http: http() }
+      })
+      for (const path of ['/small', '/bytes', '/upload', '/first']) {
+        libp2p.services.http.handle(`/libp2phttp-bench${path}`, { path, method: ['GET', 'POST'], handler: fetchHandler })
+      }
+      return { addr: libp2p.getMultiaddrs()[0].toString(), stop: async () => { await libp2p.stop() } }
+    }
+  }
+}
+
+/** One contender's client, in the bench process. */
+export interface Client {
+  small: () => Promise<void>
+  /** Download `n` bytes; resolves with the bytes received. */
+  download: (n: number) => Promise<number>
+  /** Upload `n` bytes; resolves with the count the server acknowledged. */
+  upload: (n: number) => Promise<number>
+  /** Time from sending the request to the first body byte of a streamed response, in ms. */
+  firstByte: () => Promise<number>
+  close: () => Promise<void>
+}
+
+const CHUNK = new Uint8Array(64 * 1024)
+
+function uploadBody (n: number): ReadableStream<Uint8Array> {
+  let left = n
+  return new ReadableStream<Uint8Array>({
+    pull (controller) {
+      const size = Math.min(left, CHUNK.byteLength)
+      left -= size
+      controller.enqueue(size === CHUNK.byteLength ? CHUNK : CHUNK.slice(0, size))
+      if (left === 0) controller.close()
+    }
+  }, { highWaterMark: 1 })
+}
+
+async function drain (res: Response): Promise<number> {
+  if (!res.ok) throw new Error(`bench request failed: ${res.status}`)
+  let n = 0
+  for await (const chunk of res.body ?? []) n += (chunk as Uint8Array).byteLength
+  return n
+}
+
+async function firstChunk (start: number, res: Response): Promise<number> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  await reader.read()
+  const ms = performance.now() - start
+  while (!(await reader.read()).done) { /* the rest */ }
+  return ms
+}
+
+/**
+ * A client over anything that takes (path, init) → Response. Uploads stream, except where `buffered`:
+ * @libp2p/http 2.0.6 delivers nothing of a streamed request body, so it is given the bytes whole.
+ */
+function httpClient (get: (path: string, init?: RequestInit & { duplex?: 'half' }) => Promise<Response>, close: () => Promise<void>, buffered = false): Client {
+  return {
+    small: async () => { await drain(await get('/small')) },
+    download: async (n) => await drain(await get('/bytes', { headers: { 'x-bytes': String(n) } })),
+    upload: async (n) => Number(await (await get('/upload', { method: 'POST', body: buffered ? new Uint8Array(n) : uploadBody(n), duplex: 'half' })).text()),
+    firstByte: async () => { const start = performance.now(); return await firstChunk(start, await get('/first')) },
+    close
+  }
+}
+
+/** Connect a client of `contender` to a server at `addr`. */
+export async function connect (contender: Contender, addr: string, ca?: string): Promise<Client> {
+  switch (contender) {
+    case 'node-http':
+    case 'node-https': {
+      // undici's fetch, as libp2phttp's host.fetch uses: the comparison is of transports, not client APIs
+      const agent = new Agent({ connect: { ca }, connections: 64 })
+      return httpClient(async (path, init) => await (undiciFetch(`${addr}${path}`, { ...init, dispatcher: agent } as never) as unknown as Promise<Response>), async () => { await agent.close() })
+    }
+    case 'libp2phttp-stream':
+    case 'libp2phttp-native': {
+      const libp2p = contender === 'libp2phttp-stream' ? await node() : undefined
+      const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64 })
+      const target = multiaddr(addr)
+      return httpClient(async (path, init) => await host.fetch(`multiaddr:${target.toString()}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), async () => { await host.close({ timeout: 100 }); await libp2p?.stop() })
+    }
+    case 'libp2p-http': {
+      const libp2p = await createLibp2p({
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { http: http() }
+      })
+      return httpClient(async (path, init) => await libp2p.services.http.fetch(`${addr}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), async () => { await libp2p.stop() }, true)
+    }
+    case 'raw-stream': {
+      const libp2p = await node()
+      const target = multiaddr(addr)
+      const exchange = async (line: string, body: number, onData: (chunk: Uint8Array) => void): Promise<void> => {
+        const stream = await libp2p.dialProtocol(target, RAW_PROTOCOL)
+        const done = receive(stream, onData)
+        await send(stream, new TextEncoder().encode(`${line}\n`))
+        for (let left = body; left > 0; left -= CHUNK.byteLength) {
+          await send(stream, left >= CHUNK.byteLength ? CHUNK : CHUNK.subarray(0, left))
+        }
+        await stream.close()
+        await done
+      }
+      return {
+        small: async () => { await exchange('small', 0, () => {}) },
+        download: async (n) => { let got = 0; await exchange(`bytes ${n}`, 0, (c) => { got += c.byteLength }); return got },
+        upload: async (n) => { let text = ''; await exchange('upload', n, (c) => { text += new TextDecoder().decode(c) }); return Number(text) },
+        firstByte: async () => {
+          const start = performance.now()
+          let first = 0
+          await exchange('first', 0, () => { if (first === 0) first = performance.now() - start })
+          return first
+        },
+        close: async () => { await libp2p.stop() }
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The bench harness works: every contender's server process starts, every scenario runs at tiny sizes,
+ * and the ratios are computed. Timings are not checked — benchmarks are not tests.
+ */
+import { expect, it } from 'vitest'
+import { CONTENDERS } from '../../bench/contenders.js'
+import { SCENARIOS, runBench } from '../../bench/run.js'
+
+it('the smoke profile runs every contender through every scenario', async () => {
+  const results = await runBench({ profile: 'smoke' })
+  for (const contender of CONTENDERS) {
+    for (const scenario of Object.keys(SCENARIOS)) {
+      const summary = results.results[contender]?.[scenario as keyof typeof SCENARIOS]
+      expect(summary?.median, `${contender}: ${scenario}`).toBeGreaterThan(0)
+    }
+  }
+  expect(results.ratios.map(r => r.name)).toContain('stream small GET c=1 (req/s) / raw stream')
+  expect(results.ratios.every(r => Number.isFinite(r.value))).toBe(true)
+}, 120_000)
