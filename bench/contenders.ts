@@ -13,7 +13,7 @@ import { createLibp2p } from 'libp2p'
 import { generate } from 'selfsigned'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { createHTTPHost } from '../src/index.js'
-import { fetchHandler, nodeHandler } from './handlers.js'
+import { fetchHandler, nodeHandler, zeros } from './handlers.js'
 import { RAW_PROTOCOL, receive, send, serveRaw } from './raw-stream.js'
 import type { AddressInfo } from 'node:net'
 
@@ -112,18 +112,6 @@ export interface Client {
 
 const CHUNK = new Uint8Array(64 * 1024)
 
-function uploadBody (n: number): ReadableStream<Uint8Array> {
-  let left = n
-  return new ReadableStream<Uint8Array>({
-    pull (controller) {
-      const size = Math.min(left, CHUNK.byteLength)
-      left -= size
-      controller.enqueue(size === CHUNK.byteLength ? CHUNK : CHUNK.slice(0, size))
-      if (left === 0) controller.close()
-    }
-  }, { highWaterMark: 1 })
-}
-
 async function drain (res: Response): Promise<number> {
   if (!res.ok) throw new Error(`bench request failed: ${res.status}`)
   let n = 0
@@ -147,7 +135,7 @@ function httpClient (get: (path: string, init?: RequestInit & { duplex?: 'half' 
   return {
     small: async () => { await drain(await get('/small')) },
     download: async (n) => await drain(await get('/bytes', { headers: { 'x-bytes': String(n) } })),
-    upload: async (n) => Number(await (await get('/upload', { method: 'POST', body: buffered ? new Uint8Array(n) : uploadBody(n), duplex: 'half' })).text()),
+    upload: async (n) => Number(await (await get('/upload', { method: 'POST', body: buffered ? new Uint8Array(n) : zeros(n), duplex: 'half' })).text()),
     firstByte: async () => { const start = performance.now(); return await firstChunk(start, await get('/first')) },
     close
   }

@@ -50,23 +50,27 @@ export async function nodeHandler (req: IncomingMessage, res: ServerResponse): P
   }
 }
 
+/** `n` zero bytes as a stream of 64 KiB chunks, produced as they are read. */
+export function zeros (n: number): ReadableStream<Uint8Array> {
+  let left = n
+  return new ReadableStream<Uint8Array>({
+    pull (controller) {
+      const size = Math.min(left, CHUNK.byteLength)
+      left -= size
+      controller.enqueue(size === CHUNK.byteLength ? CHUNK : CHUNK.slice(0, size))
+      if (left === 0) controller.close()
+    }
+  }, { highWaterMark: 1 })
+}
+
 export async function fetchHandler (request: Request): Promise<Response> {
   const url = new URL(request.url)
   if (url.pathname === '/small') {
     return new Response(SMALL, { headers: { 'content-type': 'text/plain' } })
   }
   if (url.pathname === '/bytes') {
-    let left = sizeOf(request.headers.get('x-bytes'))
-    const size = left
-    const body = new ReadableStream<Uint8Array>({
-      pull (controller) {
-        const n = Math.min(left, CHUNK.byteLength)
-        left -= n
-        controller.enqueue(n === CHUNK.byteLength ? CHUNK : CHUNK.slice(0, n))
-        if (left === 0) controller.close()
-      }
-    }, { highWaterMark: 1 })
-    return new Response(size === 0 ? null : body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } })
+    const size = sizeOf(request.headers.get('x-bytes'))
+    return new Response(size === 0 ? null : zeros(size), { headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } })
   }
   if (url.pathname === '/upload') {
     let n = 0
