@@ -168,9 +168,10 @@ export async function connect (contender: Contender, addr: string, ca?: string):
     }
     case 'raw-stream': {
       const libp2p = await node()
-      const target = multiaddr(addr)
+      // one connection, a new stream per exchange: what the HTTP contenders do once connected
+      const connection = await libp2p.dial(multiaddr(addr))
       const exchange = async (line: string, body: number, onData: (chunk: Uint8Array) => void): Promise<void> => {
-        const stream = await libp2p.dialProtocol(target, RAW_PROTOCOL)
+        const stream = await connection.newStream(RAW_PROTOCOL, { maxOutboundStreams: 1024 })
         const done = receive(stream, onData)
         await send(stream, new TextEncoder().encode(`${line}\n`))
         for (let left = body; left > 0; left -= CHUNK.byteLength) {

@@ -17,6 +17,7 @@ import {
 import { base36 } from 'multiformats/bases/base36'
 import { varint } from 'multiformats'
 import { InvalidTargetError } from './errors.js'
+import { LRUMap } from './lru.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
 
@@ -92,9 +93,19 @@ export function requestTarget (decoded: string): string {
   return `${url.pathname}${url.search}`
 }
 
+// Every request converts between peers and hostnames several times (routing, the dispatcher, identity);
+// base36 encoding is not free, so recent conversions are remembered.
+const hostnames = new WeakMap<PeerId, string>()
+const peersByHostname = new LRUMap<string, PeerId>(1024)
+
 /** The URL hostname that stands for `peer`: its peer id as a base36 CIDv1 (lowercase, URL-safe). */
 export function peerHostname (peer: PeerId): string {
-  return peer.toCID().toString(base36)
+  let hostname = hostnames.get(peer)
+  if (hostname == null) {
+    hostname = peer.toCID().toString(base36)
+    hostnames.set(peer, hostname)
+  }
+  return hostname
 }
 
 /** The peer a URL hostname stands for (see {@link peerHostname}), or `undefined` for any other hostname. */
@@ -103,9 +114,17 @@ export function peerFromHostname (hostname: string): PeerId | undefined {
   if (!hostname.startsWith('k')) {
     return undefined
   }
+  const known = peersByHostname.get(hostname)
+  if (known != null) {
+    return known
+  }
   try {
     const peer = peerIdFromString(hostname)
-    return peerHostname(peer) === hostname ? peer : undefined
+    if (peerHostname(peer) !== hostname) {
+      return undefined
+    }
+    peersByHostname.set(hostname, peer)
+    return peer
   } catch {
     return undefined
   }

@@ -5,14 +5,13 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { Agent, Pool, buildConnector } from 'undici'
+import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
 import { InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
-import type { Dispatcher } from 'undici'
 
 /** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
 export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
@@ -126,7 +125,7 @@ export interface DispatcherState {
   allowPlain?: (origin: string) => boolean
 }
 
-export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Agent {
+export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
   const sni = state.sni ?? new SNIRoutes()
   const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? 30_000 })
   const socketConnect: buildConnector.connector = (opts, callback) => {
@@ -143,21 +142,73 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, callback)
   }
   const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout)
-  return new Agent({
-    factory: (origin, poolOptions) => {
-      const { hostname, protocol } = new URL(origin)
-      if (protocol === 'http:' && peerFromHostname(hostname) != null) {
-        // One request per stream (libp2p+HTTP spec): keep-alive off, which also makes undici send
-        // `Connection: close`.
-        return new Pool(origin, {
-          ...poolOptions,
-          connect: streamConnect,
-          pipelining: 0,
-          connections: options.maxStreamsPerPeer ?? 32
-        })
-      }
-      return new Pool(origin, { ...poolOptions, connect: socketConnect })
+  return new PeerDispatcher(
+    (origin) => new Pool(origin, {
+      connect: streamConnect,
+      // One request per stream (libp2p+HTTP spec): keep-alive off, which also makes undici send
+      // `Connection: close`.
+      pipelining: 0,
+      connections: options.maxStreamsPerPeer ?? 32
+    }),
+    new Agent({ connect: socketConnect })
+  )
+}
+
+/**
+ * Peer origins to one `Pool` each, everything else to an `Agent`. Not an `Agent` for peers: undici's
+ * Agent closes an origin's pool as soon as it has no connection, which with one request per stream is
+ * after every request, so each request paid for a new pool. Pools live in an LRU of 1024 peers.
+ */
+class PeerDispatcher extends Dispatcher {
+  // Not #private fields: compose() wraps the dispatcher in a Proxy, through which methods are called.
+  private readonly peers = new LRUMap<string, Pool>(1024, (_origin, pool) => { pool.close().catch(() => {}) })
+  private readonly newPool: (origin: string) => Pool
+  private readonly agent: Agent
+
+  constructor (newPool: (origin: string) => Pool, agent: Agent) {
+    super()
+    this.newPool = newPool
+    this.agent = agent
+  }
+
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = typeof options.origin === 'string' ? options.origin : options.origin?.toString() ?? ''
+    if (!isPeerOrigin(origin)) {
+      return this.agent.dispatch(options, handler)
     }
-  })
+    const key = new URL(origin).origin
+    let pool = this.peers.get(key)
+    if (pool == null || pool.closed || pool.destroyed) {
+      pool = this.newPool(key)
+      this.peers.set(key, pool)
+    }
+    return pool.dispatch(options, handler)
+  }
+
+  override close (): Promise<void>
+  override close (callback: () => void): void
+  override close (callback?: () => void): Promise<void> | undefined {
+    const done = Promise.all([this.agent.close(), ...[...this.peers.values()].map(async pool => { await pool.close() })]).then(() => {})
+    if (callback == null) return done
+    done.then(callback, callback)
+  }
+
+  override destroy (): Promise<void>
+  override destroy (err: Error | null): Promise<void>
+  override destroy (callback: () => void): void
+  override destroy (err: Error | null, callback: () => void): void
+  override destroy (errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | undefined {
+    const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null
+    const done = Promise.all([this.agent.destroy(err), ...[...this.peers.values()].map(async pool => { await pool.destroy(err) })]).then(() => {})
+    const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
+    if (cb == null) return done
+    done.then(cb, cb)
+  }
+}
+
+function isPeerOrigin (origin: string): boolean {
+  if (!origin.startsWith('http://')) return false
+  const { hostname } = new URL(origin)
+  return peerFromHostname(hostname) != null
 }
 

@@ -33,11 +33,11 @@ import type { FetchTarget, Route, RouterContext } from './target.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamListener, StreamRegistrar } from './stream/server.js'
 import type { ProtocolMap } from './well-known.js'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Agent, Dispatcher, RequestInit as UndiciRequestInit } from 'undici'
+import type { Dispatcher, RequestInit as UndiciRequestInit } from 'undici'
 
 const debug = debuglog('libp2phttp')
 
@@ -45,8 +45,8 @@ const debug = debuglog('libp2phttp')
 export interface Libp2pLike extends StreamRegistrar, StreamDialer {
   peerId: PeerId
   getMultiaddrs: () => Multiaddr[]
-  /** Open connections (to `peer`); used to prefer the stream transport to a peer already connected. */
-  getConnections?: (peer?: PeerId) => unknown[]
+  /** Open connections (to `peer`): reused for requests, and a reason to prefer the stream transport. */
+  getConnections?: (peer?: PeerId) => Connection[]
 }
 
 /** Options for {@link createHTTPHost}. */
@@ -176,7 +176,7 @@ class Host implements HTTPHost {
   readonly #sni = new SNIRoutes()
   /** Plain `http:` origins the caller asked for itself (bounded); redirects elsewhere stay on TLS. */
   readonly #plainOrigins = new LRUMap<string, true>(1024)
-  readonly #agent: Agent
+  readonly #agent: Dispatcher
   /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
   readonly #sniAgent: Dispatcher
   readonly #router: RouterContext
@@ -205,7 +205,8 @@ class Host implements HTTPHost {
           throw new NoLibp2pError()
         }
         return await this.#libp2p.dial(target, options)
-      }
+      },
+      getConnections: (peer) => this.#libp2p?.getConnections?.(peer) ?? []
     }, {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)

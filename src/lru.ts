@@ -8,9 +8,16 @@
 export class LRUMap<K, V> {
   readonly #map = new Map<K, V>()
   readonly #max: number
+  readonly #onEvict: ((key: K, value: V) => void) | undefined
 
-  constructor (max: number) {
+  /** `onEvict` is told of entries dropped for room (not of `delete`s or replacements). */
+  constructor (max: number, onEvict?: (key: K, value: V) => void) {
     this.#max = max
+    this.#onEvict = onEvict
+  }
+
+  values (): IterableIterator<V> {
+    return this.#map.values()
   }
 
   get size (): number {
@@ -35,14 +42,12 @@ export class LRUMap<K, V> {
   /** Set `key`, the most recently used now; the least recently used entries go beyond the bound. */
   set (key: K, value: V): this {
     this.#map.delete(key)
-    if (this.#max <= 0) {
-      return this
-    }
     this.#map.set(key, value)
     while (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next()
+      const oldest = this.#map.entries().next()
       if (oldest.done === true) break
-      this.#map.delete(oldest.value)
+      this.#map.delete(oldest.value[0])
+      this.#onEvict?.(oldest.value[0], oldest.value[1])
     }
     return this
   }

@@ -17,6 +17,8 @@ import type { buildConnector } from 'undici'
 /** The part of a libp2p node the client needs. */
 export interface StreamDialer {
   dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
+  /** Open connections to `peer`: used as they are, without a trip through the dialler. */
+  getConnections?: (peer?: PeerId) => Connection[]
 }
 
 /** Options for {@link createStreamConnector}. */
@@ -94,8 +96,15 @@ export class StreamOpener {
     return await this.#newStream(connection, peer, signal)
   }
 
-  /** Addresses from the target first; if they fail, whatever the node knows about the peer. */
+  /**
+   * An open connection to the peer if there is one (the common case: every request after the first);
+   * else the addresses from the target first, and if they fail, whatever the node knows about the peer.
+   */
   async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, signal: AbortSignal): Promise<Connection> {
+    const open = this.#dialer.getConnections?.(peer).find(c => c.status === 'open' && c.limits == null)
+    if (open != null) {
+      return open
+    }
     if (addrs == null || addrs.length === 0) {
       return await this.#dialer.dial(peer, { signal })
     }
