@@ -199,6 +199,10 @@ function choose (description: TargetDescription, context: RouterContext): Select
   })
 }
 
+function hasDnsaddr (description: TargetDescription): boolean {
+  return description.addrs.some(ma => ma.getComponents().some(c => c.code === CODE_DNSADDR))
+}
+
 /**
  * After `/dnsaddr` resolution the addresses may name several peers (a bootstrap list does): keep the
  * named peer (or the first one named) and the addresses that do not name another.
@@ -220,7 +224,7 @@ function onePeer (description: TargetDescription): TargetDescription {
  */
 export async function routeTarget (target: FetchTarget, context: RouterContext, signal?: AbortSignal): Promise<Route> {
   let description = describeTarget(target)
-  if (description.addrs.some(ma => ma.getComponents().some(c => c.code === CODE_DNSADDR))) {
+  if (hasDnsaddr(description)) {
     const resolved = await resolveDnsaddr(description.addrs, context.resolveTxt, { signal })
     description = onePeer({ ...description, addrs: resolved.map(normalizeHTTPAddress) })
   }
@@ -256,7 +260,7 @@ async function identify (addr: Multiaddr, context: RouterContext, signal?: Abort
  */
 export function routeLocation (uri: string, context: RouterContext): Route {
   const description = describeTarget(uri)
-  if (description.addrs.some(ma => ma.getComponents().some(c => c.code === CODE_DNSADDR))) {
+  if (hasDnsaddr(description)) {
     throw new InvalidTargetError(`a redirect to ${uri} cannot be followed: /dnsaddr in a Location is not resolved`)
   }
   const choice = choose(description, context)
