@@ -1,0 +1,56 @@
+/**
+ * Header hygiene for proxies (RFC 9110 §7.6): hop-by-hop headers are the business of one connection
+ * and never forwarded; `Via` records the hop; the caller's peer id is passed on only as this proxy
+ * established it.
+ *
+ * @module
+ */
+
+/** The header that carries the authenticated caller's peer id to an upstream. */
+export const PEER_ID_HEADER = 'x-libp2p-peer-id'
+
+/** Hop-by-hop headers RFC 9110 §7.6.1 names, plus `Proxy-Connection` (deployed, never standard). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
+/**
+ * `rawHeaders` (Node's flat `[name, value, …]`, case and order kept) without hop-by-hop headers, without
+ * the headers that `Connection` names, and without any named in `drop` (lowercase).
+ */
+export function endToEnd (rawHeaders: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
+  const named = new Set<string>()
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'connection') {
+      for (const token of rawHeaders[i + 1].split(',')) {
+        const name = token.trim().toLowerCase()
+        if (name !== '') named.add(name)
+      }
+    }
+  }
+  const out: string[] = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase()
+    if (!HOP_BY_HOP.has(name) && !named.has(name) && !drop.has(name)) {
+      out.push(rawHeaders[i], rawHeaders[i + 1])
+    }
+  }
+  return out
+}
+
+/** The value of the first `name` header in a flat list (case-insensitive), all values joined with `, `. */
+export function headerValue (rawHeaders: readonly string[], name: string): string | undefined {
+  const values: string[] = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === name) values.push(rawHeaders[i + 1])
+  }
+  return values.length === 0 ? undefined : values.join(', ')
+}
+
+/** `Via` with this hop appended (`1.1 <pseudonym>`). */
+export function appendVia (existing: string | undefined, pseudonym: string): string {
+  return existing == null || existing.trim() === '' ? `1.1 ${pseudonym}` : `${existing}, 1.1 ${pseudonym}`
+}
+
+/** Whether `via` already lists `pseudonym`: the request came round to this proxy again (a loop). */
+export function isLoop (via: string | undefined, pseudonym: string): boolean {
+  return via?.split(',').some(hop => hop.trim().split(/\s+/)[1] === pseudonym) ?? false
+}
