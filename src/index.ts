@@ -55,6 +55,10 @@ export {
   InvalidProtocolMapError,
   ProtocolNotFoundError,
   PingError,
-  RedirectRefusedError
+  RedirectRefusedError,
+  ResponseError,
+  BadResponseError,
+  ResponseHeadersTooLargeError,
+  ResponseTimeoutError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'
