@@ -21,7 +21,8 @@ export function toResponseError (err: Error): Error {
   }
   const code = (err as { code?: unknown }).code
   if (typeof code !== 'string') {
-    return err
+    // undici's HTTPParserError often has no code (only a message naming what llhttp disliked)
+    return err.name === 'HTTPParserError' ? new BadResponseError(`malformed response: ${err.message}`, 'HPE', { cause: err }) : err
   }
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -34,8 +35,9 @@ export function toResponseError (err: Error): Error {
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new BadResponseError(`the response body does not match its Content-Length: ${err.message}`, code, { cause: err })
     case 'UND_ERR_SOCKET':
-      // the server closed the stream before the response was complete
-      return new BadResponseError(`the response ended early: ${err.message}`, code, { cause: err })
+      // the server closed the stream before the response was complete, or sent a 1xx undici did not
+      // ask for ('bad response')
+      return new BadResponseError(`the response ended early or was malformed: ${err.message}`, code, { cause: err })
     default:
       if (code.startsWith('HPE_')) {
         return new BadResponseError(`malformed response: ${err.message}`, code, { cause: err })
@@ -46,6 +48,15 @@ export function toResponseError (err: Error): Error {
 
 /** Passes response errors on as {@link toResponseError} maps them; forwards everything else. */
 class ResponseErrorHandler extends ForwardingHandler {
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+    // RFC 9110 §15: a status is three digits, 100 to 599; llhttp takes any three digits
+    if (statusCode < 100 || statusCode > 599) {
+      controller.abort(new BadResponseError(`invalid response status ${statusCode}`, 'INVALID_STATUS'))
+      return
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
+  }
+
   override onResponseError (controller: Dispatcher.DispatchController, err: Error): void {
     super.onResponseError(controller, toResponseError(err))
   }

@@ -259,7 +259,9 @@ export class StreamSocket extends Duplex {
         stream.abort(error)
       }
     }
-    callback(error)
+    // Like a TCP socket, whose 'close' comes from the event loop after destroy(): undici's fetch loses
+    // a parser error reported in the same tick as the headers (the body never errors) otherwise.
+    setImmediate(() => { callback(error) })
   }
 
   /**
