@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LibP2PHTTPError } from '../../src/index.js'
-import { createNode, createPeer, stopPeers, until } from '../helpers/nodes.js'
-import { openHTTPStreams } from '../helpers/raw-stream.js'
+import { settle, snapshot } from '../helpers/leaks.js'
+import { createNode, createPeer, stopPeers } from '../helpers/nodes.js'
+import type { Snapshot } from '../helpers/leaks.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
@@ -40,6 +41,7 @@ const cases: Case[] = [
 let server: Libp2p
 let client: Peer
 const behaviours = new Map<string, Behaviour>()
+let before: Snapshot
 
 /** The typed error a failure carries: itself, or the cause of undici's `TypeError('terminated')` on a body. */
 function typed (err: unknown): LibP2PHTTPError | undefined {
@@ -59,6 +61,8 @@ beforeAll(async () => {
     }, { once: true })
   })
   client = await createPeer({ client: { headersTimeout: 500, bodyTimeout: 500 } })
+  await server.dial(client.node.getMultiaddrs())
+  before = await snapshot([client.node, server])
 })
 afterAll(async () => {
   await stopPeers(client)
@@ -101,7 +105,9 @@ describe('a client facing bad servers', () => {
     expect(typed(err)?.code).toBe('ERR_BAD_RESPONSE')
   })
 
-  it('leaves no stream open', async () => {
-    await until(() => openHTTPStreams(client.node) === 0, 10_000, 'client streams to close')
+  it('leaves no stream, socket or heap behind', async () => {
+    const after = await settle([client.node, server], before)
+    expect(after.streams).toBe(0)
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(16 * 1024 * 1024)
   })
 })

@@ -4,8 +4,10 @@
  * normal request afterwards. The answers are recorded in docs/decisions.md ("Bad input corpus").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNode, createPeer, stopPeers, until } from '../helpers/nodes.js'
-import { openHTTPStreams, rawExchange } from '../helpers/raw-stream.js'
+import { settle, snapshot } from '../helpers/leaks.js'
+import { createNode, createPeer, stopPeers } from '../helpers/nodes.js'
+import { rawExchange } from '../helpers/raw-stream.js'
+import type { Snapshot } from '../helpers/leaks.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { RawExchange, RawSend } from '../helpers/raw-stream.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -78,10 +80,15 @@ function echo (req: IncomingMessage, res: ServerResponse): void {
   req.on('error', () => {})
 }
 
+let before: Snapshot
+
 beforeAll(async () => {
   server = await createPeer({ onError: () => {} })
   server.host.serve(echo)
   client = await createNode()
+  // the connection exists before the baseline is taken
+  await rawExchange(client, server.node.getMultiaddrs(), { send: `GET /warm HTTP/1.1\r\n${H}\r\n` })
+  before = await snapshot([server.node, client])
 })
 afterAll(async () => {
   await client.stop()
@@ -106,8 +113,11 @@ describe('bad input on /http/1.1', () => {
     expect(handled).not.toContain('/second')
   })
 
-  it('leaves no stream open on either side', async () => {
-    await until(() => openHTTPStreams(server.node) === 0 && openHTTPStreams(client) === 0, 10_000, 'streams to close')
+  it('leaves no stream, socket or heap behind', async () => {
+    const after = await settle([server.node, client], before)
+    expect(after.streams).toBe(0)
+    console.info(`corpus: heap ${(before.heapUsed / 2 ** 20).toFixed(1)} → ${(after.heapUsed / 2 ** 20).toFixed(1)} MiB; sockets ${before.handles.TCPSocketWrap ?? 0} → ${after.handles.TCPSocketWrap ?? 0}`)
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(16 * 1024 * 1024)
   })
 })
 
