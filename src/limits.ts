@@ -59,6 +59,9 @@ export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerL
   }
 }
 
+/** Node's default `connectionsCheckingInterval`. */
+const NODE_CHECKING_INTERVAL = 30_000
+
 /**
  * `http.createServer` options for the limits. Node checks the headers and request timeouts only every
  * `connectionsCheckingInterval` (30 s by default), which would let a slowloris outlive a short
@@ -66,12 +69,12 @@ export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerL
  */
 export function nodeServerOptions (limits: ResolvedServerLimits): Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'maxHeaderSize' | 'connectionsCheckingInterval'> {
   const timeouts = [limits.headersTimeout, limits.requestTimeout].filter(t => t > 0)
-  const shortest = timeouts.length === 0 ? 30_000 : Math.min(...timeouts)
+  const interval = timeouts.length === 0 ? NODE_CHECKING_INTERVAL : Math.floor(Math.min(...timeouts) / 4)
   return {
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
     maxHeaderSize: limits.maxHeaderSize,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(shortest / 4)))
+    connectionsCheckingInterval: Math.min(NODE_CHECKING_INTERVAL, Math.max(50, interval))
   }
 }
 
