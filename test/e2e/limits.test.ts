@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DialError, ResponseHeadersTooLargeError, WellKnownTooLargeError } from '../../src/index.js'
 import { createNode, createPeer, stopPeers, until, uriOf } from '../helpers/nodes.js'
 import { openHTTPStreams, rawExchange } from '../helpers/raw-stream.js'
+import { transports } from '../helpers/transports.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -146,5 +147,18 @@ describe('client limits', () => {
     const target = server.node.getMultiaddrs()[0]
     await expect(strict.host.protocols(target)).rejects.toBeInstanceOf(WellKnownTooLargeError)
     expect(Object.keys(await roomy.host.protocols(target))).toContain('/p9/1.0.0')
+  })
+})
+
+describe('limits on the native transport', () => {
+  it('maxRequestBodySize and the request checks apply to HTTPS listeners too', async () => {
+    const https = transports.find(t => t.name === 'https')!
+    const server = await createPeer({ ...await https.server(), server: { maxRequestBodySize: 10 } })
+    const client = await createPeer(await https.client())
+    peers.push(server, client)
+    server.host.serve((_req: IncomingMessage, res: ServerResponse) => { res.end('ok') })
+    const res = await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(11) })
+    expect(res.status).toBe(413)
+    expect(await (await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(10) })).text()).toBe('ok')
   })
 })
