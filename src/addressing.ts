@@ -59,6 +59,7 @@ export function parseMultiaddrURI (uri: string): ParsedMultiaddr {
  * @throws {InvalidTargetError} for an `/http-path` that is not last, or an invalid `/p2p` value
  */
 export function parseMultiaddr (ma: Multiaddr): ParsedMultiaddr {
+  assertPrintable(ma)
   const components = ma.getComponents()
   let path = '/'
   const httpPathIndex = components.findIndex(c => c.code === CODE_HTTP_PATH)
@@ -177,6 +178,7 @@ function hostOf (component: Component, ma: Multiaddr): string {
  * @throws {InvalidTargetError} naming the component that does not fit
  */
 export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
+  assertPrintable(ma)
   let components = ma.getComponents()
   // the trailing parts that identify the peer and the resource, not the endpoint
   while (components.length > 0 && (components[components.length - 1].code === CODE_HTTP_PATH || components[components.length - 1].code === CODE_P2P)) {
@@ -304,19 +306,48 @@ export function normalizeHTTPAddress (ma: Multiaddr): Multiaddr {
  * `/http-path` as the raw path without its leading `/`; js-multiaddr 13 writes and expects the `/`, so
  * it prints go's `api/v0/login` as `/http-path/pi%2Fv0%2Flogin`. Here the value is read as is and the
  * `/` restored, so both encodings give the same multiaddr.
+ *
+ * @throws {InvalidTargetError} for bytes that are not a multiaddr
  */
 export function multiaddrFromBytes (bytes: Uint8Array): Multiaddr {
-  const decoded = multiaddr(bytes)
-  return multiaddr(decoded.getComponents().map(c => c.code === CODE_HTTP_PATH && c.value != null && !c.value.startsWith('/')
-    ? { code: c.code, name: c.name, value: `/${c.value}` }
-    : c))
+  // the bytes come from peers: js-multiaddr's own errors (unknown protocol, truncated value) become ours
+  return asTargetError('binary multiaddr', () => {
+    const decoded = multiaddr(bytes)
+    return multiaddr(decoded.getComponents().map(c => c.code === CODE_HTTP_PATH && c.value != null && !c.value.startsWith('/')
+      ? { code: c.code, name: c.name, value: `/${c.value}` }
+      : c))
+  })
+}
+
+/**
+ * A multiaddr built from a string with a lone surrogate (`/unix/\ud83d`) is accepted by js-multiaddr but
+ * cannot be printed (`encodeURIComponent` throws `URIError`), so it can be neither a URI nor an error
+ * message: refused up front, as ours.
+ */
+function assertPrintable (ma: Multiaddr): void {
+  asTargetError('multiaddr (a value is not well-formed Unicode)', () => ma.toString())
+}
+
+function asTargetError<T> (what: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof InvalidTargetError) throw err
+    throw new InvalidTargetError(`invalid ${what}: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 /**
  * Encode a multiaddr as the spec (and go-multiaddr) does: `/http-path` as the raw path without the
  * leading `/` (js-multiaddr's own `.bytes` keeps it; see {@link multiaddrFromBytes}).
+ *
+ * @throws {InvalidTargetError} for a multiaddr whose values cannot be encoded (js-multiaddr parses some lazily)
  */
 export function multiaddrToBytes (ma: Multiaddr): Uint8Array {
+  return asTargetError('multiaddr', () => encodeSpecBytes(ma))
+}
+
+function encodeSpecBytes (ma: Multiaddr): Uint8Array {
   const components = ma.getComponents()
   const index = components.findIndex(c => c.code === CODE_HTTP_PATH)
   if (index === -1) {

@@ -10,6 +10,7 @@ import { peerFromHostname } from './addressing.js'
 import { InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
+import type { ResponseError } from './errors.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
 
@@ -26,17 +27,38 @@ export interface DispatcherOptions {
    */
   maxStreamsPerPeer?: number
   /**
-   * Upper bound on dialling a peer and negotiating `/http/1.1`, in milliseconds.
+   * Upper bound on dialling a peer and negotiating `/http/1.1` (or opening a TCP/TLS connection for the
+   * native transport), in milliseconds.
    *
-   * @default 30000
+   * @default 10000
    */
   connectTimeout?: number
+  /**
+   * Limits on the responses the client reads, for both transports (undici's `Pool` options). A server
+   * that breaks one fails the request with a typed {@link ResponseError}.
+   *
+   * @default { headersTimeout: 300000, bodyTimeout: 300000, maxHeaderSize: 16384 }
+   */
+  client?: ClientLimits
   /**
    * TLS settings for the native HTTP transport. Node's default trust store applies; a self-signed
    * server is trusted only when its certificate (or CA) is given here as `ca`.
    */
   clientTLS?: ClientTLSOptions
 }
+
+/** Limits on responses; see {@link DispatcherOptions.client}. */
+export interface ClientLimits {
+  /** How long to wait for the complete response headers once the request is sent, in ms; `0` waits forever. */
+  headersTimeout?: number
+  /** How long the response body may go without a byte arriving, in ms; `0` waits forever. */
+  bodyTimeout?: number
+  /** The most bytes the response status line and headers may take. */
+  maxHeaderSize?: number
+}
+
+/** The connect timeout when none is given, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000
 
 /** A `/tls/sni/<name>/http` endpoint: TCP to `connectHost`, `servername` as TLS server name and `Host`. */
 export interface SNIRoute {
@@ -127,7 +149,7 @@ export interface DispatcherState {
 
 export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
   const sni = state.sni ?? new SNIRoutes()
-  const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? 30_000 })
+  const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT })
   const socketConnect: buildConnector.connector = (opts, callback) => {
     const origin = `${opts.protocol}//${opts.host}`
     if (opts.protocol === 'http:' && state.allowPlain?.(origin) === false) {
@@ -141,16 +163,22 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     }
     tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, callback)
   }
-  const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout)
+  const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
+  const limits = {
+    headersTimeout: options.client?.headersTimeout ?? 300_000,
+    bodyTimeout: options.client?.bodyTimeout ?? 300_000,
+    maxHeaderSize: options.client?.maxHeaderSize ?? 16_384
+  }
   return new PeerDispatcher(
     (origin) => new Pool(origin, {
+      ...limits,
       connect: streamConnect,
       // One request per stream (libp2p+HTTP spec): keep-alive off, which also makes undici send
       // `Connection: close`.
       pipelining: 0,
       connections: options.maxStreamsPerPeer ?? 32
     }),
-    new Agent({ connect: socketConnect })
+    new Agent({ ...limits, connect: socketConnect })
   )
 }
 
@@ -181,6 +209,19 @@ class PeerDispatcher extends Dispatcher {
     if (pool == null || pool.closed || pool.destroyed) {
       pool = this.newPool(key)
       this.peers.set(key, pool)
+      const opened = pool
+      // undici reconnects for a request that was aborted while its socket closed, finds it aborted, and
+      // leaves the new stream idle for good. A connection with nothing to do is closed with its pool
+      // (the next request makes a new one), as undici's Agent would close an unused pool.
+      opened.on('connect', () => {
+        setImmediate(() => {
+          const stats = opened.stats
+          if (stats.running === 0 && stats.pending === 0 && stats.queued === 0 && !opened.closed) {
+            if (this.peers.get(key) === opened) this.peers.delete(key)
+            opened.close().catch(() => {})
+          }
+        })
+      })
     }
     return pool.dispatch(options, handler)
   }

@@ -42,6 +42,13 @@ export interface DiscoveryInit {
    * @default 256
    */
   cacheSize?: number
+  /**
+   * The most bytes of a peer's protocol map that are read; a larger map fails with
+   * `ERR_WELL_KNOWN_TOO_LARGE`.
+   *
+   * @default 8192 ({@link WELL_KNOWN_MAX_BYTES})
+   */
+  maxBytes?: number
 }
 
 /** Options for `host.protocols`. */
@@ -86,6 +93,7 @@ export class ProtocolDiscovery {
   readonly #now: () => number
   readonly #timeout: number
   readonly #ttl: number
+  readonly #maxBytes: number
   readonly #cache: LRUMap<string, Entry>
   readonly #inFlight = new Map<string, InFlight>()
 
@@ -96,13 +104,14 @@ export class ProtocolDiscovery {
     this.#timeout = init.timeout ?? 30_000
     this.#ttl = init.cacheTTL ?? 300_000
     this.#cache = new LRUMap(init.cacheSize ?? 256)
+    this.#maxBytes = init.maxBytes ?? WELL_KNOWN_MAX_BYTES
   }
 
   /**
    * The protocol map of the server `target` reaches: cached, or fetched.
    *
    * @throws {WellKnownStatusError} for an answer other than 200 (after the legacy path, when the first was 404)
-   * @throws {WellKnownTooLargeError} for a map over {@link WELL_KNOWN_MAX_BYTES}
+   * @throws {WellKnownTooLargeError} for a map over `maxBytes`
    * @throws {InvalidProtocolMapError} for a map that is not JSON of the expected shape
    * @throws {WellKnownTimeoutError} when the timeout passes first
    */
@@ -212,13 +221,13 @@ export class ProtocolDiscovery {
       throw new WellKnownStatusError(key, res.status)
     }
     const declared = Number(res.headers.get('content-length') ?? 0)
-    if (declared > WELL_KNOWN_MAX_BYTES) {
+    if (declared > this.#maxBytes) {
       await res.body?.cancel().catch(() => {})
-      throw new WellKnownTooLargeError(key, WELL_KNOWN_MAX_BYTES)
+      throw new WellKnownTooLargeError(key, this.#maxBytes)
     }
-    const bytes = await readAtMost(res.body, WELL_KNOWN_MAX_BYTES)
+    const bytes = await readAtMost(res.body, this.#maxBytes)
     if (bytes == null) {
-      throw new WellKnownTooLargeError(key, WELL_KNOWN_MAX_BYTES)
+      throw new WellKnownTooLargeError(key, this.#maxBytes)
     }
     let text: string
     try {

@@ -246,3 +246,46 @@ export class RedirectRefusedError extends LibP2PHTTPError {
     super('ERR_REDIRECT_REFUSED', message)
   }
 }
+
+/**
+ * Base of the failures of a response the server sent (or failed to send): it arrived malformed, too
+ * large, or too late. It rejects `host.fetch` when it happens before the headers; afterwards the body
+ * stream errors with undici's `TypeError('terminated')` whose `cause` is this error.
+ */
+export class ResponseError extends LibP2PHTTPError {
+  /** What undici (or its parser) reported, e.g. `HPE_INVALID_STATUS`, `UND_ERR_BODY_TIMEOUT`. */
+  readonly reason: string | undefined
+
+  constructor (code: string, message: string, reason?: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.reason = reason
+  }
+}
+
+/**
+ * The response is not valid HTTP/1.1 (status line, headers, chunk framing), or it ended before it was
+ * complete (the stream closed before the headers, fewer bytes than `Content-Length`).
+ */
+export class BadResponseError extends ResponseError {
+  constructor (message: string, reason?: string, options?: { cause?: unknown }) {
+    super('ERR_BAD_RESPONSE', message, reason, options)
+  }
+}
+
+/** The response headers are larger than the client's `client.maxHeaderSize`. */
+export class ResponseHeadersTooLargeError extends ResponseError {
+  constructor (message: string, reason?: string, options?: { cause?: unknown }) {
+    super('ERR_RESPONSE_HEADERS_TOO_LARGE', message, reason, options)
+  }
+}
+
+/** The response headers, or the next chunk of its body, did not arrive within the client's timeouts. */
+export class ResponseTimeoutError extends ResponseError {
+  /** Which wait ran out: `headers` (`client.headersTimeout`) or `body` (`client.bodyTimeout`). */
+  readonly phase: 'headers' | 'body'
+
+  constructor (phase: 'headers' | 'body', message: string, reason?: string, options?: { cause?: unknown }) {
+    super('ERR_RESPONSE_TIMEOUT', message, reason, options)
+    this.phase = phase
+  }
+}

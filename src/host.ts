@@ -9,13 +9,15 @@ import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
-import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
+import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
+import { nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, multiaddrLocations } from './redirect.js'
+import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
@@ -25,6 +27,7 @@ import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
 import type { TransportChoice } from './errors.js'
 import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
+import type { ResolvedServerLimits, ServerLimits } from './limits.js'
 import type { MountOptions } from './mount.js'
 import type { ListenTLSOptions, NativeListeners } from './native.js'
 import type { PingOptions } from './ping.js'
@@ -82,19 +85,25 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    */
   resolveTxt?: TxtResolver
   /**
-   * How many `/http/1.1` streams one peer may have open to us at once.
+   * How many `/http/1.1` streams one peer may have open to us at once. Streams past it are answered
+   * `503 Service Unavailable` (with `Retry-After`) and closed, without reaching a handler.
    *
    * @default 256
    */
   maxInboundStreams?: number
   /**
-   * Limits of the HTTP/1.1 server that parses requests arriving on streams (Node's `http.Server`
-   * options). Headers must arrive within `headersTimeout`, the whole request within `requestTimeout`;
-   * a stream on which no byte moves either way for `idleTimeout` is closed (0 disables).
+   * How many `/http/1.1` streams all peers together may have open to us at once; past it, `503`.
    *
-   * @default { headersTimeout: 60000, requestTimeout: 300000, maxHeaderSize: 16384, idleTimeout: 300000 }
+   * @default 4096
    */
-  server?: { headersTimeout?: number, requestTimeout?: number, maxHeaderSize?: number, idleTimeout?: number }
+  maxInboundStreamsTotal?: number
+  /**
+   * Limits of the HTTP/1.1 server that parses requests (Node's `http.Server` options, plus a request
+   * body limit), for streams and native listeners alike. See {@link ServerLimits}.
+   *
+   * @default { headersTimeout: 60000, requestTimeout: 300000, maxHeaderSize: 16384, idleTimeout: 300000, maxRequestBodySize: Infinity }
+   */
+  server?: ServerLimits
   /**
    * When an exchange is over, how long the peer may take to accept the rest of our output (it must
    * keep reading) before the stream is reset, in ms.
@@ -171,6 +180,7 @@ class Host implements HTTPHost {
   readonly #libp2p: Libp2pLike | undefined
   readonly #init: HTTPHostInit
   readonly #server: Server
+  readonly #limits: ResolvedServerLimits
   /** Addresses that came with targets, dialled before the peer store; bounded (1024 peers). */
   readonly #addressHints = new LRUMap<string, Multiaddr[]>(1024)
   readonly #sni = new SNIRoutes()
@@ -188,13 +198,10 @@ class Host implements HTTPHost {
   constructor (init: HTTPHostInit) {
     this.#init = init
     this.#libp2p = init.libp2p
-    this.#server = createServer({
-      headersTimeout: init.server?.headersTimeout ?? 60_000,
-      requestTimeout: init.server?.requestTimeout ?? 300_000,
-      maxHeaderSize: init.server?.maxHeaderSize ?? 16_384
-    }, (req, res) => { this.#onRequest(req, res) })
+    this.#limits = resolveServerLimits(init.server)
+    this.#server = createServer(nodeServerOptions(this.#limits), (req, res) => { this.#onRequest(req, res) })
     // A stream on which nothing moves either way (a peer that stopped reading our response) is closed.
-    this.#server.timeout = init.server?.idleTimeout ?? 300_000
+    this.#server.timeout = this.#limits.idleTimeout
     // The server never listens on a port of its own; 'listening' starts the timer that enforces
     // headersTimeout and requestTimeout on the sockets it is given.
     this.#server.emit('listening')
@@ -224,7 +231,7 @@ class Host implements HTTPHost {
         if (this.#libp2p == null) {
           throw new NoLibp2pError()
         }
-        const bound = AbortSignal.timeout(init.connectTimeout ?? 30_000)
+        const bound = AbortSignal.timeout(init.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
         const connection = await this.#libp2p.dial(addr, { signal: signal == null ? bound : AbortSignal.any([signal, bound]) })
         return connection.remotePeer
       },
@@ -237,7 +244,7 @@ class Host implements HTTPHost {
       allowPlainOrigin: (origin) => { this.#plainOrigins.set(origin, true) },
       sniHostname: (connectHost, servername) => this.#sni.hostnameFor({ connectHost, servername })
     }
-    this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
+    this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni), typedResponseErrors())
     this.dispatcher = this.#sniAgent.compose(multiaddrLocations((uri) => {
       const route = routeLocation(uri, this.#router)
       debug('redirect to %s: %s over %s (%s)', uri, route.url, route.choice.transport, route.choice.reason)
@@ -254,6 +261,7 @@ class Host implements HTTPHost {
     if (this.#libp2p != null) {
       this.#streams = await listenOnStreams(this.#libp2p, this.#server, {
         maxInboundStreams: this.#init.maxInboundStreams,
+        maxInboundStreamsTotal: this.#init.maxInboundStreamsTotal,
         lingerMs: this.#init.lingerTimeout
       })
     }
@@ -264,12 +272,7 @@ class Host implements HTTPHost {
           tls: this.#init.tls,
           insecureAllowHTTP: this.#init.insecureAllowHTTP,
           peerId: this.#libp2p?.peerId,
-          server: {
-            headersTimeout: this.#server.headersTimeout,
-            requestTimeout: this.#server.requestTimeout,
-            maxHeaderSize: this.#init.server?.maxHeaderSize ?? 16_384,
-            idleTimeout: this.#server.timeout
-          },
+          server: this.#limits,
           onRequest: (req, res) => { this.#onRequest(req, res) },
           onUpgrade: (req, socket, head) => { this.#onUpgrade(req, socket, head) }
         })
@@ -293,9 +296,13 @@ class Host implements HTTPHost {
   async ping (target: FetchTarget, options?: PingOptions): Promise<number> { return await this.#protocols.ping(target, options) }
 
   #onRequest (req: IncomingMessage, res: ServerResponse): void {
-    if (req.socket instanceof StreamSocket) {
+    const onStream = req.socket instanceof StreamSocket
+    if (onStream) {
       // One request per stream: `Connection: close`, and the stream ends after the response.
       res.shouldKeepAlive = false
+    }
+    if (refuseMalformed(req, res, onStream) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
+      return
     }
     const handler = this.#protocols.router.listenerFor(req)
     if (handler == null) {

@@ -5,7 +5,8 @@
  */
 export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostInit, Libp2pLike, FetchInit, CloseOptions } from './host.js'
-export type { DispatcherOptions, ClientTLSOptions } from './client.js'
+export type { DispatcherOptions, ClientTLSOptions, ClientLimits } from './client.js'
+export type { ServerLimits } from './limits.js'
 export type { FetchTarget } from './target.js'
 export { selectTransport } from './select.js'
 export type { Selection, SelectionOptions, SelectionState, SelectionTarget } from './select.js'
@@ -58,6 +59,10 @@ export {
   InvalidProtocolMapError,
   ProtocolNotFoundError,
   PingError,
-  RedirectRefusedError
+  RedirectRefusedError,
+  ResponseError,
+  BadResponseError,
+  ResponseHeadersTooLargeError,
+  ResponseTimeoutError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

@@ -15,6 +15,8 @@ import {
   CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
 } from '@multiformats/multiaddr'
 import { InsecureHTTPError, InvalidListenAddressError, ListenError } from './errors.js'
+import { nodeServerOptions } from './limits.js'
+import type { ResolvedServerLimits } from './limits.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -111,7 +113,7 @@ export interface NativeListenOptions {
   /** Appended as `/p2p/<id>` to the advertised addresses. */
   peerId?: PeerId
   /** Node server limits, as for the stream server. */
-  server: { headersTimeout: number, requestTimeout: number, maxHeaderSize: number, idleTimeout: number }
+  server: ResolvedServerLimits
   onRequest: (req: IncomingMessage, res: ServerResponse) => void
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 }
@@ -161,11 +163,7 @@ function checkTLS (address: ListenAddress, options: NativeListenOptions): Listen
 }
 
 function createListener (address: ListenAddress, options: NativeListenOptions): Server {
-  const serverOptions = {
-    headersTimeout: options.server.headersTimeout,
-    requestTimeout: options.server.requestTimeout,
-    maxHeaderSize: options.server.maxHeaderSize
-  }
+  const serverOptions = nodeServerOptions(options.server)
   let server: Server
   if (address.tls) {
     const tls = checkTLS(address, options)

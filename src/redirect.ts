@@ -8,33 +8,22 @@
  * @module
  */
 import { MULTIADDR_URI_SCHEME, withHTTPPath } from './addressing.js'
+import { ForwardingHandler } from './forwarding-handler.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher } from 'undici'
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
-type Handler = Dispatcher.DispatchHandler
-type Controller = Dispatcher.DispatchController
-
-/** Forwards every callback, rewriting a `multiaddr:` `Location` on redirects. */
-class LocationHandler implements Handler {
-  readonly #inner: Handler
+/** Rewrites a `multiaddr:` `Location` on redirects; forwards everything else. */
+class LocationHandler extends ForwardingHandler {
   readonly #locate: (uri: string) => string
 
-  constructor (inner: Handler, locate: (uri: string) => string) {
-    this.#inner = inner
+  constructor (inner: Dispatcher.DispatchHandler, locate: (uri: string) => string) {
+    super(inner)
     this.#locate = locate
   }
 
-  onRequestStart (controller: Controller, context: unknown): void {
-    this.#inner.onRequestStart?.(controller, context)
-  }
-
-  onRequestUpgrade (controller: Controller, statusCode: number, headers: Record<string, string | string[]>, socket: import('node:stream').Duplex): void {
-    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket)
-  }
-
-  onResponseStart (controller: Controller, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
     const location = headers.location
     if (REDIRECTS.has(statusCode) && typeof location === 'string' && location.slice(0, MULTIADDR_URI_SCHEME.length).toLowerCase() === MULTIADDR_URI_SCHEME) {
       try {
@@ -45,19 +34,7 @@ class LocationHandler implements Handler {
         return
       }
     }
-    this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage)
-  }
-
-  onResponseData (controller: Controller, chunk: Buffer): void {
-    this.#inner.onResponseData?.(controller, chunk)
-  }
-
-  onResponseEnd (controller: Controller, trailers: Record<string, string | string[]>): void {
-    this.#inner.onResponseEnd?.(controller, trailers)
-  }
-
-  onResponseError (controller: Controller, err: Error): void {
-    this.#inner.onResponseError?.(controller, err)
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
   }
 }
 

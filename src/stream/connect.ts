@@ -28,7 +28,7 @@ export interface StreamConnectorOptions {
   /**
    * Upper bound on dialling the peer and negotiating `/http/1.1`, in milliseconds.
    *
-   * @default 30000
+   * @default 10000
    */
   connectTimeout?: number
   /** The outbound stream limit to ask for when no `/http/1.1` handler is registered locally. */
@@ -129,7 +129,8 @@ export class StreamOpener {
       const socket: StreamSocket = new StreamSocket(stream, {
         remotePeer: connection.remotePeer,
         remoteAddr: connection.remoteAddr,
-        isGracefulClose: (err) => isUndiciGracefulClose(socket, err)
+        isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
+        resetIfUnused: true
       })
       return socket
     } catch (err) {
@@ -148,7 +149,7 @@ export class StreamOpener {
  * An undici `connect` function: origins whose hostname names a peer get a `/http/1.1` stream; every
  * other origin goes to `fallback` (undici's own TCP/TLS connector).
  */
-export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 30_000): buildConnector.connector {
+export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 10_000): buildConnector.connector {
   return (options, callback) => {
     const peer = peerFromHostname(options.hostname)
     if (peer == null) {

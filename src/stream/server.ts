@@ -21,12 +21,18 @@ export interface StreamRegistrar {
 /** Options for {@link listenOnStreams}. */
 export interface StreamServerOptions {
   /**
-   * How many `/http/1.1` streams one connection may have open towards us at once. Each request is a
-   * stream, so this is the per-peer request concurrency the server accepts.
+   * How many `/http/1.1` streams one peer may have open towards us at once. Each request is a stream,
+   * so this is the per-peer request concurrency the server accepts; a stream past it is answered `503`.
    *
    * @default 256
    */
   maxInboundStreams?: number
+  /**
+   * How many `/http/1.1` streams all connections together may have open towards us at once.
+   *
+   * @default 4096
+   */
+  maxInboundStreamsTotal?: number
   /**
    * Whether to serve over limited (relayed) connections.
    *
@@ -47,6 +53,21 @@ function isNodeServerGracefulClose (err: Error): boolean {
   return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT'
 }
 
+/** Streams a connection may open beyond `maxInboundStreams` that still get a `503` instead of a reset. */
+const BUSY_HEADROOM = 64
+
+const BUSY_BODY = 'too many concurrent streams\n'
+const BUSY_RESPONSE = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${BUSY_BODY.length}\r\n\r\n${BUSY_BODY}`
+
+/**
+ * Answer a stream over the concurrency limits without parsing its request: a `503` (RFC 9110 §15.6.4)
+ * is an answer the client can act on (retry later), where a reset looks like a broken peer. The
+ * request is discarded unread.
+ */
+function refuseBusy (socket: StreamSocket): void {
+  socket.end(BUSY_RESPONSE, () => { socket.destroy() })
+}
+
 /** A running stream listener. */
 export interface StreamListener {
   /** Unregister the protocol and reset the streams still open. Idempotent. */
@@ -64,6 +85,9 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
   // Not in @types/node, but read by Node's http server since v0.x (lib/_http_server.js socketOnEnd).
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
   const open = new Set<StreamSocket>()
+  const perPeer = new Map<string, number>()
+  const maxPerPeer = options.maxInboundStreams ?? 256
+  const maxTotal = options.maxInboundStreamsTotal ?? 4096
   let closed = false
 
   await registrar.handle(HTTP_STREAM_PROTOCOL, (stream, connection) => {
@@ -78,14 +102,28 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
       lingerMs: options.lingerMs,
       isGracefulClose: isNodeServerGracefulClose
     })
-    open.add(socket)
-    socket.once('close', () => open.delete(socket))
     // Node's HTTP server removes its own 'error' listener when it hands a socket to an 'upgrade'
     // listener; a remote reset must never become an uncaught exception.
     socket.on('error', () => {})
+    const peer = connection.remotePeer.toString()
+    const count = perPeer.get(peer) ?? 0
+    if (count >= maxPerPeer || open.size >= maxTotal) {
+      refuseBusy(socket)
+      return
+    }
+    perPeer.set(peer, count + 1)
+    open.add(socket)
+    socket.once('close', () => {
+      open.delete(socket)
+      const left = (perPeer.get(peer) ?? 1) - 1
+      if (left === 0) perPeer.delete(peer)
+      else perPeer.set(peer, left)
+    })
     server.emit('connection', socket)
   }, {
-    maxInboundStreams: options.maxInboundStreams ?? 256,
+    // Above our own limit, so that an excess stream gets our 503 rather than libp2p's bare reset; past
+    // this headroom libp2p resets it.
+    maxInboundStreams: maxPerPeer + BUSY_HEADROOM,
     runOnLimitedConnection: options.runOnLimitedConnection ?? false
   })
 

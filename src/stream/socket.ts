@@ -54,6 +54,14 @@ export interface StreamSocketInit {
    * @default false
    */
   allowHalfOpen?: boolean
+  /**
+   * Reset rather than close a stream that carried nothing either way. A client's unused stream has no
+   * output to deliver, and a graceful close would keep it open until the remote, which is waiting for a
+   * request, closes its side too.
+   *
+   * @default false
+   */
+  resetIfUnused?: boolean
 }
 
 const DEFAULT_LINGER_MS = 60_000
@@ -87,6 +95,7 @@ export class StreamSocket extends Duplex {
 
   #lingerMs: number
   #isGracefulClose: (err: Error) => boolean
+  readonly #resetIfUnused: boolean
   #endPending = false
   #timeoutMs = 0
   #timer: NodeJS.Timeout | undefined
@@ -102,6 +111,7 @@ export class StreamSocket extends Duplex {
     this.remoteAddress = init.remoteAddr.toString()
     this.#lingerMs = init.lingerMs ?? DEFAULT_LINGER_MS
     this.#isGracefulClose = init.isGracefulClose ?? (() => false)
+    this.#resetIfUnused = init.resetIfUnused ?? false
 
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)
@@ -253,13 +263,17 @@ export class StreamSocket extends Duplex {
     stream.removeEventListener('end', this.#onEnd)
     stream.removeEventListener('close', this.#onClose)
     if (stream.status === 'open' || stream.status === 'closing') {
-      if (error == null || this.#isGracefulClose(error)) {
+      if (this.#resetIfUnused && this.bytesWritten === 0 && this.bytesRead === 0) {
+        stream.abort(error ?? new Error('closed unused'))
+      } else if (error == null || this.#isGracefulClose(error)) {
         this.#closeGracefully()
       } else {
         stream.abort(error)
       }
     }
-    callback(error)
+    // Like a TCP socket, whose 'close' comes from the event loop after destroy(): undici's fetch loses
+    // a parser error reported in the same tick as the headers (the body never errors) otherwise.
+    setImmediate(() => { callback(error) })
   }
 
   /**

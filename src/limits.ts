@@ -1,0 +1,170 @@
+/**
+ * The server's limits on what a peer may send: Node's own (header size, headers and request timeouts,
+ * idle streams) set from one options object, the request body limit Node does not have, and the few
+ * request checks llhttp leaves to the server.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
+
+/** Limits of the HTTP/1.1 server, for streams and native listeners alike. */
+export interface ServerLimits {
+  /**
+   * How long a peer may take to send the complete request headers, in ms (a slowloris that keeps a
+   * stream open with partial headers gets a `408` and the stream is closed). `0` disables.
+   *
+   * @default 60000
+   */
+  headersTimeout?: number
+  /**
+   * How long a peer may take to send the whole request, body included, in ms (`408`). `0` disables.
+   *
+   * @default 300000
+   */
+  requestTimeout?: number
+  /**
+   * The most bytes the request line and headers may take; more gets `431`.
+   *
+   * @default 16384
+   */
+  maxHeaderSize?: number
+  /**
+   * A stream (or native connection) on which no byte moves either way for this long is closed, in ms
+   * (a peer that stopped reading our response). `0` disables.
+   *
+   * @default 300000
+   */
+  idleTimeout?: number
+  /**
+   * The most bytes a request body may have. A larger `Content-Length` gets `413` before the handler
+   * runs; a chunked body that grows past it gets `413` (or, when the handler has already answered, a
+   * closed stream) and the rest is discarded.
+   *
+   * @default Infinity
+   */
+  maxRequestBodySize?: number
+}
+
+/** {@link ServerLimits} with every default filled in. */
+export type ResolvedServerLimits = Required<ServerLimits>
+
+/** The limits with their defaults. */
+export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerLimits {
+  return {
+    headersTimeout: limits.headersTimeout ?? 60_000,
+    requestTimeout: limits.requestTimeout ?? 300_000,
+    maxHeaderSize: limits.maxHeaderSize ?? 16_384,
+    idleTimeout: limits.idleTimeout ?? 300_000,
+    maxRequestBodySize: limits.maxRequestBodySize ?? Infinity
+  }
+}
+
+/** Node's default `connectionsCheckingInterval`. */
+const NODE_CHECKING_INTERVAL = 30_000
+
+/**
+ * `http.createServer` options for the limits. Node checks the headers and request timeouts only every
+ * `connectionsCheckingInterval` (30 s by default), which would let a slowloris outlive a short
+ * `headersTimeout` by up to that much: the interval follows the shortest timeout.
+ */
+export function nodeServerOptions (limits: ResolvedServerLimits): Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'maxHeaderSize' | 'connectionsCheckingInterval'> {
+  const timeouts = [limits.headersTimeout, limits.requestTimeout].filter(t => t > 0)
+  const interval = timeouts.length === 0 ? NODE_CHECKING_INTERVAL : Math.floor(Math.min(...timeouts) / 4)
+  return {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    maxHeaderSize: limits.maxHeaderSize,
+    connectionsCheckingInterval: Math.min(NODE_CHECKING_INTERVAL, Math.max(50, interval))
+  }
+}
+
+/**
+ * Enforce `max` on the request body before the handler sees it. A declared `Content-Length` over the
+ * limit is answered at once (RFC 9110 §15.5.14) and `true` is returned: the handler must not run. A
+ * chunked body is counted as Node's parser delivers it; past the limit the rest is dropped and the
+ * request answered `413` (or the response cut off, if the handler has started it).
+ */
+export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max: number): boolean {
+  if (!Number.isFinite(max)) {
+    return false
+  }
+  const declared = req.headers['content-length']
+  if (declared != null && Number(declared) > max) {
+    tooLarge(res, max)
+    return true
+  }
+  if (req.headers['transfer-encoding'] == null) {
+    // no body, or one whose Content-Length (checked by Node's parser) is within the limit
+    return false
+  }
+  let seen = 0
+  let refused = false
+  const push = req.push.bind(req)
+  req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk != null && !refused) {
+      seen += (chunk as Buffer).length
+      if (seen > max) {
+        refused = true
+        tooLarge(res, max)
+      }
+    }
+    if (refused) {
+      // Node's parser keeps delivering what is already buffered; none of it reaches the handler
+      return false
+    }
+    return push(chunk, encoding)
+  }
+  return false
+}
+
+function tooLarge (res: ServerResponse, max: number): void {
+  // A handler that writes after our answer must not crash the process with ERR_STREAM_WRITE_AFTER_END.
+  res.on('error', () => {})
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  // `Connection: close`: the rest of the body is not read, so the connection cannot carry another request
+  refuse(res, 413, `request body larger than ${max} bytes\n`)
+}
+
+/**
+ * Answer what Node's parser accepts but HTTP/1.1 over a stream must not: returns `true` when the request
+ * was answered (or dropped) here and the handler must not run.
+ *
+ * - More than one `Host` field: `400` (RFC 9112 §3.2 requires it; Node keeps the first and goes on).
+ * - A major version other than 1 (`GET / HTTP/2.0`): `505` (RFC 9110 §15.6.6); llhttp parses any digit.
+ * - A second request on a connection that carries one (`oneRequest`, a `/http/1.1` stream, where clients
+ *   SHOULD NOT pipeline): dropped unanswered. Node would run the handler and then discard its answer,
+ *   because the first response closes the stream; not running it spares the side effects.
+ */
+export function refuseMalformed (req: IncomingMessage, res: ServerResponse, oneRequest: boolean): boolean {
+  if (oneRequest) {
+    if (answered.has(req.socket)) {
+      req.resume()
+      return true
+    }
+    answered.add(req.socket)
+  }
+  let hosts = 0
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hosts++
+  }
+  if (hosts > 1) {
+    refuse(res, 400, 'more than one Host header\n')
+    return true
+  }
+  if (req.httpVersionMajor !== 1) {
+    refuse(res, 505, 'only HTTP/1.x is spoken here\n')
+    return true
+  }
+  return false
+}
+
+/** Sockets (streams) that have had their one request. */
+const answered = new WeakSet<object>()
+
+function refuse (res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}

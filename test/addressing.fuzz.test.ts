@@ -1,0 +1,151 @@
+/**
+ * The addressing parsers take text and bytes from peers (targets, redirects, binary multiaddrs). Fed
+ * generated input they return or throw one of our typed errors, nothing else. The generator is seeded
+ * (FUZZ_SEED to replay a run, FUZZ_RUNS for more inputs) so that a failure can be reproduced.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { describe, expect, it } from 'vitest'
+import { InvalidTargetError, LibP2PHTTPError, httpEndpoint, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, parseMultiaddrURI, peerFromHostname, urlToMultiaddr, withHTTPPath } from '../src/index.js'
+import { requestTarget } from '../src/addressing.js'
+import { describeTarget } from '../src/target.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed)
+const RUNS = Number(process.env.FUZZ_RUNS ?? 3000)
+
+/** mulberry32: small, seeded, good enough to spread inputs. */
+function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+const PROTOCOLS = ['ip4', 'ip6', 'dns', 'dns4', 'dns6', 'dnsaddr', 'tcp', 'udp', 'quic-v1', 'tls', 'sni', 'http', 'https', 'http-path', 'p2p', 'ws', 'wss', 'p2p-circuit', 'certhash', 'unix', 'nope']
+const VALUES = ['127.0.0.1', '::1', '1.2.3', '300.1.1.1', 'example.com', 'localhost', '0', '443', '65536', '-1', PEER, PEER.slice(0, 20), 'k51qzi5uqu5dl', 'a%2Fb', '%', '%zz', '..%2F..', '%2F%2Fevil', '', ' ', '\u0000', 'é', '😀', '?x=1', '#f', 'a'.repeat(300)]
+const SCHEMES = ['multiaddr:', 'MULTIADDR:', 'http://', 'https://', 'ftp://', 'ws://', '', 'multiaddr', 'http:', '//']
+
+type Gen = () => number
+
+function pick<T> (r: Gen, list: T[]): T {
+  return list[Math.floor(r() * list.length)]
+}
+
+/** A multiaddr-shaped string: mostly plausible components, sometimes not. */
+function addrText (r: Gen): string {
+  let out = ''
+  const n = Math.floor(r() * 6)
+  for (let i = 0; i < n; i++) {
+    out += `/${pick(r, PROTOCOLS)}`
+    if (r() < 0.8) out += `/${pick(r, VALUES)}`
+  }
+  return mutate(r, out)
+}
+
+/** Insert, delete or replace a few characters, any code point. */
+function mutate (r: Gen, text: string): string {
+  let out = text
+  const edits = r() < 0.5 ? 0 : Math.floor(r() * 4)
+  for (let i = 0; i < edits; i++) {
+    const at = Math.floor(r() * (out.length + 1))
+    const ch = String.fromCodePoint(r() < 0.7 ? 32 + Math.floor(r() * 95) : Math.floor(r() * 0xd7ff))
+    const op = r()
+    out = op < 0.4 ? out.slice(0, at) + ch + out.slice(at) : op < 0.7 ? out.slice(0, at) + out.slice(at + 1) : out.slice(0, at) + ch + out.slice(at + 1)
+  }
+  return out
+}
+
+function text (r: Gen): string {
+  const scheme = pick(r, SCHEMES)
+  const rest = scheme.startsWith('http') || scheme.startsWith('//') ? mutate(r, `${pick(r, VALUES)}${r() < 0.5 ? `:${pick(r, VALUES)}` : ''}/${pick(r, VALUES)}`) : addrText(r)
+  return scheme + rest
+}
+
+function bytes (r: Gen): Uint8Array {
+  const out = new Uint8Array(Math.floor(r() * 40))
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(r() * 256)
+  return out
+}
+
+/** Runs `fn`; a throw must be one of ours. Returns what it returned, or undefined. */
+function ours<T> (what: string, input: unknown, fn: () => T): T | undefined {
+  try {
+    return fn()
+  } catch (err) {
+    if (!(err instanceof LibP2PHTTPError)) {
+      throw new Error(`${what}(${JSON.stringify(input)}) threw ${String(err)} (seed ${SEED})`, { cause: err })
+    }
+    expect(typeof err.code).toBe('string')
+    return undefined
+  }
+}
+
+describe(`addressing, fuzzed (seed ${SEED}, ${RUNS} runs)`, () => {
+  it('parseMultiaddrURI, describeTarget, urlToMultiaddr, peerFromHostname take any text', () => {
+    const r = rng(SEED)
+    for (let i = 0; i < RUNS; i++) {
+      const input = text(r)
+      ours('parseMultiaddrURI', input, () => parseMultiaddrURI(input))
+      ours('describeTarget', input, () => describeTarget(input))
+      ours('urlToMultiaddr', input, () => urlToMultiaddr(input))
+      expect(() => peerFromHostname(input)).not.toThrow()
+    }
+  })
+
+  it('describeTarget takes multiaddrs, lists and { peer, path } of any shape', () => {
+    const r = rng(SEED + 1)
+    for (let i = 0; i < RUNS; i++) {
+      const input = addrText(r)
+      let ma: Multiaddr
+      try {
+        ma = multiaddr(input)
+      } catch {
+        continue
+      }
+      ours('describeTarget', input, () => describeTarget(ma))
+      ours('describeTarget', [input], () => describeTarget([ma, ma]))
+      ours('describeTarget', { peer: input }, () => describeTarget({ peer: ma, path: mutate(r, pick(r, VALUES)) }))
+      ours('httpEndpoint', input, () => httpEndpoint(ma))
+      ours('multiaddrToURL', input, () => multiaddrToURL(ma))
+      ours('withHTTPPath', input, () => withHTTPPath(ma, mutate(r, pick(r, VALUES))))
+      ours('multiaddrToBytes', input, () => multiaddrToBytes(ma))
+    }
+  })
+
+  it('describeTarget refuses values of the wrong type with its own error', () => {
+    for (const input of [null, undefined, 0, true, {}, [], { peer: null }, { peer: 'x' }, { peer: 42 }, Symbol('x'), () => {}]) {
+      ours('describeTarget', String(input), () => describeTarget(input as never))
+    }
+  })
+
+  it('requestTarget and multiaddrFromBytes take any input', () => {
+    const r = rng(SEED + 2)
+    for (let i = 0; i < RUNS; i++) {
+      const path = mutate(r, `${pick(r, VALUES)}/${pick(r, VALUES)}`)
+      ours('requestTarget', path, () => requestTarget(path))
+      const raw = bytes(r)
+      ours('multiaddrFromBytes', [...raw], () => multiaddrFromBytes(raw))
+    }
+  })
+})
+
+describe('found by fuzzing', () => {
+  it('multiaddrFromBytes with an unknown protocol code throws InvalidTargetError, not UnknownProtocolError', () => {
+    expect(() => multiaddrFromBytes(new Uint8Array([5, 211, 1, 140, 38]))).toThrow(InvalidTargetError)
+  })
+
+  it('multiaddrToBytes of a multiaddr js-multiaddr accepted but cannot encode throws InvalidTargetError', () => {
+    expect(() => multiaddrToBytes(multiaddr('/dns4/é/p2p/é'))).toThrow(InvalidTargetError)
+  })
+
+  it('a lone surrogate in a multiaddr value is refused with InvalidTargetError, not URIError', () => {
+    expect(() => parseMultiaddrURI('multiaddr:/dns/x/http-path/\ud83dN')).toThrow(InvalidTargetError)
+    expect(() => httpEndpoint(multiaddr('/unix/\ud83d'))).toThrow(InvalidTargetError)
+    expect(() => describeTarget(multiaddr('/http-path/\ude00A/https'))).toThrow(InvalidTargetError)
+  })
+})
