@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { Agent, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
 import { InsecureHTTPError, InvalidTargetError } from './errors.js'
+import { setBounded } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
@@ -65,13 +66,7 @@ export class SNIRoutes {
   hostnameFor (route: SNIRoute): string {
     const hostname = `${createHash('sha256').update(`${route.connectHost}\n${route.servername}`).digest('hex').slice(0, 32)}${SNI_SUFFIX}`
     // least recently used first out: bounded however many addresses peers send us to
-    this.#routes.delete(hostname)
-    this.#routes.set(hostname, route)
-    while (this.#routes.size > this.#max) {
-      const oldest = this.#routes.keys().next().value
-      if (oldest == null) break
-      this.#routes.delete(oldest)
-    }
+    setBounded(this.#routes, hostname, route, this.#max)
     return hostname
   }
 
@@ -84,7 +79,12 @@ export class SNIRoutes {
   }
 }
 
-function withHostHeader (headers: unknown, host: string): Record<string, string | string[]> | string[] {
+/**
+ * `headers` (in any shape undici takes: an object, a flat array, an iterable of pairs) with `name`
+ * set to `value`, replacing every earlier value of it.
+ */
+export function withHeader (headers: unknown, name: string, value: string): Record<string, string | string[]> | string[] {
+  const lower = name.toLowerCase()
   if (headers != null && typeof headers === 'object' && !Array.isArray(headers) && Symbol.iterator in headers) {
     // a Map, a Headers, any iterable of [name, value]
     headers = [...(headers as Iterable<[string, string]>)]
@@ -94,15 +94,15 @@ function withHostHeader (headers: unknown, host: string): Record<string, string 
     const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
     const out: string[] = []
     for (let i = 0; i < flat.length; i += 2) {
-      if (flat[i].toLowerCase() !== 'host') out.push(flat[i], flat[i + 1])
+      if (flat[i].toLowerCase() !== lower) out.push(flat[i], flat[i + 1])
     }
-    return [...out, 'host', host]
+    return [...out, lower, value]
   }
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
-    if (name.toLowerCase() !== 'host') out[name] = value
+  for (const [key, v] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
+    if (key.toLowerCase() !== lower) out[key] = v
   }
-  out.host = host
+  out[lower] = value
   return out
 }
 
@@ -115,7 +115,7 @@ export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherCompose
       return dispatch(options, handler)
     }
     const host = origin.port === '' ? route.servername : `${route.servername}:${origin.port}`
-    return dispatch({ ...options, servername: route.servername, headers: withHostHeader(options.headers, host) } as Dispatcher.DispatchOptions, handler)
+    return dispatch({ ...options, servername: route.servername, headers: withHeader(options.headers, 'host', host) } as Dispatcher.DispatchOptions, handler)
   }
 }
 

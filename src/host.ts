@@ -9,8 +9,11 @@ import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
+import { AuthClient, fetchAuth } from './auth/client.js'
+import { identityKey } from './auth/identity-key.js'
+import { createAuthGuard, needsPeerIdAuth } from './auth/server.js'
 import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
@@ -19,6 +22,9 @@ import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
+import type { AuthGuard } from './auth/server.js'
+import type { FetchAuth } from './auth/client.js'
+import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
 import type { TransportChoice } from './errors.js'
@@ -108,10 +114,25 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    * @default logs to `console.error`
    */
   onError?: (err: unknown, req: IncomingMessage) => void
+  /**
+   * Peer ID Authentication over the native transport (libp2p specs `http/peer-id-auth.md`). With a
+   * signing key (the node's, or `auth.privateKey`) the host proves servers named by `/http/p2p/<id>`
+   * targets; `auth.server` makes the native listeners require it of clients.
+   */
+  auth?: PeerIdAuthOptions
 }
 
 /** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it), and a peer's protocol to fetch within. */
-export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOptions
+export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOptions & {
+  /**
+   * Run Peer ID Authentication with a server reached over the native transport, and give its peer id in
+   * `serverPeer(res)`. Always on for targets that name a peer (`/tls/http/p2p/<id>`), whose proven id
+   * must then match.
+   *
+   * @default false
+   */
+  auth?: boolean
+}
 
 /** Options for {@link HTTPHost.close}. */
 export interface CloseOptions {
@@ -182,10 +203,15 @@ class Host implements HTTPHost {
   #native: NativeListeners | undefined
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
+  readonly #authClient: AuthClient | undefined
+  readonly #authGuard: AuthGuard | undefined
 
   constructor (init: HTTPHostInit) {
     this.#init = init
     this.#libp2p = init.libp2p
+    const privateKey = identityKey(init.libp2p, init.auth)
+    this.#authClient = privateKey == null ? undefined : new AuthClient({ privateKey, maxTokens: init.auth?.maxTokens })
+    this.#authGuard = privateKey == null || init.auth?.server == null ? undefined : createAuthGuard({ ...init.auth.server, privateKey })
     this.#server = createServer({
       headersTimeout: init.server?.headersTimeout ?? 60_000,
       requestTimeout: init.server?.requestTimeout ?? 300_000,
@@ -215,7 +241,7 @@ class Host implements HTTPHost {
     this.#router = {
       selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
       hasLibp2p: this.#libp2p != null,
-      canAuthenticateServer: false,
+      canAuthenticateServer: privateKey != null,
       isConnected: (peer) => (this.#libp2p?.getConnections?.(peer).length ?? 0) > 0,
       identify: async (addr, signal) => {
         if (this.#libp2p == null) {
@@ -288,7 +314,11 @@ class Host implements HTTPHost {
   client (target: FetchTarget, protocol: string): ProtocolClient { return this.#protocols.client(target, protocol) }
   async ping (target: FetchTarget, options?: PingOptions): Promise<number> { return await this.#protocols.ping(target, options) }
 
-  #onRequest (req: IncomingMessage, res: ServerResponse): void {
+  #onRequest (req: IncomingMessage, res: ServerResponse, authenticated = false): void {
+    if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
+      this.#authGuard(req, res, () => { this.#onRequest(req, res, true) })
+      return
+    }
     if (req.socket instanceof StreamSocket) {
       // One request per stream: `Connection: close`, and the stream ends after the response.
       res.shouldKeepAlive = false
@@ -357,15 +387,18 @@ class Host implements HTTPHost {
       route = await this.#route(target, init.signal ?? undefined)
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
       const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
-      const dispatcher = base.compose(guardHops(hops))
+      const auth = await this.#fetchAuth(route, init)
+      const dispatcher = auth == null ? base.compose(guardHops(hops)) : base.compose(auth.interceptor, guardHops(hops))
       let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
       const finalURL = response.url === '' ? route.url : response.url
       if (init.redirect === 'manual' && route.addr != null) {
         response = withAbsoluteLocation(response, route.url, route.addr)
       }
-      const peer = peerFromHostname(new URL(finalURL).hostname)
-      setServerPeer(response, peer)
-      setTransport(response, response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason })
+      const streamPeer = peerFromHostname(new URL(finalURL).hostname)
+      const proven = streamPeer == null ? auth?.verified() : undefined
+      setServerPeer(response, streamPeer ?? proven)
+      const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
+      setTransport(response, proven == null ? choice : { ...choice, reason: `${choice.reason}; the server proved it is ${proven.toString()} (Peer ID Authentication)` })
       return response
     } catch (err) {
       const error = unwrapFetchError(err)
@@ -376,6 +409,25 @@ class Host implements HTTPHost {
       }
       throw error
     }
+  }
+
+  /** Peer ID Authentication for a native fetch that names a peer or asks for it. */
+  async #fetchAuth (route: Route, init: FetchInit): Promise<FetchAuth | undefined> {
+    if (route.choice.transport !== 'native' || (route.peer == null && init.auth !== true)) {
+      return undefined
+    }
+    if (this.#authClient == null) {
+      throw new InvalidAuthOptionsError('auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
+    }
+    return await fetchAuth(this.#authClient, {
+      expectedPeer: route.peer,
+      body: init.body,
+      skip: (origin) => origin.protocol === 'http:' && peerFromHostname(origin.hostname) != null,
+      hostOf: (origin) => {
+        const sni = this.#sni.lookup(origin.hostname)
+        return sni == null ? origin.host : origin.port === '' ? sni.servername : `${sni.servername}:${origin.port}`
+      }
+    })
   }
 
   addrs (): Multiaddr[] {

@@ -12,6 +12,10 @@ export type { Selection, SelectionOptions, SelectionState, SelectionTarget } fro
 export type { ListenTLSOptions } from './native.js'
 export type { TxtResolver } from './dnsaddr.js'
 export { remotePeer, serverPeer, transportOf } from './identity.js'
+export { withPeerIdAuth } from './auth/server.js'
+export type { PeerIdAuthServerOptions, AuthServerInit } from './auth/server.js'
+export type { PeerIdAuthOptions } from './auth/identity-key.js'
+export { PEER_ID_AUTH_SCHEME } from './auth/params.js'
 export { originalUrl } from './original-url.js'
 export type { HostProtocols, ProtocolsInit, ProtocolFetchOptions, ProtocolClient, ProtocolClientInit } from './protocols.js'
 export type { MountOptions } from './mount.js'
@@ -55,6 +59,11 @@ export {
   InvalidProtocolMapError,
   ProtocolNotFoundError,
   PingError,
-  RedirectRefusedError
+  RedirectRefusedError,
+  PeerAuthHeaderError,
+  PeerAuthError,
+  PeerMismatchError,
+  PeerAuthNotReplayableError,
+  InvalidAuthOptionsError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

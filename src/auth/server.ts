@@ -1,0 +1,186 @@
+/**
+ * Peer ID Authentication in front of a request listener. Every request ends in exactly one of: the
+ * listener runs (once) with `remotePeer(req)` set to the authenticated client, 401 with a fresh
+ * challenge, or 400. The client's identity comes only from a verified signature or a token this server
+ * sealed, never from a header the client could write.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { InvalidAuthOptionsError } from '../errors.js'
+import { setRemotePeer } from '../identity.js'
+import { StreamSocket } from '../stream/socket.js'
+import { isWellKnownPath } from '../well-known.js'
+import { ServerHandshake } from './handshake.js'
+import { parseDuration } from './tokens.js'
+import type { HandshakeEnv } from './handshake.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+
+/** Options of the server side of Peer ID Authentication (`auth.server` of `createHTTPHost`). */
+export interface PeerIdAuthServerOptions {
+  /**
+   * How long a bearer token is accepted: ms, or a duration such as `'30m'`, `'1h'`. An expired token
+   * gets 401 with a new challenge, and the client authenticates again.
+   *
+   * @default '1h'
+   */
+  tokenTTL?: number | string
+  /**
+   * HMAC-SHA256 keys that seal `opaque` and bearer tokens (stateless: nothing is stored per client). The
+   * first seals, every one opens: to rotate, put the new key first and drop the old one after
+   * `tokenTTL`. Share the keys between servers behind one name so that each accepts the others' tokens.
+   *
+   * @default 32 random bytes per host (tokens do not survive a restart)
+   */
+  hmacKey?: Uint8Array | Uint8Array[]
+  /**
+   * Host names (without port) clients may authenticate for. Signatures and tokens are bound to the
+   * request's `Host`; over TLS the `Host` name must also be the TLS server name (SNI) when the client
+   * sent one. Required for requests that do not arrive over TLS.
+   *
+   * @default any name that matches the TLS server name
+   */
+  hostnames?: string[]
+  /**
+   * Send the advisory `expires` parameter with new tokens.
+   *
+   * @default true
+   */
+  expires?: boolean
+}
+
+/** The full server configuration: the options plus the identity key and, for tests, the clock and randomness. */
+export interface AuthServerInit extends PeerIdAuthServerOptions, Partial<HandshakeEnv> {
+  privateKey: PrivateKey
+}
+
+/** Answers one request: `next` runs only for an authenticated client. */
+export type AuthGuard = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
+
+const EXPOSED = 'WWW-Authenticate, Authentication-Info'
+
+function hmacKeysOf (key: Uint8Array | Uint8Array[] | undefined): Uint8Array[] {
+  const keys = key == null ? [new Uint8Array(randomBytes(32))] : Array.isArray(key) ? key : [key]
+  if (keys.length === 0 || keys.some(k => !(k instanceof Uint8Array) || k.byteLength < 16)) {
+    throw new InvalidAuthOptionsError('auth.server.hmacKey: give one or more keys of at least 16 bytes (32 recommended)')
+  }
+  return keys
+}
+
+/** The name part of a `Host` value (`[::1]:8443` → `::1`), lowercased. */
+export function hostName (host: string): string {
+  const lower = host.toLowerCase()
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']')
+    return end < 0 ? lower : lower.slice(1, end)
+  }
+  const colon = lower.lastIndexOf(':')
+  return colon < 0 ? lower : lower.slice(0, colon)
+}
+
+/**
+ * The `hostname` a request's signatures and tokens are bound to: its `Host` value, port included when
+ * there is one (what go-libp2p and @libp2p/http clients sign), or a reason to refuse it.
+ */
+function hostnameOf (req: IncomingMessage, allowed: Set<string> | undefined): { hostname: string } | { refused: string } {
+  const host = req.headers.host
+  if (host == null || host === '') {
+    return { refused: 'no Host header' }
+  }
+  const name = hostName(host)
+  const socket = req.socket as Partial<TLSSocket>
+  if (socket.encrypted === true) {
+    const servername = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined
+    if (servername != null && servername !== name) {
+      return { refused: `Host ${host} is not the TLS server name ${servername}` }
+    }
+  } else if (allowed == null) {
+    return { refused: 'authentication without TLS needs an allow-list of host names (auth.server.hostnames)' }
+  }
+  if (allowed != null && !allowed.has(name)) {
+    return { refused: `${name} is not a host name of this server` }
+  }
+  return { hostname: host.toLowerCase() }
+}
+
+function answer (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'access-control-expose-headers': EXPOSED, 'content-type': 'text/plain; charset=utf-8' })
+  res.end(`${text}\n`)
+}
+
+/**
+ * Build the guard that runs Peer ID Authentication before `next`.
+ *
+ * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
+ */
+export function createAuthGuard (init: AuthServerInit): AuthGuard {
+  let tokenTTL: number
+  try {
+    tokenTTL = parseDuration(init.tokenTTL ?? '1h')
+  } catch (err) {
+    throw new InvalidAuthOptionsError(`auth.server.tokenTTL: ${(err as Error).message}`)
+  }
+  const handshake = new ServerHandshake({
+    privateKey: init.privateKey,
+    hmacKeys: hmacKeysOf(init.hmacKey),
+    tokenTTL,
+    expires: init.expires,
+    now: init.now ?? Date.now,
+    randomBytes: init.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)))
+  })
+  const allowed = init.hostnames == null ? undefined : new Set(init.hostnames.map(h => h.toLowerCase()))
+  return (req, res, next) => {
+    const bound = hostnameOf(req, allowed)
+    if ('refused' in bound) {
+      answer(res, 400, bound.refused)
+      return
+    }
+    const authorization = req.headers.authorization
+    handshake.respond(authorization, bound.hostname).then((outcome) => {
+      if (outcome.type === 'invalid') {
+        answer(res, 400, outcome.reason)
+        return
+      }
+      if (outcome.type === 'challenge') {
+        answer(res, 401, 'Peer ID Authentication required', { 'www-authenticate': outcome.wwwAuthenticate })
+        return
+      }
+      setRemotePeer(req, outcome.peer)
+      if (outcome.authenticationInfo != null) {
+        res.setHeader('authentication-info', outcome.authenticationInfo)
+        res.setHeader('access-control-expose-headers', EXPOSED)
+      }
+      next()
+    }, (err: unknown) => {
+      // signing failed (a broken key): nothing the client can fix
+      if (!res.headersSent) {
+        answer(res, 500, 'Peer ID Authentication failed on the server')
+      }
+      res.destroy(err instanceof Error ? err : undefined)
+    })
+  }
+}
+
+/**
+ * Wrap a Node request listener in Peer ID Authentication: it runs only for authenticated clients, and
+ * `remotePeer(req)` tells which. Works for a mount, the root handler, or any `http(s).Server`.
+ *
+ * @example
+ * ```ts
+ * https.createServer(tls, withPeerIdAuth((req, res) => res.end(`hi ${remotePeer(req)}`), { privateKey, hostnames: ['example.com'] }))
+ * ```
+ */
+export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResponse) => void, init: AuthServerInit): (req: IncomingMessage, res: ServerResponse) => void {
+  const guard = createAuthGuard(init)
+  return (req, res) => { guard(req, res, () => { listener(req, res) }) }
+}
+
+/**
+ * Whether a request to a host with `auth.server` must authenticate: native requests, except the
+ * well-known protocol map (public, so that clients can discover what needs authentication).
+ */
+export function needsPeerIdAuth (req: IncomingMessage): boolean {
+  return !(req.socket instanceof StreamSocket) && !isWellKnownPath((req.url ?? '/').split('?')[0])
+}
