@@ -11,7 +11,7 @@ import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFe
 import { peerFromHostname } from './addressing.js'
 import { AuthClient, fetchAuth } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
-import { createAuthGuard, needsPeerIdAuth } from './auth/server.js'
+import { createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
@@ -22,7 +22,7 @@ import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
-import type { AuthGuard } from './auth/server.js'
+import type { AuthGuards } from './auth/server.js'
 import type { FetchAuth } from './auth/client.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
@@ -204,14 +204,14 @@ class Host implements HTTPHost {
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
   readonly #authClient: AuthClient | undefined
-  readonly #authGuard: AuthGuard | undefined
+  readonly #authGuard: AuthGuards | undefined
 
   constructor (init: HTTPHostInit) {
     this.#init = init
     this.#libp2p = init.libp2p
     const privateKey = identityKey(init.libp2p, init.auth)
     this.#authClient = privateKey == null ? undefined : new AuthClient({ privateKey, maxTokens: init.auth?.maxTokens })
-    this.#authGuard = privateKey == null || init.auth?.server == null ? undefined : createAuthGuard({ ...init.auth.server, privateKey })
+    this.#authGuard = privateKey == null || init.auth?.server == null ? undefined : createAuthGuards({ ...init.auth.server, privateKey })
     this.#server = createServer({
       headersTimeout: init.server?.headersTimeout ?? 60_000,
       requestTimeout: init.server?.requestTimeout ?? 300_000,
@@ -316,7 +316,7 @@ class Host implements HTTPHost {
 
   #onRequest (req: IncomingMessage, res: ServerResponse, authenticated = false): void {
     if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
-      this.#authGuard(req, res, () => { this.#onRequest(req, res, true) })
+      this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true) })
       return
     }
     if (req.socket instanceof StreamSocket) {
@@ -354,7 +354,11 @@ class Host implements HTTPHost {
     }
   }
 
-  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
+    if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
+      this.#authGuard.upgrade(req, socket, () => { this.#onUpgrade(req, socket, head, true) })
+      return
+    }
     const target = this.#protocols.router.upgradeTargetFor(req)
     if (target != null && target.listenerCount('upgrade') > 0) {
       target.emit('upgrade', req, socket, head)

@@ -16,6 +16,7 @@ import { parseDuration } from './tokens.js'
 import type { HandshakeEnv } from './handshake.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 
 /** Options of the server side of Peer ID Authentication (`auth.server` of `createHTTPHost`). */
@@ -110,12 +111,26 @@ function answer (res: ServerResponse, status: number, text: string, headers: Rec
   res.end(`${text}\n`)
 }
 
+/** Answers one upgrade request (WebSocket): `next` runs only for an authenticated client. */
+export type UpgradeGuard = (req: IncomingMessage, socket: Duplex, next: () => void) => void
+
+/** The guards of one configuration: for requests, and for upgrades. */
+export interface AuthGuards {
+  request: AuthGuard
+  upgrade: UpgradeGuard
+}
+
+function answerOnSocket (socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  const lines = Object.entries({ ...headers, 'access-control-expose-headers': EXPOSED, connection: 'close', 'content-length': '0' }).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`, () => { socket.destroy() })
+}
+
 /**
  * Build the guard that runs Peer ID Authentication before `next`.
  *
  * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
  */
-export function createAuthGuard (init: AuthServerInit): AuthGuard {
+export function createAuthGuards (init: AuthServerInit): AuthGuards {
   let tokenTTL: number
   try {
     tokenTTL = parseDuration(init.tokenTTL ?? '1h')
@@ -131,7 +146,7 @@ export function createAuthGuard (init: AuthServerInit): AuthGuard {
     randomBytes: init.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)))
   })
   const allowed = init.hostnames == null ? undefined : new Set(init.hostnames.map(h => h.toLowerCase()))
-  return (req, res, next) => {
+  const request: AuthGuard = (req, res, next) => {
     const bound = hostnameOf(req, allowed)
     if ('refused' in bound) {
       answer(res, 400, bound.refused)
@@ -161,6 +176,36 @@ export function createAuthGuard (init: AuthServerInit): AuthGuard {
       res.destroy(err instanceof Error ? err : undefined)
     })
   }
+  // An upgrade has no response object until a WebSocket server writes its 101, so a handshake step
+  // cannot hand back Authentication-Info: upgrades authenticate with a token from an earlier request
+  // (or complete a handshake and lose the token). Refusals are written on the socket.
+  const upgrade: UpgradeGuard = (req, socket, next) => {
+    const bound = hostnameOf(req, allowed)
+    if ('refused' in bound) {
+      answerOnSocket(socket, 400, 'Bad Request')
+      return
+    }
+    handshake.respond(req.headers.authorization, bound.hostname).then((outcome) => {
+      if (outcome.type === 'authenticated') {
+        setRemotePeer(req, outcome.peer)
+        next()
+      } else if (outcome.type === 'challenge') {
+        answerOnSocket(socket, 401, 'Unauthorized', { 'www-authenticate': outcome.wwwAuthenticate })
+      } else {
+        answerOnSocket(socket, 400, 'Bad Request')
+      }
+    }, () => { socket.destroy() })
+  }
+  return { request, upgrade }
+}
+
+/**
+ * Build the request guard that runs Peer ID Authentication before `next`.
+ *
+ * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
+ */
+export function createAuthGuard (init: AuthServerInit): AuthGuard {
+  return createAuthGuards(init).request
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
   remotePeer, serverPeer, transportOf
 } from '../../src/index.js'
-import { createPeer, stopPeers } from '../helpers/nodes.js'
+import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import type { HTTPHost, HTTPHostInit } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -165,6 +165,19 @@ describe('what the server answers', () => {
     }
   })
 
+  it('upgrades (WebSocket) are guarded too: 401 without a token, through to the handler with one', async () => {
+    const port = portOf(nativeAddr(server.host))
+    await (await client.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
+    await (await client.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
+    const bearer = /bearer="([^"]+)"/.exec(lastAuthorization ?? '')?.[1] ?? ''
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }
+    const refused = await raw(port, upgrade)
+    expect(refused.status).toBe(401)
+    expect(isPeerIdAuth(refused.headers['www-authenticate'])).toBe(true)
+    // through the guard: this root handler is not an http.Server, so the router answers 501
+    expect((await raw(port, { ...upgrade, authorization: `libp2p-PeerID bearer="${bearer}"` })).status).toBe(501)
+  })
+
   it('identity headers a client writes are never trusted', async () => {
     const port = portOf(nativeAddr(server.host))
     const res = await raw(port, { 'x-libp2p-peer-id': client.node.peerId.toString(), authorization: `libp2p-PeerID peer-id="${client.node.peerId.toString()}"` })
@@ -299,6 +312,22 @@ describe('expiry, rotation, failures', () => {
     } finally {
       await serverInitiated.close()
       await stopPeers(fresh)
+    }
+  })
+
+  it('an AbortSignal ends a fetch stuck in the handshake', async () => {
+    const held: ServerResponse[] = []
+    const stuck = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    stuck.serve((_req, res) => { held.push(res) })
+    try {
+      const controller = new AbortController()
+      const pending = client.host.fetch(nativeAddr(stuck, id), { signal: controller.signal }).catch((e: unknown) => e)
+      await until(() => held.length === 1, 5000, 'the handshake request')
+      controller.abort()
+      expect(await pending).toMatchObject({ name: 'AbortError' })
+    } finally {
+      for (const res of held) res.end()
+      await stuck.close({ timeout: 100 })
     }
   })
 
