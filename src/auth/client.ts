@@ -233,7 +233,7 @@ class AuthRun {
     const handshake = this.#client.handshake(this.#hostname)
     // Nothing of the body goes out before the server is proven: a request with one is preceded by OPTIONS.
     const probe = this.#hasBody ? { method: 'OPTIONS', body: null } : {}
-    const first = await this.#exchange(this.#with(handshake.start(), probe))
+    const first = await this.#exchange(this.#with(handshake.start(), probe), true)
     const challenge = challengeOf(first)
     if (challenge == null) {
       throw new PeerAuthError(`${this.#url} answered ${first.status} without a libp2p-PeerID challenge: the server does not authenticate`)
@@ -249,7 +249,7 @@ class AuthRun {
       await this.#final(this.#with(answer), { handshake, on401: 'refused' })
       return
     }
-    const second = await this.#exchange(this.#with(answer, probe))
+    const second = await this.#exchange(this.#with(answer, probe), false)
     const info = header(second.headers, 'authentication-info')
     if (info == null) {
       throw new PeerAuthError(`${this.#url} answered ${second.status} without Authentication-Info: the server is not proven`)
@@ -260,16 +260,24 @@ class AuthRun {
     await this.#final(this.#with(formatAuthHeader([['bearer', issued.bearer]])), { peer: issued.serverPeer, on401: 'refused' })
   }
 
-  /** An auth-only request: its response is read (bounded) and never reaches the caller. */
-  async #exchange (opts: Dispatcher.DispatchOptions): Promise<Exchange> {
+  /**
+   * An auth-only request: its response is read (bounded) and never reaches the caller. With
+   * `challenge`, anything but a 401 `libp2p-PeerID` challenge ends it at once (its body is not read).
+   */
+  async #exchange (opts: Dispatcher.DispatchOptions, challenge: boolean): Promise<Exchange> {
     return await new Promise((resolve, reject) => {
       let response: Exchange | undefined
       let bytes = 0
       const relay = this.#relay
       this.#dispatch(opts, {
         onRequestStart (controller) { relay.attach(controller) },
-        onResponseStart (_controller, status, headers) {
+        onResponseStart (controller, status, headers) {
           response = { status, headers: headers as Headers }
+          if (challenge && challengeOf(response) == null) {
+            const answered = response
+            controller.abort(new PeerAuthError(`the server answered ${status} without a libp2p-PeerID challenge: it does not authenticate`))
+            resolve(answered)
+          }
         },
         onResponseData (controller, chunk) {
           bytes += chunk.byteLength

@@ -7,6 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import { InvalidAuthOptionsError } from '../errors.js'
 import { setRemotePeer } from '../identity.js'
 import { StreamSocket } from '../stream/socket.js'
@@ -39,9 +40,10 @@ export interface PeerIdAuthServerOptions {
   /**
    * Host names (without port) clients may authenticate for. Signatures and tokens are bound to the
    * request's `Host`; over TLS the `Host` name must also be the TLS server name (SNI) when the client
-   * sent one. Required for requests that do not arrive over TLS.
+   * sent one. Required for requests that do not arrive over TLS. Set it in production: without it the
+   * server signs for whatever name a client (or a relay in the middle) sends as SNI.
    *
-   * @default any name that matches the TLS server name
+   * @default over TLS, the TLS server name, or without SNI the IP address the connection arrived on
    */
   hostnames?: string[]
   /**
@@ -93,9 +95,14 @@ function hostnameOf (req: IncomingMessage, allowed: Set<string> | undefined): { 
   const name = hostName(host)
   const socket = req.socket as Partial<TLSSocket>
   if (socket.encrypted === true) {
-    const servername = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined
+    const servername = typeof socket.servername === 'string' && socket.servername !== '' ? socket.servername.toLowerCase() : undefined
     if (servername != null && servername !== name) {
       return { refused: `Host ${host} is not the TLS server name ${servername}` }
+    }
+    // Without SNI (a client dialling an IP) only the address the connection arrived on can be named:
+    // a relay must not get this server to sign for a name it picked.
+    if (servername == null && allowed == null && (isIP(name) === 0 || name !== localAddressOf(req))) {
+      return { refused: `Host ${host} is not the address this connection arrived on, and no TLS server name was sent` }
     }
   } else if (allowed == null) {
     return { refused: 'authentication without TLS needs an allow-list of host names (auth.server.hostnames)' }
@@ -104,6 +111,11 @@ function hostnameOf (req: IncomingMessage, allowed: Set<string> | undefined): { 
     return { refused: `${name} is not a host name of this server` }
   }
   return { hostname: host.toLowerCase() }
+}
+
+function localAddressOf (req: IncomingMessage): string | undefined {
+  const address = req.socket.localAddress?.toLowerCase()
+  return address?.startsWith('::ffff:') === true && isIP(address.slice(7)) === 4 ? address.slice(7) : address
 }
 
 function answer (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {

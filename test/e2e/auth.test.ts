@@ -254,6 +254,21 @@ describe('expiry, rotation, failures', () => {
     }
   })
 
+  it('without an allow-list: the SNI name, or without SNI only the address the connection arrived on', async () => {
+    const open = await keyedServer({ hostnames: undefined })
+    try {
+      const port = portOf(nativeAddr(open))
+      expect((await raw(port, { host: `example.test:${port}` }, { servername: '' })).status).toBe(400)
+      expect((await raw(port, { host: `127.0.0.1:${port}` }, { servername: '' })).status).toBe(401)
+      expect((await raw(port, { host: `example.test:${port}` }, { servername: 'example.test' })).status).toBe(401)
+      const res = await client.host.fetch(nativeAddr(open, id))
+      expect(serverPeer(res)?.toString()).toBe(id)
+      expect(await res.json()).toMatchObject({ peer: client.node.peerId.toString() })
+    } finally {
+      await open.close()
+    }
+  })
+
   it('a server proving another peer id than the target names: PeerMismatchError', async () => {
     const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const err = await client.host.fetch(nativeAddr(server.host, other)).catch((e: unknown) => e)
