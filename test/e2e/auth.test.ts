@@ -330,6 +330,28 @@ describe('expiry, rotation, failures', () => {
     }
   })
 
+  it('a server whose Authentication-Info has no sig: PeerAuthError, and the response never reaches the caller', async () => {
+    const handshake = new ServerHandshake({ privateKey: key, hmacKeys: [randomBytes(32)], tokenTTL: 60_000, now: Date.now, randomBytes: (n) => new Uint8Array(randomBytes(n)) })
+    const unsigned = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    unsigned.serve(async (req, res) => {
+      const authorization = req.headers.authorization ?? ''
+      if (!authorization.includes('opaque=')) {
+        res.writeHead(401, { 'www-authenticate': handshake.challenge(req.headers.host ?? '') }).end()
+        return
+      }
+      const outcome = await handshake.respond(authorization, req.headers.host ?? '')
+      const info = outcome.type === 'authenticated' ? outcome.authenticationInfo ?? '' : ''
+      res.writeHead(200, { 'authentication-info': info.replace(/sig="[^"]*", /, '') }).end('must not be read')
+    })
+    try {
+      const err = await client.host.fetch(nativeAddr(unsigned, id)).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(PeerAuthError)
+      expect((err as Error).message).toMatch(/without sig/)
+    } finally {
+      await unsigned.close()
+    }
+  })
+
   it('an AbortSignal ends a fetch stuck in the handshake', async () => {
     const held: ServerResponse[] = []
     const stuck = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
