@@ -85,9 +85,41 @@ export class AuthClient {
     this.tokens = new TokenCache(init.maxTokens, this.#env.now)
   }
 
+  readonly #handshakes = new Map<string, { done: Promise<void>, end: () => void }>()
+
   /** A fresh handshake for `hostname`. */
   handshake (hostname: string): ClientHandshake {
     return new ClientHandshake({ privateKey: this.#init.privateKey, hostname, ...this.#env })
+  }
+
+  /** The handshake in flight for `key` (hostname and expected peer), settled once it has a token or gave up. */
+  pending (key: string): Promise<void> | undefined {
+    return this.#handshakes.get(key)?.done
+  }
+
+  /**
+   * Note that a handshake for `key` starts, so that concurrent requests wait for its token instead of
+   * each running their own. Returns what ends it (idempotent); a second caller gets a no-op.
+   */
+  begin (key: string): () => void {
+    if (this.#handshakes.has(key)) {
+      return () => {}
+    }
+    let end!: () => void
+    const done = new Promise<void>(resolve => {
+      end = () => {
+        if (this.#handshakes.get(key)?.done === done) this.#handshakes.delete(key)
+        resolve()
+      }
+    })
+    this.#handshakes.set(key, { done, end })
+    return end
+  }
+
+  /** Store a token from a handshake for `key`, and release the requests waiting for it. */
+  issued (key: string, hostname: string, token: IssuedToken): void {
+    this.tokens.set(hostname, token)
+    this.#handshakes.get(key)?.end()
   }
 }
 
@@ -114,6 +146,13 @@ class RelayController implements Controller {
   #aborted = false
   #paused = false
   #reason: Error | null = null
+  #onAbort: ((reason: Error) => void) | undefined
+  /** Rejects when the caller aborts: for waits that no request of ours is part of. */
+  readonly whenAborted = new Promise<never>((_resolve, reject) => { this.#onAbort = reject })
+
+  constructor () {
+    this.whenAborted.catch(() => {})
+  }
 
   attach (controller: Controller): void {
     this.#current = controller
@@ -125,6 +164,7 @@ class RelayController implements Controller {
     this.#aborted = true
     this.#reason = reason
     this.#current?.abort(reason)
+    this.#onAbort?.(reason)
   }
 
   pause (): void {
@@ -181,6 +221,8 @@ class AuthRun {
   readonly #relay = new RelayController()
   readonly #hostname: string
   readonly #url: string
+  /** Concurrent handshakes with the same key are merged. */
+  readonly #key: string
 
   constructor (dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, handler: Handler, client: AuthClient, request: AuthRequest, origin: URL) {
     this.#dispatch = dispatch
@@ -190,6 +232,7 @@ class AuthRun {
     this.#request = request
     this.#hostname = request.hostOf(origin)
     this.#url = new URL(opts.path, origin).toString()
+    this.#key = `${this.#hostname} ${request.expectedPeer?.toString() ?? '*'}`
   }
 
   start (): void {
@@ -224,12 +267,26 @@ class AuthRun {
   }
 
   async #run (): Promise<void> {
-    const token = this.#client.tokens.get(this.#hostname, this.#request.expectedPeer)
+    let token = this.#client.tokens.get(this.#hostname, this.#request.expectedPeer)
+    const pending = token == null ? this.#client.pending(this.#key) : undefined
+    if (pending != null) {
+      await Promise.race([pending, this.#relay.whenAborted])
+      token = this.#client.tokens.get(this.#hostname, this.#request.expectedPeer)
+    }
     if (token != null) {
       const outcome = await this.#final(this.#with(formatAuthHeader([['bearer', token.bearer]])), { peer: token.serverPeer, on401: this.#replayable ? 'retry' : 'not-replayable' })
       if (outcome !== 'retry') return
       this.#client.tokens.delete(this.#hostname, token.serverPeer)
     }
+    const end = this.#client.begin(this.#key)
+    try {
+      await this.#handshake()
+    } finally {
+      end()
+    }
+  }
+
+  async #handshake (): Promise<void> {
     const handshake = this.#client.handshake(this.#hostname)
     // Nothing of the body goes out before the server is proven: a request with one is preceded by OPTIONS.
     const probe = this.#hasBody ? { method: 'OPTIONS', body: null } : {}
@@ -256,7 +313,7 @@ class AuthRun {
     }
     const issued = await handshake.finish(info)
     this.#verified(issued.serverPeer)
-    this.#client.tokens.set(this.#hostname, issued)
+    this.#client.issued(this.#key, this.#hostname, issued)
     await this.#final(this.#with(formatAuthHeader([['bearer', issued.bearer]])), { peer: issued.serverPeer, on401: 'refused' })
   }
 
@@ -303,6 +360,7 @@ class AuthRun {
     const request = this.#request
     const client = this.#client
     const hostname = this.#hostname
+    const key = this.#key
     const url = this.#url
     const verified = (peer: PeerId): void => { this.#verified(peer) }
     return await new Promise((resolve, reject) => {
@@ -349,7 +407,7 @@ class AuthRun {
           controller.pause()
           check.handshake.finish(info).then((issued) => {
             verified(issued.serverPeer)
-            client.tokens.set(hostname, issued)
+            client.issued(key, hostname, issued)
             request.onVerified(issued.serverPeer)
             start()
             release()

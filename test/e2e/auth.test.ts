@@ -116,6 +116,19 @@ describe('our client and our server over the native transport', () => {
     }
   })
 
+  it('concurrent first requests share one handshake', async () => {
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      served.length = 0
+      const addr = nativeAddr(server.host, server.node.peerId.toString())
+      const all = await Promise.all(Array.from({ length: 8 }, async () => await (await fresh.host.fetch(addr)).json()))
+      expect(all.every(seen => seen.peer === fresh.node.peerId.toString())).toBe(true)
+      expect(served.map(s => s.auth).sort()).toEqual(['answer', ...Array(7).fill('bearer')])
+    } finally {
+      await stopPeers(fresh)
+    }
+  })
+
   it('auth: true on a URL proves whichever peer answers', async () => {
     const port = portOf(nativeAddr(server.host))
     const res = await client.host.fetch(`https://localhost:${port}/x`, { auth: true })
@@ -200,6 +213,24 @@ describe('expiry, rotation, failures', () => {
     const host = await createHTTPHost({ listen: [`/ip4/127.0.0.1/tcp/${port}/tls/http`], tls: cert, auth: { privateKey: key, server: { hostnames: HOSTNAMES, ...auth } } })
     host.serve(record)
     return host
+  }
+
+  for (const type of ['secp256k1', 'RSA'] as const) {
+    it(`${type} keys on both sides (hosts without libp2p, auth.privateKey), a fetch-style handler`, async () => {
+      const [serverKey, clientKey] = await Promise.all([generateKeyPair(type as 'Ed25519'), generateKeyPair(type as 'Ed25519')])
+      const keyed = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, auth: { privateKey: serverKey, server: { hostnames: HOSTNAMES } } })
+      keyed.serve((request: Request) => new Response(remotePeer(request)?.toString() ?? 'nobody'))
+      const caller = await createHTTPHost({ clientTLS: { ca: cert.cert }, auth: { privateKey: clientKey } })
+      try {
+        for (const kind of ['handshake', 'token']) {
+          const res = await caller.fetch(nativeAddr(keyed, peerIdFromPrivateKey(serverKey).toString()), { method: 'POST', body: kind })
+          expect(serverPeer(res)?.equals(peerIdFromPrivateKey(serverKey))).toBe(true)
+          expect(await res.text()).toBe(peerIdFromPrivateKey(clientKey).toString())
+        }
+      } finally {
+        await Promise.all([keyed.close(), caller.close()])
+      }
+    })
   }
 
   it('an expired token: 401, a new handshake, the handler runs once; a streamed body cannot be resent', async () => {
@@ -360,6 +391,12 @@ describe('expiry, rotation, failures', () => {
       const controller = new AbortController()
       const pending = client.host.fetch(nativeAddr(stuck, id), { signal: controller.signal }).catch((e: unknown) => e)
       await until(() => held.length === 1, 5000, 'the handshake request')
+      // a second request waits for that handshake; its own signal still ends it
+      const follower = new AbortController()
+      const waiting = client.host.fetch(nativeAddr(stuck, id), { signal: follower.signal }).catch((e: unknown) => e)
+      follower.abort()
+      expect(await waiting).toMatchObject({ name: 'AbortError' })
+      expect(held).toHaveLength(1)
       controller.abort()
       expect(await pending).toMatchObject({ name: 'AbortError' })
     } finally {
