@@ -411,7 +411,8 @@ class AuthRun {
             request.onVerified(issued.serverPeer)
             start()
             release()
-            controller.resume()
+            // the caller may have paused meanwhile (backpressure): then it resumes itself
+            if (!relay.paused) controller.resume()
           }, (err: Error) => { fail(controller, err) })
         },
         onResponseData (_controller, chunk) {

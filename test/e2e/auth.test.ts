@@ -336,6 +336,10 @@ describe('expiry, rotation, failures', () => {
         return
       }
       if (outcome.authenticationInfo != null) res.setHeader('authentication-info', outcome.authenticationInfo)
+      if (req.url === '/big') {
+        res.end(Buffer.alloc(1 << 20, 7))
+        return
+      }
       await record(req, res)
     })
     const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
@@ -352,6 +356,16 @@ describe('expiry, rotation, failures', () => {
         // the body went out with the bearer, after an OPTIONS carried the handshake
         expect(await post.json()).toMatchObject({ method: 'POST', auth: 'bearer', body: 'after proof' })
         expect(served.map(s => s.method)).toEqual(['GET', 'OPTIONS', 'POST'])
+        // a response held until the server's signature verified arrives whole
+        const third = await createPeer({ clientTLS: { ca: cert.cert } })
+        try {
+          const big = await third.host.fetch(`multiaddr:${nativeAddr(serverInitiated).toString()}/p2p/${id}/http-path/big`)
+          const bytes = new Uint8Array(await big.arrayBuffer())
+          expect(bytes.byteLength).toBe(1 << 20)
+          expect(bytes.every(b => b === 7)).toBe(true)
+        } finally {
+          await stopPeers(third)
+        }
       } finally {
         await stopPeers(other)
       }
