@@ -13,6 +13,7 @@ import { setRemotePeer } from '../identity.js'
 import { StreamSocket } from '../stream/socket.js'
 import { isWellKnownPath } from '../well-known.js'
 import { ServerHandshake } from './handshake.js'
+import { isPeerIdAuth } from './params.js'
 import { parseDuration } from './tokens.js'
 import type { HandshakeEnv } from './handshake.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -235,9 +236,13 @@ export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResp
 }
 
 /**
- * Whether a request to a host with `auth.server` must authenticate: native requests, except the
- * well-known protocol map (public, so that clients can discover what needs authentication).
+ * Whether a request to a host with `auth.server` goes through the guard: native requests, except
+ * those for the well-known protocol map that carry no `libp2p-PeerID` header (the map is public, so
+ * that clients can discover; a client that wants the server proven there gets its handshake).
  */
 export function needsPeerIdAuth (req: IncomingMessage): boolean {
-  return !(req.socket instanceof StreamSocket) && !isWellKnownPath((req.url ?? '/').split('?')[0])
+  if (req.socket instanceof StreamSocket) {
+    return false
+  }
+  return !isWellKnownPath((req.url ?? '/').split('?')[0]) || isPeerIdAuth(req.headers.authorization)
 }

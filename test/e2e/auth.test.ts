@@ -129,6 +129,21 @@ describe('our client and our server over the native transport', () => {
     }
   })
 
+  it('the well-known map of a peer-named native target: the server proven there too', async () => {
+    server.host.handle('/kv/1.0.0', record)
+    try {
+      const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+      try {
+        const map = await fresh.host.protocols(nativeAddr(server.host, server.node.peerId.toString()))
+        expect(map['/kv/1.0.0']).toEqual({ path: '/kv/1.0.0/' })
+      } finally {
+        await stopPeers(fresh)
+      }
+    } finally {
+      server.host.unhandle('/kv/1.0.0')
+    }
+  })
+
   it('auth: true on a URL proves whichever peer answers', async () => {
     const port = portOf(nativeAddr(server.host))
     const res = await client.host.fetch(`https://localhost:${port}/x`, { auth: true })
