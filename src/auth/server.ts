@@ -224,6 +224,7 @@ export function createAuthGuard (init: AuthServerInit): AuthGuard {
 /**
  * Wrap a Node request listener in Peer ID Authentication: it runs only for authenticated clients, and
  * `remotePeer(req)` tells which. Works for a mount, the root handler, or any `http(s).Server`.
+ * Requests on libp2p streams pass straight through (the connection authenticated the peer).
  *
  * @example
  * ```ts
@@ -232,7 +233,14 @@ export function createAuthGuard (init: AuthServerInit): AuthGuard {
  */
 export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResponse) => void, init: AuthServerInit): (req: IncomingMessage, res: ServerResponse) => void {
   const guard = createAuthGuard(init)
-  return (req, res) => { guard(req, res, () => { listener(req, res) }) }
+  return (req, res) => {
+    if (req.socket instanceof StreamSocket) {
+      // a libp2p stream: the connection has authenticated the peer already
+      listener(req, res)
+      return
+    }
+    guard(req, res, () => { listener(req, res) })
+  }
 }
 
 /**

@@ -9,10 +9,11 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ServerHandshake } from '../../src/auth/handshake.js'
+import { identityKey } from '../../src/auth/identity-key.js'
 import { isPeerIdAuth } from '../../src/auth/params.js'
 import {
   InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
-  remotePeer, serverPeer, transportOf
+  remotePeer, serverPeer, transportOf, withPeerIdAuth
 } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
@@ -157,6 +158,27 @@ describe('our client and our server over the native transport', () => {
     expect(transportOf(res)?.transport).toBe('stream')
     expect(serverPeer(res)?.equals(server.node.peerId)).toBe(true)
     expect(await res.json()).toMatchObject({ peer: client.node.peerId.toString(), auth: 'none' })
+  })
+})
+
+describe('withPeerIdAuth on one mount', () => {
+  it('native requests authenticate, stream requests pass through with the connection\'s peer', async () => {
+    const mounted = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const privateKey = identityKey(mounted.node, undefined)
+    if (privateKey == null) throw new Error('no key')
+    mounted.host.handle('/secret/1', withPeerIdAuth((req, res) => { void record(req, res) }, { privateKey, hostnames: HOSTNAMES }))
+    try {
+      const id = mounted.node.peerId.toString()
+      const native = await client.host.fetch(`multiaddr:${nativeAddr(mounted.host, id).toString()}/http-path/secret%2F1%2F`)
+      expect(serverPeer(native)?.toString()).toBe(id)
+      expect(await native.json()).toMatchObject({ auth: 'answer', peer: client.node.peerId.toString() })
+      const overStream = await client.host.fetch(`multiaddr:${mounted.node.getMultiaddrs()[0].toString()}/http-path/secret%2F1%2F`)
+      expect(await overStream.json()).toMatchObject({ auth: 'none', peer: client.node.peerId.toString() })
+      const res = await raw(portOf(nativeAddr(mounted.host)), {}, { path: '/secret/1/' })
+      expect(res.status).toBe(401)
+    } finally {
+      await stopPeers(mounted)
+    }
   })
 })
 
