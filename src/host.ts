@@ -171,7 +171,11 @@ export interface HTTPHost extends HostProtocols {
    * @throws {StreamResetError} when the stream is reset before the response headers arrive
    */
   fetch: (target: FetchTarget, init?: FetchInit) => Promise<Response>
-  /** The `http://<peer>/path` URL that {@link HTTPHost.dispatcher} routes to `target` over libp2p. */
+  /**
+   * The `http://<peer>/path` URL that {@link HTTPHost.dispatcher} routes to `target` over libp2p. The
+   * dispatcher alone does not run Peer ID Authentication, so a target naming a peer never gets that
+   * peer's HTTPS URL here: it gets a stream URL, or `PeerAuthRequiredError`.
+   */
   url: (target: FetchTarget) => Promise<string>
   /**
    * This host's addresses: the libp2p node's multiaddrs, then the native listeners' (real ports,
@@ -261,7 +265,9 @@ class Host implements HTTPHost {
     }
     this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni))
     this.dispatcher = this.#sniAgent.compose(multiaddrLocations((uri) => {
-      const route = routeLocation(uri, this.#router)
+      // Peer ID Authentication runs per host.fetch, for the target's own peer: a redirect (and a URL
+      // used with the bare dispatcher) must not reach a named peer's HTTPS address unproven
+      const route = routeLocation(uri, { ...this.#router, canAuthenticateServer: false })
       debug('redirect to %s: %s over %s (%s)', uri, route.url, route.choice.transport, route.choice.reason)
       return route.url
     }))
@@ -369,7 +375,7 @@ class Host implements HTTPHost {
   }
 
   async url (target: FetchTarget): Promise<string> {
-    return (await this.#route(target)).url
+    return (await routeTarget(target, { ...this.#router, canAuthenticateServer: false })).url
   }
 
   async #route (target: FetchTarget, signal?: AbortSignal): Promise<Route> {

@@ -161,6 +161,26 @@ describe('our client and our server over the native transport', () => {
   })
 })
 
+describe('where the per-fetch proof cannot follow', () => {
+  it('host.url of a peer-named HTTPS address: a stream URL, or PeerAuthRequiredError (the bare dispatcher does not authenticate)', async () => {
+    const id = server.node.peerId.toString()
+    await expect(client.host.url(nativeAddr(server.host, id))).rejects.toBeInstanceOf(PeerAuthRequiredError)
+    expect(await client.host.url([nativeAddr(server.host, id), server.node.getMultiaddrs()[0]])).toMatch(/^http:\/\/k/)
+  })
+
+  it('a redirect to a peer-named HTTPS address is refused rather than followed unproven', async () => {
+    const id = server.node.peerId.toString()
+    const redirecting = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    redirecting.serve((_req, res) => { res.writeHead(307, { location: `multiaddr:${nativeAddr(server.host, id).toString()}` }).end() })
+    try {
+      const err = await client.host.fetch(`https://127.0.0.1:${portOf(nativeAddr(redirecting))}/`).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(PeerAuthRequiredError)
+    } finally {
+      await redirecting.close()
+    }
+  })
+})
+
 describe('withPeerIdAuth on one mount', () => {
   it('native requests authenticate, stream requests pass through with the connection\'s peer', async () => {
     const mounted = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
