@@ -99,7 +99,12 @@ export class SNIRoutes {
   }
 }
 
-function withHostHeader (headers: unknown, host: string): Record<string, string | string[]> | string[] {
+/**
+ * `headers` (in any shape undici takes: an object, a flat array, an iterable of pairs) with `name`
+ * set to `value`, replacing every earlier value of it.
+ */
+export function withHeader (headers: unknown, name: string, value: string): Record<string, string | string[]> | string[] {
+  const lower = name.toLowerCase()
   if (headers != null && typeof headers === 'object' && !Array.isArray(headers) && Symbol.iterator in headers) {
     // a Map, a Headers, any iterable of [name, value]
     headers = [...(headers as Iterable<[string, string]>)]
@@ -109,15 +114,15 @@ function withHostHeader (headers: unknown, host: string): Record<string, string 
     const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
     const out: string[] = []
     for (let i = 0; i < flat.length; i += 2) {
-      if (flat[i].toLowerCase() !== 'host') out.push(flat[i], flat[i + 1])
+      if (flat[i].toLowerCase() !== lower) out.push(flat[i], flat[i + 1])
     }
-    return [...out, 'host', host]
+    return [...out, lower, value]
   }
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
-    if (name.toLowerCase() !== 'host') out[name] = value
+  for (const [key, v] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
+    if (key.toLowerCase() !== lower) out[key] = v
   }
-  out.host = host
+  out[lower] = value
   return out
 }
 
@@ -130,7 +135,7 @@ export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherCompose
       return dispatch(options, handler)
     }
     const host = origin.port === '' ? route.servername : `${route.servername}:${origin.port}`
-    return dispatch({ ...options, servername: route.servername, headers: withHostHeader(options.headers, host) } as Dispatcher.DispatchOptions, handler)
+    return dispatch({ ...options, servername: route.servername, headers: withHeader(options.headers, 'host', host) } as Dispatcher.DispatchOptions, handler)
   }
 }
 

@@ -289,3 +289,56 @@ export class ResponseTimeoutError extends ResponseError {
     this.phase = phase
   }
 }
+
+/**
+ * A `libp2p-PeerID` header (`Authorization`, `WWW-Authenticate`, `Authentication-Info`) is malformed:
+ * over 2048 bytes, bad `auth-param` syntax, bad base64url, a missing parameter, a challenge under 32
+ * characters, an unreadable public key.
+ */
+export class PeerAuthHeaderError extends LibP2PHTTPError {
+  constructor (message: string) {
+    super('ERR_PEER_AUTH_HEADER', `malformed libp2p-PeerID header: ${message}`)
+  }
+}
+
+/**
+ * Peer ID Authentication of a server failed: its signature does not verify or is missing, it did not
+ * run the handshake, or it refused ours.
+ */
+export class PeerAuthError extends LibP2PHTTPError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_PEER_AUTH_FAILED', message, options)
+  }
+}
+
+/** The server proved a peer id, but not the one the target named (`/http/p2p/<id>`). */
+export class PeerMismatchError extends LibP2PHTTPError {
+  /** The peer id the target named. */
+  readonly expected: string
+  /** The peer id the server proved. */
+  readonly actual: string
+
+  constructor (expected: string, actual: string) {
+    super('ERR_PEER_MISMATCH', `the server authenticated as ${actual}, but the target names ${expected}`)
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/**
+ * The server asked to authenticate again (401) after the request body had been sent, and the body
+ * cannot be sent twice (a stream). Pass a string, bytes, `URLSearchParams` or a `Blob` to let the
+ * client replay it.
+ */
+export class PeerAuthNotReplayableError extends LibP2PHTTPError {
+  constructor (url: string) {
+    super('ERR_PEER_AUTH_NOT_REPLAYABLE', `${url} asked to authenticate again after the request body was sent, and a streamed body cannot be sent twice: pass the body as a string, bytes or a Blob`)
+  }
+}
+
+/** The `auth` options of `createHTTPHost` cannot be used (no private key, a key that is not the node's, a bad duration). */
+export class InvalidAuthOptionsError extends LibP2PHTTPError {
+  constructor (message: string) {
+    super('ERR_INVALID_AUTH_OPTIONS', message)
+  }
+}

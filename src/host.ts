@@ -9,8 +9,11 @@ import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
+import { AuthClient, fetchAuth } from './auth/client.js'
+import { identityKey } from './auth/identity-key.js'
+import { createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
@@ -22,6 +25,9 @@ import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
+import type { AuthGuards } from './auth/server.js'
+import type { FetchAuth } from './auth/client.js'
+import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
 import type { TransportChoice } from './errors.js'
@@ -118,10 +124,25 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    * @default logs to `console.error`
    */
   onError?: (err: unknown, req: IncomingMessage) => void
+  /**
+   * Peer ID Authentication over the native transport (libp2p specs `http/peer-id-auth.md`). With a
+   * signing key (the node's, or `auth.privateKey`) the host proves servers named by `/http/p2p/<id>`
+   * targets; `auth.server` makes the native listeners require it of clients.
+   */
+  auth?: PeerIdAuthOptions
 }
 
 /** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it), and a peer's protocol to fetch within. */
-export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOptions
+export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOptions & {
+  /**
+   * Run Peer ID Authentication with a server reached over the native transport, and give its peer id in
+   * `serverPeer(res)`. Always on for targets that name a peer (`/tls/http/p2p/<id>`), whose proven id
+   * must then match.
+   *
+   * @default false
+   */
+  auth?: boolean
+}
 
 /** Options for {@link HTTPHost.close}. */
 export interface CloseOptions {
@@ -160,7 +181,11 @@ export interface HTTPHost extends HostProtocols {
    * @throws {StreamResetError} when the stream is reset before the response headers arrive
    */
   fetch: (target: FetchTarget, init?: FetchInit) => Promise<Response>
-  /** The `http://<peer>/path` URL that {@link HTTPHost.dispatcher} routes to `target` over libp2p. */
+  /**
+   * The `http://<peer>/path` URL that {@link HTTPHost.dispatcher} routes to `target` over libp2p. The
+   * dispatcher alone does not run Peer ID Authentication, so a target naming a peer never gets that
+   * peer's HTTPS URL here: it gets a stream URL, or `PeerAuthRequiredError`.
+   */
   url: (target: FetchTarget) => Promise<string>
   /**
    * This host's addresses: the libp2p node's multiaddrs, then the native listeners' (real ports,
@@ -194,10 +219,15 @@ class Host implements HTTPHost {
   #native: NativeListeners | undefined
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
+  readonly #authClient: AuthClient | undefined
+  readonly #authGuard: AuthGuards | undefined
 
   constructor (init: HTTPHostInit) {
     this.#init = init
     this.#libp2p = init.libp2p
+    const privateKey = identityKey(init.libp2p, init.auth)
+    this.#authClient = privateKey == null ? undefined : new AuthClient({ privateKey, maxTokens: init.auth?.maxTokens })
+    this.#authGuard = privateKey == null || init.auth?.server == null ? undefined : createAuthGuards({ ...init.auth.server, privateKey })
     this.#limits = resolveServerLimits(init.server)
     this.#server = createServer(nodeServerOptions(this.#limits), (req, res) => { this.#onRequest(req, res) })
     // A stream on which nothing moves either way (a peer that stopped reading our response) is closed.
@@ -225,7 +255,7 @@ class Host implements HTTPHost {
     this.#router = {
       selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
       hasLibp2p: this.#libp2p != null,
-      canAuthenticateServer: false,
+      canAuthenticateServer: privateKey != null,
       isConnected: (peer) => (this.#libp2p?.getConnections?.(peer).length ?? 0) > 0,
       identify: async (addr, signal) => {
         if (this.#libp2p == null) {
@@ -246,7 +276,9 @@ class Host implements HTTPHost {
     }
     this.#sniAgent = this.#agent.compose(sniHostHeaders(this.#sni), typedResponseErrors())
     this.dispatcher = this.#sniAgent.compose(multiaddrLocations((uri) => {
-      const route = routeLocation(uri, this.#router)
+      // Peer ID Authentication runs per host.fetch, for the target's own peer: a redirect (and a URL
+      // used with the bare dispatcher) must not reach a named peer's HTTPS address unproven
+      const route = routeLocation(uri, { ...this.#router, canAuthenticateServer: false })
       debug('redirect to %s: %s over %s (%s)', uri, route.url, route.choice.transport, route.choice.reason)
       return route.url
     }))
@@ -295,14 +327,21 @@ class Host implements HTTPHost {
   client (target: FetchTarget, protocol: string): ProtocolClient { return this.#protocols.client(target, protocol) }
   async ping (target: FetchTarget, options?: PingOptions): Promise<number> { return await this.#protocols.ping(target, options) }
 
-  #onRequest (req: IncomingMessage, res: ServerResponse): void {
-    const onStream = req.socket instanceof StreamSocket
-    if (onStream) {
-      // One request per stream: `Connection: close`, and the stream ends after the response.
-      res.shouldKeepAlive = false
-    }
-    if (refuseMalformed(req, res, onStream) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
-      return
+  #onRequest (req: IncomingMessage, res: ServerResponse, authenticated = false): void {
+    if (!authenticated) {
+      const onStream = req.socket instanceof StreamSocket
+      if (onStream) {
+        // One request per stream: `Connection: close`, and the stream ends after the response.
+        res.shouldKeepAlive = false
+      }
+      // cheap refusals first: no handshake for a request that cannot be served anyway
+      if (refuseMalformed(req, res, onStream) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
+        return
+      }
+      if (this.#authGuard != null && needsPeerIdAuth(req)) {
+        this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true) })
+        return
+      }
     }
     const handler = this.#protocols.router.listenerFor(req)
     if (handler == null) {
@@ -335,7 +374,11 @@ class Host implements HTTPHost {
     }
   }
 
-  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
+    if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
+      this.#authGuard.upgrade(req, socket, () => { this.#onUpgrade(req, socket, head, true) })
+      return
+    }
     const target = this.#protocols.router.upgradeTargetFor(req)
     if (target != null && target.listenerCount('upgrade') > 0) {
       target.emit('upgrade', req, socket, head)
@@ -346,7 +389,7 @@ class Host implements HTTPHost {
   }
 
   async url (target: FetchTarget): Promise<string> {
-    return (await this.#route(target)).url
+    return (await routeTarget(target, { ...this.#router, canAuthenticateServer: false })).url
   }
 
   async #route (target: FetchTarget, signal?: AbortSignal): Promise<Route> {
@@ -368,15 +411,18 @@ class Host implements HTTPHost {
       route = await this.#route(target, init.signal ?? undefined)
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
       const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
-      const dispatcher = base.compose(guardHops(hops))
+      const auth = await this.#fetchAuth(route, init)
+      const dispatcher = auth == null ? base.compose(guardHops(hops)) : base.compose(auth.interceptor, guardHops(hops))
       let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
       const finalURL = response.url === '' ? route.url : response.url
       if (init.redirect === 'manual' && route.addr != null) {
         response = withAbsoluteLocation(response, route.url, route.addr)
       }
-      const peer = peerFromHostname(new URL(finalURL).hostname)
-      setServerPeer(response, peer)
-      setTransport(response, response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason })
+      const streamPeer = peerFromHostname(new URL(finalURL).hostname)
+      const proven = streamPeer == null ? auth?.verified() : undefined
+      setServerPeer(response, streamPeer ?? proven)
+      const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
+      setTransport(response, proven == null ? choice : { ...choice, reason: `${choice.reason}; the server proved it is ${proven.toString()} (Peer ID Authentication)` })
       return response
     } catch (err) {
       const error = unwrapFetchError(err)
@@ -387,6 +433,25 @@ class Host implements HTTPHost {
       }
       throw error
     }
+  }
+
+  /** Peer ID Authentication for a native fetch that names a peer or asks for it. */
+  async #fetchAuth (route: Route, init: FetchInit): Promise<FetchAuth | undefined> {
+    if (route.choice.transport !== 'native' || (route.peer == null && init.auth !== true)) {
+      return undefined
+    }
+    if (this.#authClient == null) {
+      throw new InvalidAuthOptionsError('auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
+    }
+    return await fetchAuth(this.#authClient, {
+      expectedPeer: route.peer,
+      body: init.body,
+      skip: (origin) => origin.protocol === 'http:' && peerFromHostname(origin.hostname) != null,
+      hostOf: (origin) => {
+        const sni = this.#sni.lookup(origin.hostname)
+        return sni == null ? origin.host : origin.port === '' ? sni.servername : `${sni.servername}:${origin.port}`
+      }
+    })
   }
 
   addrs (): Multiaddr[] {

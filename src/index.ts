@@ -16,6 +16,10 @@ export { remotePeer, serverPeer, transportOf } from './identity.js'
 export { proxyTo } from './proxy/upstream.js'
 export type { ProxyOptions } from './proxy/upstream.js'
 export { PEER_ID_HEADER } from './proxy/headers.js'
+export { withPeerIdAuth } from './auth/server.js'
+export type { PeerIdAuthServerOptions, AuthServerInit } from './auth/server.js'
+export type { PeerIdAuthOptions } from './auth/identity-key.js'
+export { PEER_ID_AUTH_SCHEME } from './auth/params.js'
 export { originalUrl } from './original-url.js'
 export type { HostProtocols, ProtocolsInit, ProtocolFetchOptions, ProtocolClient, ProtocolClientInit } from './protocols.js'
 export type { MountOptions } from './mount.js'
@@ -63,6 +67,11 @@ export {
   ResponseError,
   BadResponseError,
   ResponseHeadersTooLargeError,
-  ResponseTimeoutError
+  ResponseTimeoutError,
+  PeerAuthHeaderError,
+  PeerAuthError,
+  PeerMismatchError,
+  PeerAuthNotReplayableError,
+  InvalidAuthOptionsError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

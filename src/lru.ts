@@ -16,6 +16,11 @@ export class LRUMap<K, V> {
     this.#onEvict = onEvict
   }
 
+  /** Keys, least recently used first. */
+  keys (): IterableIterator<K> {
+    return this.#map.keys()
+  }
+
   values (): IterableIterator<V> {
     return this.#map.values()
   }

@@ -77,9 +77,9 @@ function isReachable (ma: Multiaddr): boolean {
  *   target that has nothing else fails with {@link InsecureHTTPError}.
  * - Without a libp2p node, a stream choice (rules 5 and 7) falls back to a usable HTTP address.
  * - **A native request to a named peer** (`/http/p2p/<id>`) needs Peer ID Authentication to prove the
- *   server is that peer. Until the host can run it, such a request falls back to a stream when the
- *   target offers one (rules 3–7), and fails with {@link PeerAuthRequiredError} when the caller gave
- *   only HTTP addresses (rule 2).
+ *   server is that peer. A host with a signing key (`canAuthenticateServer`) goes native and runs it;
+ *   one without falls back to a stream when the target offers one (rules 3–7), and fails with
+ *   {@link PeerAuthRequiredError} when the caller gave only HTTP addresses (rule 2).
  * - The stream transport needs a libp2p node ({@link NoLibp2pError} otherwise).
  *
  * @throws {InsecureHTTPError} | {PeerAuthRequiredError} | {NoLibp2pError} | {NoTransportError}

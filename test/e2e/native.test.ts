@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
+  InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
   remotePeer, serverPeer, transportOf
 } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
@@ -214,11 +214,19 @@ describe('fetching over HTTPS', () => {
 })
 
 describe('transport selection against real peers', () => {
-  it('an HTTP address with /p2p needs peer-id auth: refused clearly', async () => {
+  it('an HTTP address with /p2p needs peer-id auth: refused clearly by a host without a key, and by a server that does not run it', async () => {
     const withPeer = server.host.addrs().find(ma => ma.toString().includes('/tls/http'))
+    const keyless = await createHTTPHost({ clientTLS: { ca: cert.cert } })
+    try {
+      const err = await keyless.fetch(withPeer as Multiaddr).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(PeerAuthRequiredError)
+      expect((err as PeerAuthRequiredError).code).toBe('ERR_PEER_AUTH_REQUIRED')
+    } finally {
+      await keyless.close()
+    }
+    // the client's node has a key: it tries, and this server does not ask for Peer ID Authentication
     const err = await client.host.fetch(withPeer as Multiaddr).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(PeerAuthRequiredError)
-    expect((err as PeerAuthRequiredError).code).toBe('ERR_PEER_AUTH_REQUIRED')
+    expect(err).toBeInstanceOf(PeerAuthError)
   })
 
   it('[stream, http]: the first address is a libp2p one, so a stream', async () => {

@@ -1,0 +1,316 @@
+/**
+ * Peer ID Authentication (`libp2p-PeerID`, libp2p specs `http/peer-id-auth.md`) as pure state machines:
+ * header strings in, header strings out. The clock and the randomness are injected, so the spec's
+ * example handshakes replay byte for byte.
+ *
+ * Server: {@link ServerHandshake.respond} answers any `Authorization` value with exactly one outcome
+ * (serve, 401 with a fresh challenge, 400). Client: {@link ClientHandshake} starts the client-initiated
+ * flow and follows the server-initiated one when the server ignores its challenge (no `sig`).
+ *
+ * @module
+ */
+import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { PeerAuthError, PeerAuthHeaderError } from '../errors.js'
+import { MIN_CHALLENGE_LENGTH, formatAuthHeader, fromBase64url, isPeerIdAuth, parseAuthHeader, required, toBase64url } from './params.js'
+import { signParts, verifyParts } from './sign.js'
+import { isExpired, openToken, sealToken } from './tokens.js'
+import type { AuthParams } from './params.js'
+import type { TokenState } from './tokens.js'
+import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+
+/** The clock and the randomness a handshake uses. */
+export interface HandshakeEnv {
+  /** Milliseconds since the epoch. */
+  now: () => number
+  /** `n` random bytes; challenges are made of 32. */
+  randomBytes: (n: number) => Uint8Array
+}
+
+/** How long a challenge (`opaque`) may be answered: go-libp2p's fixed 5 minutes. */
+export const CHALLENGE_TTL = 5 * 60_000
+
+const CHALLENGE_BYTES = 32
+
+function challengeOf (env: HandshakeEnv): string {
+  return toBase64url(env.randomBytes(CHALLENGE_BYTES))
+}
+
+function checkChallenge (challenge: string, name: string): string {
+  if (challenge.length < MIN_CHALLENGE_LENGTH) {
+    throw new PeerAuthHeaderError(`${name} is shorter than ${MIN_CHALLENGE_LENGTH} characters`)
+  }
+  return challenge
+}
+
+function publicKeyOf (encoded: string, what: string): { key: PublicKey, bytes: Uint8Array } {
+  const bytes = fromBase64url(encoded, what)
+  try {
+    return { key: publicKeyFromProtobuf(bytes), bytes }
+  } catch {
+    throw new PeerAuthHeaderError(`${what} is not a libp2p public key`)
+  }
+}
+
+function rfc3339 (ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** Options of {@link ServerHandshake}. */
+export interface ServerHandshakeInit extends HandshakeEnv {
+  /** The server's identity key. */
+  privateKey: PrivateKey
+  /** HMAC keys for `opaque` and `bearer`: the first seals, every one opens (rotation). */
+  hmacKeys: readonly Uint8Array[]
+  /** How long a bearer token is accepted, in ms. */
+  tokenTTL: number
+  /**
+   * Add the advisory `expires` parameter to `Authentication-Info`.
+   *
+   * @default true
+   */
+  expires?: boolean
+}
+
+/** What the server does with a request. */
+export type ServerOutcome =
+  /** Serve it: the client is `peer`; send `authenticationInfo` (when set) as `Authentication-Info`. */
+  | { type: 'authenticated', peer: PeerId, authenticationInfo?: string }
+  /** Answer 401 with `wwwAuthenticate` as `WWW-Authenticate`. */
+  | { type: 'challenge', wwwAuthenticate: string, reason: string }
+  /** Answer 400: the request cannot be part of a handshake. */
+  | { type: 'invalid', reason: string }
+
+/** The server side, stateless: everything it must remember travels in HMAC-sealed `opaque` and `bearer`. */
+export class ServerHandshake {
+  readonly #init: ServerHandshakeInit
+  readonly #publicKeyBytes: Uint8Array
+  readonly #publicKey: string
+
+  constructor (init: ServerHandshakeInit) {
+    if (init.hmacKeys.length === 0) {
+      throw new TypeError('at least one HMAC key is needed')
+    }
+    this.#init = init
+    this.#publicKeyBytes = publicKeyToProtobuf(init.privateKey.publicKey)
+    this.#publicKey = toBase64url(this.#publicKeyBytes)
+  }
+
+  /** A fresh server-initiated challenge (`WWW-Authenticate` value) for `hostname`. */
+  challenge (hostname: string): string {
+    const challenge = challengeOf(this.#init)
+    const opaque = this.#seal({ 'challenge-client': challenge, hostname, 'created-time': rfc3339(this.#init.now()) })
+    return formatAuthHeader([['challenge-client', challenge], ['public-key', this.#publicKey], ['opaque', opaque]])
+  }
+
+  /**
+   * The outcome of a request to `hostname` carrying `authorization` (the `Authorization` header, if any).
+   * A bad signature, a stale or foreign token, another hostname's state: 401 with a fresh challenge
+   * (the spec's MUST). A header that cannot be part of any handshake: 400.
+   */
+  async respond (authorization: string | undefined, hostname: string): Promise<ServerOutcome> {
+    if (!isPeerIdAuth(authorization)) {
+      return this.#unauthorized(hostname, authorization == null ? 'no Authorization header' : 'another authentication scheme')
+    }
+    try {
+      const params = parseAuthHeader(authorization)
+      if (params.bearer != null) {
+        return this.#bearer(params.bearer, hostname)
+      }
+      if (params.opaque != null) {
+        return await this.#answered(params, hostname)
+      }
+      if (params['challenge-server'] != null) {
+        return await this.#clientInitiated(params, hostname)
+      }
+      return { type: 'invalid', reason: 'a libp2p-PeerID header with none of bearer, opaque, challenge-server' }
+    } catch (err) {
+      if (err instanceof PeerAuthHeaderError) {
+        return { type: 'invalid', reason: err.message }
+      }
+      throw err
+    }
+  }
+
+  #seal (state: TokenState): string {
+    return sealToken(this.#init.hmacKeys[0], state)
+  }
+
+  #unauthorized (hostname: string, reason: string): ServerOutcome {
+    return { type: 'challenge', wwwAuthenticate: this.challenge(hostname), reason }
+  }
+
+  #bearer (bearer: string, hostname: string): ServerOutcome {
+    const state = openToken(this.#init.hmacKeys, bearer)
+    if (state?.['is-token'] !== true || typeof state['peer-id'] !== 'string') {
+      return this.#unauthorized(hostname, 'not a bearer token of this server')
+    }
+    if (state.hostname !== hostname) {
+      return this.#unauthorized(hostname, `a token for ${state.hostname}`)
+    }
+    if (isExpired(state, this.#init.tokenTTL, this.#init.now())) {
+      return this.#unauthorized(hostname, 'the token has expired')
+    }
+    try {
+      return { type: 'authenticated', peer: peerIdFromString(state['peer-id']) }
+    } catch {
+      return this.#unauthorized(hostname, 'the token names no peer')
+    }
+  }
+
+  /** Client-initiated step 1 → step 2: sign the client's challenge, challenge it back. */
+  async #clientInitiated (params: AuthParams, hostname: string): Promise<ServerOutcome> {
+    const challengeServer = checkChallenge(params['challenge-server'], 'challenge-server')
+    const client = publicKeyOf(required(params, 'public-key'), 'public-key')
+    const sig = await signParts(this.#init.privateKey, [['challenge-server', challengeServer], ['client-public-key', client.bytes], ['hostname', hostname]])
+    const challenge = challengeOf(this.#init)
+    const opaque = this.#seal({
+      'client-public-key': Buffer.from(client.bytes).toString('base64'),
+      'challenge-client': challenge,
+      hostname,
+      'created-time': rfc3339(this.#init.now())
+    })
+    return {
+      type: 'challenge',
+      reason: 'client-initiated handshake',
+      wwwAuthenticate: formatAuthHeader([['challenge-client', challenge], ['public-key', this.#publicKey], ['sig', toBase64url(sig)], ['opaque', opaque]])
+    }
+  }
+
+  /** Step 3 of either flow: the client answered our challenge. */
+  async #answered (params: AuthParams, hostname: string): Promise<ServerOutcome> {
+    const clientSig = fromBase64url(required(params, 'sig'), 'sig')
+    const state = openToken(this.#init.hmacKeys, params.opaque)
+    if (state == null || state['is-token'] === true || typeof state['challenge-client'] !== 'string') {
+      return this.#unauthorized(hostname, 'opaque is not a challenge of this server')
+    }
+    if (isExpired(state, CHALLENGE_TTL, this.#init.now())) {
+      return this.#unauthorized(hostname, 'the challenge has expired')
+    }
+    if (state.hostname !== hostname) {
+      return this.#unauthorized(hostname, `a challenge for ${state.hostname}`)
+    }
+    const clientInitiated = state['client-public-key'] != null
+    const client = clientInitiated
+      ? publicKeyOf(Buffer.from(state['client-public-key'] ?? '', 'base64').toString('base64url'), 'client-public-key')
+      : publicKeyOf(required(params, 'public-key'), 'public-key')
+    const challengeServer = clientInitiated ? undefined : checkChallenge(required(params, 'challenge-server'), 'challenge-server')
+    const valid = await verifyParts(client.key, [['challenge-client', state['challenge-client']], ['hostname', hostname], ['server-public-key', this.#publicKeyBytes]], clientSig)
+    if (!valid) {
+      return this.#unauthorized(hostname, 'the client signature does not verify')
+    }
+    const peer = peerIdFromPublicKey(client.key)
+    const now = this.#init.now()
+    const info: Array<[string, string]> = []
+    if (challengeServer != null) {
+      const sig = await signParts(this.#init.privateKey, [['challenge-server', challengeServer], ['client-public-key', client.bytes], ['hostname', hostname]])
+      info.push(['sig', toBase64url(sig)])
+    }
+    info.push(['bearer', this.#seal({ 'is-token': true, 'peer-id': peer.toString(), hostname, 'created-time': rfc3339(now) })])
+    if (this.#init.expires !== false) {
+      info.push(['expires', rfc3339(now + this.#init.tokenTTL)])
+    }
+    return { type: 'authenticated', peer, authenticationInfo: formatAuthHeader(info) }
+  }
+}
+
+/** Options of {@link ClientHandshake}. */
+export interface ClientHandshakeInit extends HandshakeEnv {
+  /** The client's identity key. */
+  privateKey: PrivateKey
+  /** What the signatures bind: the `Host` the requests carry. */
+  hostname: string
+}
+
+/** A token the server issued. */
+export interface IssuedToken {
+  bearer: string
+  /** The authenticated server. */
+  serverPeer: PeerId
+  /** The server's advisory expiry (ms since the epoch), when it sent one. */
+  expires?: number
+}
+
+/**
+ * The client side of one handshake: {@link start} (client-initiated step 1), {@link respond} to the
+ * server's `WWW-Authenticate`, {@link finish} with its `Authentication-Info`.
+ */
+export class ClientHandshake {
+  readonly #init: ClientHandshakeInit
+  readonly #publicKeyBytes: Uint8Array
+  readonly #publicKey: string
+  #challengeServer: string | undefined
+  #serverKey: { key: PublicKey, bytes: Uint8Array } | undefined
+  #responded = false
+  /** The server's peer id once its signature has verified. */
+  serverPeer: PeerId | undefined
+
+  constructor (init: ClientHandshakeInit) {
+    this.#init = init
+    this.#publicKeyBytes = publicKeyToProtobuf(init.privateKey.publicKey)
+    this.#publicKey = toBase64url(this.#publicKeyBytes)
+  }
+
+  /** Client-initiated step 1: the `Authorization` value that challenges the server. */
+  start (): string {
+    this.#challengeServer = challengeOf(this.#init)
+    return formatAuthHeader([['challenge-server', this.#challengeServer], ['public-key', this.#publicKey]])
+  }
+
+  /**
+   * The `Authorization` value answering the server's `WWW-Authenticate`. With a `sig` (the server took our
+   * challenge) the signature is verified first and {@link serverPeer} set; without one the server
+   * started its own flow, and we challenge it in return.
+   *
+   * @throws {PeerAuthHeaderError} | {PeerAuthError}
+   */
+  async respond (wwwAuthenticate: string): Promise<string> {
+    if (this.#responded) {
+      throw new PeerAuthError('the server challenged again after our answer')
+    }
+    this.#responded = true
+    const params = parseAuthHeader(wwwAuthenticate)
+    const challengeClient = checkChallenge(required(params, 'challenge-client'), 'challenge-client')
+    const opaque = required(params, 'opaque')
+    this.#serverKey = publicKeyOf(required(params, 'public-key'), 'public-key')
+    const sig = toBase64url(await signParts(this.#init.privateKey, [['challenge-client', challengeClient], ['hostname', this.#init.hostname], ['server-public-key', this.#serverKey.bytes]]))
+    if (params.sig != null && this.#challengeServer != null) {
+      await this.#verifyServer(params.sig)
+      return formatAuthHeader([['opaque', opaque], ['sig', sig]])
+    }
+    this.#challengeServer = challengeOf(this.#init)
+    return formatAuthHeader([['public-key', this.#publicKey], ['challenge-server', this.#challengeServer], ['sig', sig], ['opaque', opaque]])
+  }
+
+  /**
+   * Read the server's `Authentication-Info`: verify its signature if not done yet, and return the token.
+   *
+   * @throws {PeerAuthHeaderError} | {PeerAuthError}
+   */
+  async finish (authenticationInfo: string): Promise<IssuedToken> {
+    const params = parseAuthHeader(authenticationInfo)
+    if (this.serverPeer == null) {
+      if (params.sig == null) {
+        throw new PeerAuthError('the server answered without sig: its peer id is not proven')
+      }
+      await this.#verifyServer(params.sig)
+    }
+    const serverPeer = this.serverPeer
+    if (serverPeer == null) {
+      throw new PeerAuthError('the server is not authenticated')
+    }
+    const expires = params.expires == null ? undefined : Date.parse(params.expires)
+    return { bearer: required(params, 'bearer'), serverPeer, expires: expires != null && Number.isFinite(expires) ? expires : undefined }
+  }
+
+  async #verifyServer (sig: string): Promise<void> {
+    if (this.#serverKey == null || this.#challengeServer == null) {
+      throw new PeerAuthError('a server signature arrived before the server sent its key')
+    }
+    const parts: Array<[string, string | Uint8Array]> = [['challenge-server', this.#challengeServer], ['client-public-key', this.#publicKeyBytes], ['hostname', this.#init.hostname]]
+    if (!await verifyParts(this.#serverKey.key, parts, fromBase64url(sig, 'sig'))) {
+      throw new PeerAuthError(`the server's signature does not verify for ${this.#init.hostname}`)
+    }
+    this.serverPeer = peerIdFromPublicKey(this.#serverKey.key)
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Which private key signs for the host. js-libp2p 3 does not expose the node's key on its public
+ * interface; its `components.privateKey` is what its own services (and @libp2p/http's auth) use, so the
+ * host reads it from there, and checks that it is the key of the node's peer id. An explicit
+ * `auth.privateKey` wins; it too must match the node when there is one.
+ *
+ * @module
+ */
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { InvalidAuthOptionsError } from '../errors.js'
+import type { PeerIdAuthServerOptions } from './server.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+/** The `auth` options of `createHTTPHost`: Peer ID Authentication over the native HTTP transport. */
+export interface PeerIdAuthOptions {
+  /**
+   * The identity key that signs. Needed without a `libp2p` node; with one it must be the node's key.
+   *
+   * @default the js-libp2p node's own key (`components.privateKey`)
+   */
+  privateKey?: PrivateKey
+  /**
+   * Require Peer ID Authentication from clients of the native listeners (streams authenticate by
+   * their connection). The well-known resource stays public.
+   */
+  server?: PeerIdAuthServerOptions
+  /**
+   * How many bearer tokens the client keeps, one per (hostname, server peer id).
+   *
+   * @default 256
+   */
+  maxTokens?: number
+}
+
+function keyOfNode (libp2p: unknown): PrivateKey | undefined {
+  const key = (libp2p as { components?: { privateKey?: unknown } } | undefined)?.components?.privateKey
+  return key != null && typeof (key as PrivateKey).sign === 'function' ? key as PrivateKey : undefined
+}
+
+/**
+ * The host's signing key, or `undefined` when it has none (no Peer ID Authentication).
+ *
+ * @throws {InvalidAuthOptionsError} when the key is not the node's
+ */
+export function identityKey (libp2p: { peerId: PeerId } | undefined, auth: PeerIdAuthOptions | undefined): PrivateKey | undefined {
+  const key = auth?.privateKey ?? keyOfNode(libp2p)
+  if (key != null && libp2p != null && !peerIdFromPrivateKey(key).equals(libp2p.peerId)) {
+    throw new InvalidAuthOptionsError(`auth.privateKey is the key of ${peerIdFromPrivateKey(key).toString()}, not of the libp2p node ${libp2p.peerId.toString()}`)
+  }
+  if (key == null && auth?.server != null) {
+    throw new InvalidAuthOptionsError('auth.server needs the host\'s private key: pass auth.privateKey, or a js-libp2p node')
+  }
+  return key
+}

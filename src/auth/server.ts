@@ -1,0 +1,256 @@
+/**
+ * Peer ID Authentication in front of a request listener. Every request ends in exactly one of: the
+ * listener runs (once) with `remotePeer(req)` set to the authenticated client, 401 with a fresh
+ * challenge, or 400. The client's identity comes only from a verified signature or a token this server
+ * sealed, never from a header the client could write.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
+import { InvalidAuthOptionsError } from '../errors.js'
+import { setRemotePeer } from '../identity.js'
+import { StreamSocket } from '../stream/socket.js'
+import { isWellKnownPath } from '../well-known.js'
+import { ServerHandshake } from './handshake.js'
+import { isPeerIdAuth } from './params.js'
+import { parseDuration } from './tokens.js'
+import type { HandshakeEnv } from './handshake.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+
+/** Options of the server side of Peer ID Authentication (`auth.server` of `createHTTPHost`). */
+export interface PeerIdAuthServerOptions {
+  /**
+   * How long a bearer token is accepted: ms, or a duration such as `'30m'`, `'1h'`. An expired token
+   * gets 401 with a new challenge, and the client authenticates again.
+   *
+   * @default '1h'
+   */
+  tokenTTL?: number | string
+  /**
+   * HMAC-SHA256 keys that seal `opaque` and bearer tokens (stateless: nothing is stored per client). The
+   * first seals, every one opens: to rotate, put the new key first and drop the old one after
+   * `tokenTTL`. Share the keys between servers behind one name so that each accepts the others' tokens.
+   *
+   * @default 32 random bytes per host (tokens do not survive a restart)
+   */
+  hmacKey?: Uint8Array | Uint8Array[]
+  /**
+   * Host names (without port) clients may authenticate for. Signatures and tokens are bound to the
+   * request's `Host`; over TLS the `Host` name must also be the TLS server name (SNI) when the client
+   * sent one. Required for requests that do not arrive over TLS. Set it in production: without it the
+   * server signs for whatever name a client (or a relay in the middle) sends as SNI.
+   *
+   * @default over TLS, the TLS server name, or without SNI the IP address the connection arrived on
+   */
+  hostnames?: string[]
+  /**
+   * Send the advisory `expires` parameter with new tokens.
+   *
+   * @default true
+   */
+  expires?: boolean
+}
+
+/** The full server configuration: the options plus the identity key and, for tests, the clock and randomness. */
+export interface AuthServerInit extends PeerIdAuthServerOptions, Partial<HandshakeEnv> {
+  privateKey: PrivateKey
+}
+
+/** Answers one request: `next` runs only for an authenticated client. */
+export type AuthGuard = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
+
+const EXPOSED = 'WWW-Authenticate, Authentication-Info'
+
+function hmacKeysOf (key: Uint8Array | Uint8Array[] | undefined): Uint8Array[] {
+  const keys = key == null ? [new Uint8Array(randomBytes(32))] : Array.isArray(key) ? key : [key]
+  if (keys.length === 0 || keys.some(k => !(k instanceof Uint8Array) || k.byteLength < 16)) {
+    throw new InvalidAuthOptionsError('auth.server.hmacKey: give one or more keys of at least 16 bytes (32 recommended)')
+  }
+  return keys
+}
+
+/** The name part of a `Host` value (`[::1]:8443` → `::1`), lowercased. */
+export function hostName (host: string): string {
+  const lower = host.toLowerCase()
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']')
+    return end < 0 ? lower : lower.slice(1, end)
+  }
+  const colon = lower.lastIndexOf(':')
+  return colon < 0 ? lower : lower.slice(0, colon)
+}
+
+/**
+ * The `hostname` a request's signatures and tokens are bound to: its `Host` value, port included when
+ * there is one (what go-libp2p and @libp2p/http clients sign), or a reason to refuse it.
+ */
+function hostnameOf (req: IncomingMessage, allowed: Set<string> | undefined): { hostname: string } | { refused: string } {
+  const host = req.headers.host
+  if (host == null || host === '') {
+    return { refused: 'no Host header' }
+  }
+  const name = hostName(host)
+  const socket = req.socket as Partial<TLSSocket>
+  if (socket.encrypted === true) {
+    const servername = typeof socket.servername === 'string' && socket.servername !== '' ? socket.servername.toLowerCase() : undefined
+    if (servername != null && servername !== name) {
+      return { refused: `Host ${host} is not the TLS server name ${servername}` }
+    }
+    // Without SNI (a client dialling an IP) only the address the connection arrived on can be named:
+    // a relay must not get this server to sign for a name it picked.
+    if (servername == null && allowed == null && (isIP(name) === 0 || name !== localAddressOf(req))) {
+      return { refused: `Host ${host} is not the address this connection arrived on, and no TLS server name was sent` }
+    }
+  } else if (allowed == null) {
+    return { refused: 'authentication without TLS needs an allow-list of host names (auth.server.hostnames)' }
+  }
+  if (allowed != null && !allowed.has(name)) {
+    return { refused: `${name} is not a host name of this server` }
+  }
+  return { hostname: host.toLowerCase() }
+}
+
+function localAddressOf (req: IncomingMessage): string | undefined {
+  const address = req.socket.localAddress?.toLowerCase()
+  return address?.startsWith('::ffff:') === true && isIP(address.slice(7)) === 4 ? address.slice(7) : address
+}
+
+function answer (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'access-control-expose-headers': EXPOSED, 'content-type': 'text/plain; charset=utf-8' })
+  res.end(`${text}\n`)
+}
+
+/** Answers one upgrade request (WebSocket): `next` runs only for an authenticated client. */
+export type UpgradeGuard = (req: IncomingMessage, socket: Duplex, next: () => void) => void
+
+/** The guards of one configuration: for requests, and for upgrades. */
+export interface AuthGuards {
+  request: AuthGuard
+  upgrade: UpgradeGuard
+}
+
+function answerOnSocket (socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  const lines = Object.entries({ ...headers, 'access-control-expose-headers': EXPOSED, connection: 'close', 'content-length': '0' }).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`, () => { socket.destroy() })
+}
+
+/**
+ * Build the guard that runs Peer ID Authentication before `next`.
+ *
+ * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
+ */
+export function createAuthGuards (init: AuthServerInit): AuthGuards {
+  let tokenTTL: number
+  try {
+    tokenTTL = parseDuration(init.tokenTTL ?? '1h')
+  } catch (err) {
+    throw new InvalidAuthOptionsError(`auth.server.tokenTTL: ${(err as Error).message}`)
+  }
+  const handshake = new ServerHandshake({
+    privateKey: init.privateKey,
+    hmacKeys: hmacKeysOf(init.hmacKey),
+    tokenTTL,
+    expires: init.expires,
+    now: init.now ?? Date.now,
+    randomBytes: init.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)))
+  })
+  const allowed = init.hostnames == null ? undefined : new Set(init.hostnames.map(h => h.toLowerCase()))
+  const request: AuthGuard = (req, res, next) => {
+    const bound = hostnameOf(req, allowed)
+    if ('refused' in bound) {
+      answer(res, 400, bound.refused)
+      return
+    }
+    const authorization = req.headers.authorization
+    handshake.respond(authorization, bound.hostname).then((outcome) => {
+      if (outcome.type === 'invalid') {
+        answer(res, 400, outcome.reason)
+        return
+      }
+      if (outcome.type === 'challenge') {
+        answer(res, 401, 'Peer ID Authentication required', { 'www-authenticate': outcome.wwwAuthenticate })
+        return
+      }
+      setRemotePeer(req, outcome.peer)
+      if (outcome.authenticationInfo != null) {
+        res.setHeader('authentication-info', outcome.authenticationInfo)
+        res.setHeader('access-control-expose-headers', EXPOSED)
+      }
+      next()
+    }, (err: unknown) => {
+      // signing failed (a broken key): nothing the client can fix
+      if (!res.headersSent) {
+        answer(res, 500, 'Peer ID Authentication failed on the server')
+      }
+      res.destroy(err instanceof Error ? err : undefined)
+    })
+  }
+  // An upgrade has no response object until a WebSocket server writes its 101, so a handshake step
+  // cannot hand back Authentication-Info: upgrades authenticate with a token from an earlier request
+  // (or complete a handshake and lose the token). Refusals are written on the socket.
+  const upgrade: UpgradeGuard = (req, socket, next) => {
+    const bound = hostnameOf(req, allowed)
+    if ('refused' in bound) {
+      answerOnSocket(socket, 400, 'Bad Request')
+      return
+    }
+    handshake.respond(req.headers.authorization, bound.hostname).then((outcome) => {
+      if (outcome.type === 'authenticated') {
+        setRemotePeer(req, outcome.peer)
+        next()
+      } else if (outcome.type === 'challenge') {
+        answerOnSocket(socket, 401, 'Unauthorized', { 'www-authenticate': outcome.wwwAuthenticate })
+      } else {
+        answerOnSocket(socket, 400, 'Bad Request')
+      }
+    }, () => { socket.destroy() })
+  }
+  return { request, upgrade }
+}
+
+/**
+ * Build the request guard that runs Peer ID Authentication before `next`.
+ *
+ * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
+ */
+export function createAuthGuard (init: AuthServerInit): AuthGuard {
+  return createAuthGuards(init).request
+}
+
+/**
+ * Wrap a Node request listener in Peer ID Authentication: it runs only for authenticated clients, and
+ * `remotePeer(req)` tells which. Works for a mount, the root handler, or any `http(s).Server`.
+ * Requests on libp2p streams pass straight through (the connection authenticated the peer).
+ *
+ * @example
+ * ```ts
+ * https.createServer(tls, withPeerIdAuth((req, res) => res.end(`hi ${remotePeer(req)}`), { privateKey, hostnames: ['example.com'] }))
+ * ```
+ */
+export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResponse) => void, init: AuthServerInit): (req: IncomingMessage, res: ServerResponse) => void {
+  const guard = createAuthGuard(init)
+  return (req, res) => {
+    if (req.socket instanceof StreamSocket) {
+      // a libp2p stream: the connection has authenticated the peer already
+      listener(req, res)
+      return
+    }
+    guard(req, res, () => { listener(req, res) })
+  }
+}
+
+/**
+ * Whether a request to a host with `auth.server` goes through the guard: native requests, except
+ * those for the well-known protocol map that carry no `libp2p-PeerID` header (the map is public, so
+ * that clients can discover; a client that wants the server proven there gets its handshake).
+ */
+export function needsPeerIdAuth (req: IncomingMessage): boolean {
+  if (req.socket instanceof StreamSocket) {
+    return false
+  }
+  return !isWellKnownPath((req.url ?? '/').split('?')[0]) || isPeerIdAuth(req.headers.authorization)
+}
