@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { main } from '../examples/demo/index.js'
 import { main as native } from '../examples/native/index.js'
+import { main as peerAuth } from '../examples/peer-auth/index.js'
 
 it('the demo runs and does what it says', async () => {
   const lines: string[] = []
@@ -18,4 +19,14 @@ it('the native example serves one handler over both transports', async () => {
   expect(lines[3]).toMatch(/^ {2}200 over stream: GET \/hi from 12D3\w+$/)
   expect(lines[5]).toBe('  200 over native: GET /hi from an unauthenticated HTTPS client')
   expect(lines[6]).toMatch(/^GET \[HTTPS address, stream address\]: stream \(rule 3/)
+})
+
+it('the peer-auth example proves both peers over HTTPS', async () => {
+  const lines: string[] = []
+  await peerAuth(line => lines.push(line))
+  const server = /^server (12D3\w+) at \/dns4\/localhost\/tcp\/\d+\/tls\/http\/p2p\/(12D3\w+)$/.exec(lines[0])
+  expect(server?.[1]).toBe(server?.[2])
+  expect(lines[1]).toBe(`  200 over native, server proven: ${server?.[1] ?? ''}`)
+  const client = /^ {2}client is (12D3\w+)$/.exec(lines[3])?.[1]
+  expect(lines[2]).toBe(`  body: hello ${client ?? 'missing'}`)
 })
