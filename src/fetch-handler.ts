@@ -7,7 +7,7 @@
  * @module
  */
 import { Readable } from 'node:stream'
-import { remotePeer, setRemotePeer } from './identity.js'
+import { authenticationOf, remotePeer, setAuthentication, setRemotePeer } from './identity.js'
 import { setOriginalUrl } from './original-url.js'
 import type { RoutedRequest } from './original-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -51,6 +51,8 @@ export function toRequest (req: IncomingMessage, signal: AbortSignal): Request {
   }
   const request = new Request(requestURL(req), init)
   setRemotePeer(request, remotePeer(req))
+  const how = authenticationOf(req)
+  if (how != null) setAuthentication(request, how)
   const original = (req as RoutedRequest).originalUrl
   if (original != null) {
     setOriginalUrl(request, requestURL(req, original).toString())

@@ -11,7 +11,7 @@ import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFe
 import { peerFromHostname } from './addressing.js'
 import { AuthClient, fetchAuth } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
-import { createAuthGuards, needsPeerIdAuth } from './auth/server.js'
+import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
@@ -227,7 +227,10 @@ class Host implements HTTPHost {
     this.#libp2p = init.libp2p
     const privateKey = identityKey(init.libp2p, init.auth)
     this.#authClient = privateKey == null ? undefined : new AuthClient({ privateKey, maxTokens: init.auth?.maxTokens })
-    this.#authGuard = privateKey == null || init.auth?.server == null ? undefined : createAuthGuards({ ...init.auth.server, privateKey })
+    // Behind TLS, sign only for the names the certificate covers unless told otherwise: a relay must
+    // not get signatures for a name it chose (spec-notes §4.5; go checks Host = SNI only)
+    const serverAuth = init.auth?.server == null ? undefined : { ...init.auth.server, hostnames: init.auth.server.hostnames ?? certificateNames(init.tls?.cert) }
+    this.#authGuard = privateKey == null || serverAuth == null ? undefined : createAuthGuards({ ...serverAuth, privateKey })
     this.#limits = resolveServerLimits(init.server)
     this.#server = createServer(nodeServerOptions(this.#limits), (req, res) => { this.#onRequest(req, res) })
     // A stream on which nothing moves either way (a peer that stopped reading our response) is closed.

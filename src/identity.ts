@@ -71,3 +71,29 @@ export function setTransport (response: object, choice: TransportChoice): void {
 export function transportOf (res: Response): TransportChoice | undefined {
   return responseTransports.get(res)
 }
+
+/** How the peer behind a request was authenticated (see {@link authenticationOf}). */
+export type Authentication = 'libp2p-connection' | 'peer-id-auth' | 'peer-id-auth-token'
+
+const requestAuthentications = new WeakMap<object, Authentication>()
+
+/** @internal Record how the client of a request was authenticated by Peer ID Authentication. */
+export function setAuthentication (request: object, how: Authentication): void {
+  requestAuthentications.set(request, how)
+}
+
+/**
+ * How {@link remotePeer}'s answer for `req` was established: `'libp2p-connection'` (a `/http/1.1`
+ * stream: the connection's handshake), `'peer-id-auth'` (a `libp2p-PeerID` handshake completed on this
+ * request) or `'peer-id-auth-token'` (a bearer token from an earlier handshake); `undefined` for an
+ * unauthenticated client. The `libp2p-PeerID` `Authorization` header itself is removed before handlers
+ * run, so that nothing downstream can replay it.
+ */
+export function authenticationOf (req: IncomingMessage | Request): Authentication | undefined {
+  const known = requestAuthentications.get(req)
+  if (known != null) {
+    return known
+  }
+  const socket = (req as { socket?: unknown }).socket
+  return socket instanceof StreamSocket ? 'libp2p-connection' : undefined
+}

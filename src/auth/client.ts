@@ -272,7 +272,14 @@ class AuthRun {
       token = this.#client.tokens.get(this.#hostname, this.#request.expectedPeer)
     }
     if (token != null) {
-      const outcome = await this.#final(this.#with(formatAuthHeader([['bearer', token.bearer]])), { peer: token.serverPeer, on401: this.#replayable ? 'retry' : 'not-replayable' })
+      let outcome: 'done' | 'retry'
+      try {
+        outcome = await this.#final(this.#with(formatAuthHeader([['bearer', token.bearer]])), { peer: token.serverPeer, on401: this.#replayable ? 'retry' : 'not-replayable' })
+      } catch (err) {
+        // refused: no later request may present it again
+        if (err instanceof PeerAuthNotReplayableError) this.#client.tokens.delete(this.#hostname, token.serverPeer)
+        throw err
+      }
       if (outcome !== 'retry') return
       this.#client.tokens.delete(this.#hostname, token.serverPeer)
     }
@@ -363,6 +370,7 @@ class AuthRun {
     const verified = (peer: PeerId): void => { this.#verified(peer) }
     return await new Promise((resolve, reject) => {
       let mode: 'relay' | 'hold' | 'swallow' | 'failed' = 'relay'
+      let swallowed = 0
       const held: Array<() => void> = []
       const fail = (controller: Controller, err: Error): void => {
         mode = 'failed'
@@ -375,8 +383,13 @@ class AuthRun {
       }
       this.#dispatch(opts, {
         onRequestStart (controller) { relay.attach(controller) },
-        onRequestUpgrade (_controller, status, headers, socket: Duplex) {
-          if (check.peer != null) request.onVerified(check.peer)
+        onRequestUpgrade (controller, status, headers, socket: Duplex) {
+          if (check.peer == null) {
+            socket.destroy()
+            fail(controller, new PeerAuthError(`${url} upgraded the connection before proving its peer id`))
+            return
+          }
+          request.onVerified(check.peer)
           handler.onRequestUpgrade?.(relay, status, headers, socket)
           resolve('done')
         },
@@ -411,11 +424,19 @@ class AuthRun {
             release()
             // the caller may have paused meanwhile (backpressure): then it resumes itself
             if (!relay.paused) controller.resume()
-          }, (err: Error) => { fail(controller, err) })
+          }).catch((err: Error) => {
+            // a wrong peer (PeerMismatchError) or a failing caller handler ends the request, never
+            // an unhandled rejection with the response held forever
+            fail(controller, err)
+          })
         },
-        onResponseData (_controller, chunk) {
+        onResponseData (controller, chunk) {
           if (mode === 'relay') handler.onResponseData?.(relay, chunk)
           else if (mode === 'hold') held.push(() => { handler.onResponseData?.(relay, chunk) })
+          else if (mode === 'swallow' && (swallowed += chunk.byteLength) > MAX_EXCHANGE_BYTES) {
+            // the body of a 401 we retry after is thrown away, but not without bound
+            fail(controller, new PeerAuthError(`${url} sent a 401 body over ${MAX_EXCHANGE_BYTES} bytes`))
+          }
         },
         onResponseEnd (_controller, trailers) {
           if (mode === 'swallow') {

@@ -9,10 +9,11 @@
  *
  * @module
  */
+import { createPublicKey } from 'node:crypto'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { PeerAuthError, PeerAuthHeaderError } from '../errors.js'
-import { MIN_CHALLENGE_LENGTH, formatAuthHeader, fromBase64url, isPeerIdAuth, parseAuthHeader, required, toBase64url } from './params.js'
+import { MAX_AUTH_HEADER_BYTES, MIN_CHALLENGE_LENGTH, formatAuthHeader, fromBase64url, isPeerIdAuth, parseAuthHeader, required, toBase64url } from './params.js'
 import { signParts, verifyParts } from './sign.js'
 import { isExpired, openToken, sealToken } from './tokens.js'
 import type { AuthParams } from './params.js'
@@ -43,13 +44,34 @@ function checkChallenge (challenge: string, name: string): string {
   return challenge
 }
 
-function publicKeyOf (encoded: string, what: string): { key: PublicKey, bytes: Uint8Array } {
+/**
+ * A peer's public key from its header value: a key type that can name a peer (not ECDSA), and for RSA
+ * the sizes go's `crypto/rsa` accepts (2048–8192-bit modulus, exponent 65537), so a key chosen to be slow
+ * to verify (a huge exponent) cannot make every request expensive.
+ */
+function publicKeyOf (encoded: string, what: string): { key: PublicKey, bytes: Uint8Array, peer: PeerId } {
   const bytes = fromBase64url(encoded, what)
+  let key: PublicKey
+  let peer: PeerId
   try {
-    return { key: publicKeyFromProtobuf(bytes), bytes }
+    key = publicKeyFromProtobuf(bytes)
+    peer = peerIdFromPublicKey(key)
   } catch {
-    throw new PeerAuthHeaderError(`${what} is not a libp2p public key`)
+    throw new PeerAuthHeaderError(`${what} is not a libp2p public key of a type that names a peer`)
   }
+  if (key.type === 'RSA') {
+    let details: { modulusLength?: number, publicExponent?: bigint } | undefined
+    try {
+      details = createPublicKey({ key: Buffer.from(key.raw), format: 'der', type: 'spki' }).asymmetricKeyDetails
+    } catch {
+      throw new PeerAuthHeaderError(`${what} is not a usable RSA key`)
+    }
+    const bits = details?.modulusLength ?? 0
+    if (bits < 2048 || bits > 8192 || details?.publicExponent !== 65537n) {
+      throw new PeerAuthHeaderError(`${what}: RSA keys must have a 2048–8192-bit modulus and exponent 65537`)
+    }
+  }
+  return { key, bytes, peer }
 }
 
 function rfc3339 (ms: number): string {
@@ -170,11 +192,13 @@ export class ServerHandshake {
       hostname,
       'created-time': rfc3339(this.#init.now())
     })
-    return {
-      type: 'challenge',
-      reason: 'client-initiated handshake',
-      wwwAuthenticate: formatAuthHeader([['challenge-client', challenge], ['public-key', this.#publicKey], ['sig', toBase64url(sig)], ['opaque', opaque]])
+    const wwwAuthenticate = formatAuthHeader([['challenge-client', challenge], ['public-key', this.#publicKey], ['sig', toBase64url(sig)], ['opaque', opaque]])
+    if (Buffer.byteLength(wwwAuthenticate) > MAX_AUTH_HEADER_BYTES) {
+      // large keys (RSA) on both sides: the client would refuse it; the plain server-initiated
+      // challenge is smaller, and the spec lets a server answer a client-initiated attempt with it
+      return this.#unauthorized(hostname, 'client-initiated challenge too large; server-initiated instead')
     }
+    return { type: 'challenge', reason: 'client-initiated handshake', wwwAuthenticate }
   }
 
   /** Step 3 of either flow: the client answered our challenge. */
@@ -199,7 +223,7 @@ export class ServerHandshake {
     if (!valid) {
       return this.#unauthorized(hostname, 'the client signature does not verify')
     }
-    const peer = peerIdFromPublicKey(client.key)
+    const peer = client.peer
     const now = this.#init.now()
     const info: Array<[string, string]> = []
     if (challengeServer != null) {
@@ -240,7 +264,7 @@ export class ClientHandshake {
   readonly #publicKeyBytes: Uint8Array
   readonly #publicKey: string
   #challengeServer: string | undefined
-  #serverKey: { key: PublicKey, bytes: Uint8Array } | undefined
+  #serverKey: ReturnType<typeof publicKeyOf> | undefined
   #responded = false
   /** The server's peer id once its signature has verified. */
   serverPeer: PeerId | undefined
@@ -311,6 +335,6 @@ export class ClientHandshake {
     if (!await verifyParts(this.#serverKey.key, parts, fromBase64url(sig, 'sig'))) {
       throw new PeerAuthError(`the server's signature does not verify for ${this.#init.hostname}`)
     }
-    this.serverPeer = peerIdFromPublicKey(this.#serverKey.key)
+    this.serverPeer = this.#serverKey.peer
   }
 }

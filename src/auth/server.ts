@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto'
+import { X509Certificate, randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { InvalidAuthOptionsError } from '../errors.js'
-import { setRemotePeer } from '../identity.js'
+import { setAuthentication, setRemotePeer } from '../identity.js'
 import { StreamSocket } from '../stream/socket.js'
 import { isWellKnownPath } from '../well-known.js'
 import { ServerHandshake } from './handshake.js'
@@ -108,10 +108,43 @@ function hostnameOf (req: IncomingMessage, allowed: Set<string> | undefined): { 
   } else if (allowed == null) {
     return { refused: 'authentication without TLS needs an allow-list of host names (auth.server.hostnames)' }
   }
-  if (allowed != null && !allowed.has(name)) {
+  if (allowed != null && !isAllowed(allowed, name)) {
     return { refused: `${name} is not a host name of this server` }
   }
   return { hostname: host.toLowerCase() }
+}
+
+/** `name` is in the allow-list, itself or under a `*.` wildcard entry (left-most label only, RFC 6125). */
+function isAllowed (allowed: Set<string>, name: string): boolean {
+  if (allowed.has(name)) return true
+  const dot = name.indexOf('.')
+  return dot > 0 && isIP(name) === 0 && allowed.has(`*${name.slice(dot)}`)
+}
+
+/**
+ * The names a certificate is valid for (its subject alternative names: DNS names, wildcards kept, and
+ * IP addresses in their canonical form): the default allow-list of a TLS server, so that it signs only
+ * for names its certificate proves anyway. `undefined` when there is no certificate to read.
+ */
+export function certificateNames (cert: unknown): string[] | undefined {
+  const first = Array.isArray(cert) ? cert[0] : cert
+  if (typeof first !== 'string' && !Buffer.isBuffer(first)) return undefined
+  let san: string | undefined
+  try {
+    san = new X509Certificate(first).subjectAltName
+  } catch {
+    return undefined
+  }
+  const names = (san ?? '').split(/,\s*/).flatMap((entry) => {
+    if (entry.startsWith('DNS:')) return [entry.slice(4).toLowerCase()]
+    if (entry.startsWith('IP Address:')) {
+      const ip = entry.slice(11)
+      // Node prints IPv6 uncompressed (0:0:…:1); Host headers carry the compressed form
+      return [isIP(ip) === 6 ? new URL(`http://[${ip}]`).hostname.slice(1, -1) : ip]
+    }
+    return []
+  })
+  return names.length === 0 ? undefined : names
 }
 
 function localAddressOf (req: IncomingMessage): string | undefined {
@@ -176,6 +209,8 @@ export function createAuthGuards (init: AuthServerInit): AuthGuards {
         return
       }
       setRemotePeer(req, outcome.peer)
+      setAuthentication(req, outcome.authenticationInfo != null ? 'peer-id-auth' : 'peer-id-auth-token')
+      consumeAuthorization(req)
       if (outcome.authenticationInfo != null) {
         res.setHeader('authentication-info', outcome.authenticationInfo)
         res.setHeader('access-control-expose-headers', EXPOSED)
@@ -201,6 +236,8 @@ export function createAuthGuards (init: AuthServerInit): AuthGuards {
     handshake.respond(req.headers.authorization, bound.hostname).then((outcome) => {
       if (outcome.type === 'authenticated') {
         setRemotePeer(req, outcome.peer)
+        setAuthentication(req, 'peer-id-auth-token')
+        consumeAuthorization(req)
         next()
       } else if (outcome.type === 'challenge') {
         answerOnSocket(socket, 401, 'Unauthorized', { 'www-authenticate': outcome.wwwAuthenticate })
@@ -253,4 +290,16 @@ export function needsPeerIdAuth (req: IncomingMessage): boolean {
     return false
   }
   return !isWellKnownPath((req.url ?? '/').split('?')[0]) || isPeerIdAuth(req.headers.authorization)
+}
+
+/**
+ * The handshake is this host's business: the handler (and anything it forwards to, such as `proxyTo`'s
+ * upstream) never sees the client's `libp2p-PeerID` credentials, which could be replayed against us.
+ */
+function consumeAuthorization (req: IncomingMessage): void {
+  if (!isPeerIdAuth(req.headers.authorization)) return
+  delete req.headers.authorization
+  for (let i = req.rawHeaders.length - 2; i >= 0; i -= 2) {
+    if (req.rawHeaders[i].toLowerCase() === 'authorization') req.rawHeaders.splice(i, 2)
+  }
 }

@@ -70,6 +70,7 @@ export function isExpired (state: TokenState, ttl: number, now: number): boolean
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const MAX_DURATION = 100 * 365 * UNITS.d
 
 /**
  * Milliseconds from a number (ms) or a duration such as `'90s'`, `'5m'`, `'1h'`, `'1d'`.
@@ -77,12 +78,20 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
  * @throws {TypeError} for anything else
  */
 export function parseDuration (value: number | string): number {
+  let ms: number | undefined
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
-    return value
+    ms = value
+  } else {
+    const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value) : null
+    if (match != null) ms = Number(match[1]) * UNITS[match[2]]
   }
-  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value) : null
-  if (match == null) {
+  if (ms == null) {
     throw new TypeError(`not a duration: ${String(value)} (a number of ms, or e.g. '30s', '5m', '1h', '1d')`)
   }
-  return Number(match[1]) * UNITS[match[2]]
+  // an `expires` timestamp must stay a valid date: refused here rather than as a 500 on every handshake
+  if (ms > MAX_DURATION) {
+    throw new TypeError(`duration ${String(value)} is over 100 years`)
+  }
+  return ms
 }
+

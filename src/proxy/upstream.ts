@@ -156,7 +156,9 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
       for (const [name, value] of Object.entries(answer.headers)) {
         for (const v of Array.isArray(value) ? value : [value ?? '']) raw.push(name, v)
       }
-      const out = endToEnd(raw, new Set(['via']))
+      // Peer ID Authentication is this host's exchange with its client: the upstream's own
+      // Authentication-Info must not replace the one the guard set
+      const out = endToEnd(raw, new Set(['via', ...(res.hasHeader('authentication-info') ? ['authentication-info'] : [])]))
       out.push('via', appendVia(headerValue(raw, 'via'), pseudonym))
       res.writeHead(answer.statusCode, out)
       // streamed as it comes (SSE chunks are not held back); the response's backpressure reaches the upstream

@@ -182,6 +182,49 @@ describe('the server refuses', () => {
   })
 })
 
+describe('keys the server will not work with', () => {
+  /** A libp2p protobuf public key (type, DER) from Node's crypto. */
+  function libp2pKey (type: 0 | 3, der: Buffer): string {
+    return toBase64url(new Uint8Array(Buffer.concat([Buffer.from([0x08, type, 0x12]), varint(der.length), der])))
+  }
+  function varint (n: number): Buffer {
+    const out: number[] = []
+    while (n > 127) { out.push((n & 127) | 128); n >>>= 7 }
+    out.push(n)
+    return Buffer.from(out)
+  }
+  const spki = (key: import('node:crypto').KeyObject): Buffer => key.export({ format: 'der', type: 'spki' })
+
+  it('RSA with an exponent other than 65537 (slow to verify on purpose) or under 2048 bits: 400', async () => {
+    const { generateKeyPairSync } = await import('node:crypto')
+    const slow = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10000001 }).publicKey
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey
+    for (const key of [slow, small]) {
+      const header = formatAuthHeader([['challenge-server', 'A'.repeat(44)], ['public-key', libp2pKey(0, spki(key))]])
+      expect(await specServer().respond(header, HOSTNAME)).toMatchObject({ type: 'invalid', reason: expect.stringMatching(/RSA keys must/) })
+    }
+  })
+
+  it('ECDSA (no peer id of that type): 400, not a 500', async () => {
+    const { generateKeyPairSync } = await import('node:crypto')
+    const ecdsa = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
+    const header = formatAuthHeader([['challenge-server', 'A'.repeat(44)], ['public-key', libp2pKey(3, spki(ecdsa))]])
+    expect(await specServer().respond(header, HOSTNAME)).toMatchObject({ type: 'invalid' })
+  })
+
+  it('RSA-3072 on both sides: the client-initiated challenge would pass 2048 bytes, so the server-initiated one is sent', async () => {
+    const [serverKey, clientKey] = await Promise.all([generateKeyPair('RSA', 3072), generateKeyPair('RSA', 3072)])
+    const server = new ServerHandshake({ privateKey: serverKey, hmacKeys: [HMAC_KEY], tokenTTL: HOUR, now: epoch, randomBytes: serverRandom })
+    const client = new ClientHandshake({ privateKey: clientKey, hostname: HOSTNAME, now: epoch, randomBytes: clientRandom })
+    const first = challengeOf(await server.respond(client.start(), HOSTNAME))
+    expect(Buffer.byteLength(first)).toBeLessThanOrEqual(2048)
+    expect(parseAuthHeader(first).sig).toBeUndefined()
+    // and the handshake completes from there
+    const done = await server.respond(await client.respond(first), HOSTNAME)
+    expect((await client.finish(infoOf(done))).serverPeer.equals(await peerOf(serverKey))).toBe(true)
+  })
+})
+
 describe('the client refuses', () => {
   it('a server signature that does not verify (client-initiated)', async () => {
     const client = specClient()

@@ -41,4 +41,10 @@ describe('parseDuration', () => {
     expect(() => parseDuration('soon')).toThrow(TypeError)
     expect(() => parseDuration(-1)).toThrow(TypeError)
   })
+
+  it('refuses durations whose expiry could not be written as a date (over 100 years)', () => {
+    expect(parseDuration('36500d')).toBe(36_500 * 86_400_000)
+    expect(() => parseDuration(Number.MAX_SAFE_INTEGER)).toThrow(/over 100 years/)
+    expect(() => parseDuration('40000d')).toThrow(/over 100 years/)
+  })
 })

@@ -3,6 +3,7 @@
  * server (both flows, token reuse, expiry, key rotation), and the failures a client must report.
  */
 import { randomBytes } from 'node:crypto'
+import { createServer as createHTTPServer } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -13,7 +14,7 @@ import { identityKey } from '../../src/auth/identity-key.js'
 import { isPeerIdAuth } from '../../src/auth/params.js'
 import {
   InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
-  remotePeer, serverPeer, transportOf, withPeerIdAuth
+  authenticationOf, proxyTo, remotePeer, serverPeer, transportOf, withPeerIdAuth
 } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
@@ -30,7 +31,13 @@ let client: Peer
 /** Every request a handler ran for, in order. */
 const served: Array<{ method: string, auth: string, peer: string | null, body: string }> = []
 
-function kindOf (authorization: string | undefined): string {
+/** Which step authenticated the request (the `Authorization` header itself never reaches handlers). */
+function kindOf (req: IncomingMessage): string {
+  const how = authenticationOf(req)
+  if (how === 'peer-id-auth') return 'answer'
+  if (how === 'peer-id-auth-token') return 'bearer'
+  // a server of the test's own, without our guard: read the header it was given
+  const authorization = req.headers.authorization
   if (authorization == null) return 'none'
   if (authorization.includes('bearer=')) return 'bearer'
   if (authorization.includes('opaque=')) return 'answer'
@@ -40,9 +47,11 @@ function kindOf (authorization: string | undefined): string {
 async function record (req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
-  const entry = { method: req.method ?? '', auth: kindOf(req.headers.authorization), peer: remotePeer(req)?.toString() ?? null, body: Buffer.concat(chunks).toString() }
+  const entry = { method: req.method ?? '', auth: kindOf(req), peer: remotePeer(req)?.toString() ?? null, body: Buffer.concat(chunks).toString() }
   served.push(entry)
-  lastAuthorization = req.headers.authorization
+  // behind the guard the Authorization header is consumed: nothing downstream can replay it
+  const how = authenticationOf(req)
+  if (how === 'peer-id-auth' || how === 'peer-id-auth-token') expect(req.headers.authorization).toBeUndefined()
   res.setHeader('content-type', 'application/json')
   res.end(JSON.stringify(entry))
 }
@@ -70,9 +79,10 @@ beforeAll(async () => {
 afterAll(async () => { await stopPeers(server, client) })
 
 /** A raw HTTPS request (no client logic of ours), for what the server answers. */
-async function raw (port: number, headers: Record<string, string>, options: { servername?: string, path?: string } = {}): Promise<{ status: number, headers: IncomingMessage['headers'] }> {
+async function raw (port: number, headers: Record<string, string>, options: { servername?: string, path?: string, relay?: boolean } = {}): Promise<{ status: number, headers: IncomingMessage['headers'] }> {
   return await new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path: options.path ?? '/', ca: cert.cert, servername: options.servername, headers, timeout: 5000 }, (res) => {
+    // `relay`: a client that does not care whether the certificate covers the name (a man in the middle)
+    const req = httpsRequest({ host: '127.0.0.1', port, path: options.path ?? '/', ca: cert.cert, servername: options.servername, headers, timeout: 5000, ...(options.relay === true ? { checkServerIdentity: () => undefined } : {}) }, (res) => {
       res.resume()
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers }) })
     })
@@ -222,9 +232,9 @@ describe('what the server answers', () => {
     const port = portOf(nativeAddr(server.host))
     const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
     try {
-      await (await fresh.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
-      await (await fresh.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
-      const bearer = /bearer="([^"]+)"/.exec(lastAuthorization ?? '')?.[1]
+      const first = await fresh.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })
+      await first.arrayBuffer()
+      const bearer = /bearer="([^"]+)"/.exec(first.headers.get('authentication-info') ?? '')?.[1]
       expect(bearer).toBeDefined()
       expect((await raw(port, { host: `127.0.0.1:${port}`, authorization: `libp2p-PeerID bearer="${bearer ?? ''}"` })).status).toBe(200)
       const res = await raw(port, { host: `localhost:${port}`, authorization: `libp2p-PeerID bearer="${bearer ?? ''}"` }, { servername: 'localhost' })
@@ -237,15 +247,48 @@ describe('what the server answers', () => {
 
   it('upgrades (WebSocket) are guarded too: 401 without a token, through to the handler with one', async () => {
     const port = portOf(nativeAddr(server.host))
-    await (await client.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
-    await (await client.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })).arrayBuffer()
-    const bearer = /bearer="([^"]+)"/.exec(lastAuthorization ?? '')?.[1] ?? ''
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    const first = await fresh.host.fetch(`https://127.0.0.1:${port}/`, { auth: true })
+    await first.arrayBuffer()
+    await stopPeers(fresh)
+    const bearer = /bearer="([^"]+)"/.exec(first.headers.get('authentication-info') ?? '')?.[1] ?? ''
+    expect(bearer).not.toBe('')
     const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }
     const refused = await raw(port, upgrade)
     expect(refused.status).toBe(401)
     expect(isPeerIdAuth(refused.headers['www-authenticate'])).toBe(true)
     // through the guard: this root handler is not an http.Server, so the router answers 501
     expect((await raw(port, { ...upgrade, authorization: `libp2p-PeerID bearer="${bearer}"` })).status).toBe(501)
+  })
+
+  it('behind auth, proxyTo forwards the proven peer but never the client\'s credentials', async () => {
+    const seen: Array<IncomingMessage['headers']> = []
+    const upstream = createHTTPServer((req, res) => {
+      seen.push(req.headers)
+      // an upstream with its own idea of Authentication-Info must not replace ours
+      res.setHeader('authentication-info', 'libp2p-PeerID bearer="from-upstream"')
+      res.end('proxied')
+    })
+    await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
+    server.host.handle('/x/proxied/1', proxyTo(`http://127.0.0.1:${(upstream.address() as { port: number }).port}`))
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      const target = `multiaddr:${nativeAddr(server.host, server.node.peerId.toString()).toString()}/http-path/x%2Fproxied%2F1%2F`
+      const first = await fresh.host.fetch(target)
+      expect(await first.text()).toBe('proxied')
+      expect(first.headers.get('authentication-info')).not.toMatch(/from-upstream/)
+      await (await fresh.host.fetch(target)).arrayBuffer()
+      expect(seen).toHaveLength(2)
+      for (const headers of seen) {
+        expect(headers.authorization).toBeUndefined()
+        expect(headers['x-libp2p-peer-id']).toBe(fresh.node.peerId.toString())
+      }
+    } finally {
+      server.host.unhandle('/x/proxied/1')
+      await stopPeers(fresh)
+      upstream.closeAllConnections()
+      upstream.close()
+    }
   })
 
   it('identity headers a client writes are never trusted', async () => {
@@ -255,7 +298,6 @@ describe('what the server answers', () => {
   })
 })
 
-let lastAuthorization: string | undefined
 
 describe('expiry, rotation, failures', () => {
   let key: PrivateKey
@@ -307,6 +349,29 @@ describe('expiry, rotation, failures', () => {
     }
   })
 
+  it('a token refused for a body that cannot be resent is dropped: the next upload authenticates afresh', async () => {
+    let host = await keyedServer({ hmacKey: randomBytes(32) })
+    const port = portOf(nativeAddr(host))
+    const addr = nativeAddr(host, id)
+    const upload = async (): Promise<Response> => {
+      const body = new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('stream')); c.close() } })
+      return await client.host.fetch(addr, { method: 'PUT', body, duplex: 'half' } as never)
+    }
+    try {
+      await (await client.host.fetch(addr)).arrayBuffer()
+      // a restart with a new HMAC key: the cached token is refused
+      await host.close()
+      host = await keyedServer({ hmacKey: randomBytes(32) }, port)
+      const refused = await upload().catch(async (e: unknown) => (e as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET' ? await upload().catch((again: unknown) => again) : e)
+      expect(refused).toBeInstanceOf(PeerAuthNotReplayableError)
+      const next = await upload()
+      // a new handshake (the body rides on its final step, after the server's signature verified)
+      expect(await next.json()).toMatchObject({ method: 'PUT', body: 'stream', auth: 'answer' })
+    } finally {
+      await host.close()
+    }
+  })
+
   /** The first request after a server restart may go out on the kept-alive socket the old server closed: retried once, as any client would. */
   async function fetchAfterRestart (addr: Multiaddr): Promise<Response> {
     try {
@@ -342,12 +407,15 @@ describe('expiry, rotation, failures', () => {
     }
   })
 
-  it('without an allow-list: the SNI name, or without SNI only the address the connection arrived on', async () => {
+  it('without an allow-list: the names of the certificate (a relay cannot pick another)', async () => {
     const open = await keyedServer({ hostnames: undefined })
     try {
       const port = portOf(nativeAddr(open))
-      expect((await raw(port, { host: `example.test:${port}` }, { servername: '' })).status).toBe(400)
+      // bank.example is not in the certificate: no signature for it, with or without SNI
+      expect((await raw(port, { host: `bank.example:${port}` }, { servername: 'bank.example', relay: true })).status).toBe(400)
+      expect((await raw(port, { host: `bank.example:${port}` }, { servername: '', relay: true })).status).toBe(400)
       expect((await raw(port, { host: `127.0.0.1:${port}` }, { servername: '' })).status).toBe(401)
+      expect((await raw(port, { host: `[::1]:${port}` }, { servername: '' })).status).toBe(401)
       expect((await raw(port, { host: `example.test:${port}` }, { servername: 'example.test' })).status).toBe(401)
       const res = await client.host.fetch(nativeAddr(open, id))
       expect(serverPeer(res)?.toString()).toBe(id)
@@ -402,8 +470,13 @@ describe('expiry, rotation, failures', () => {
     const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
     try {
       const addr = nativeAddr(serverInitiated, id)
+      // a target naming another peer: the proof arrives with the held response and must fail the fetch
+      // (it once escaped as an unhandled rejection and left the response, and the next fetch, hanging)
+      const otherPeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const mismatch = await fresh.host.fetch(nativeAddr(serverInitiated, otherPeer), { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e)
+      expect(mismatch).toBeInstanceOf(PeerMismatchError)
       served.length = 0
-      const get = await fresh.host.fetch(addr)
+      const get = await fresh.host.fetch(addr, { signal: AbortSignal.timeout(5000) })
       expect(serverPeer(get)?.toString()).toBe(id)
       expect(await get.json()).toMatchObject({ method: 'GET', auth: 'answer' })
       const other = await createPeer({ clientTLS: { ca: cert.cert } })
