@@ -240,8 +240,13 @@ class AuthRun {
     })
   }
 
-  get #hasBody (): boolean {
-    return this.#opts.body != null
+  /**
+   * Whether the request must wait for the server's proof before it is sent: it has a body, or its method
+   * is not safe (a bodiless DELETE acts as much as a POST does). Such requests are preceded by an
+   * `OPTIONS` that carries the handshake.
+   */
+  get #mustWaitForProof (): boolean {
+    return this.#opts.body != null || !['GET', 'HEAD'].includes((this.#opts.method ?? 'GET').toUpperCase())
   }
 
   get #body (): Dispatcher.DispatchOptions['body'] {
@@ -293,8 +298,8 @@ class AuthRun {
 
   async #handshake (): Promise<void> {
     const handshake = this.#client.handshake(this.#hostname)
-    // Nothing of the body goes out before the server is proven: a request with one is preceded by OPTIONS.
-    const probe = this.#hasBody ? { method: 'OPTIONS', body: null } : {}
+    // Nothing that acts goes out before the server is proven: a body, or an unsafe method, waits behind an OPTIONS.
+    const probe = this.#mustWaitForProof ? { method: 'OPTIONS', body: null } : {}
     const first = await this.#exchange(this.#with(handshake.start(), probe), true)
     const challenge = challengeOf(first)
     if (challenge == null) {
@@ -306,7 +311,7 @@ class AuthRun {
       await this.#final(this.#with(answer), { handshake, peer: handshake.serverPeer, on401: 'refused' })
       return
     }
-    if (!this.#hasBody) {
+    if (!this.#mustWaitForProof) {
       // server-initiated, no body to protect: the request itself answers; its response is held until the server is proven
       await this.#final(this.#with(answer), { handshake, on401: 'refused' })
       return

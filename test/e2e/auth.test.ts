@@ -486,6 +486,18 @@ describe('expiry, rotation, failures', () => {
         // the body went out with the bearer, after an OPTIONS carried the handshake
         expect(await post.json()).toMatchObject({ method: 'POST', auth: 'bearer', body: 'after proof' })
         expect(served.map(s => s.method)).toEqual(['GET', 'OPTIONS', 'POST'])
+        // an unsafe method without a body acts too: it also waits for the proof
+        const deleter = await createPeer({ clientTLS: { ca: cert.cert } })
+        try {
+          served.length = 0
+          const del = await deleter.host.fetch(addr, { method: 'DELETE' })
+          expect(serverPeer(del)?.toString()).toBe(id)
+          await del.arrayBuffer()
+          expect(served.map(s => s.method)).toEqual(['OPTIONS', 'DELETE'])
+          expect(served[1].auth).not.toBe('none')
+        } finally {
+          await stopPeers(deleter)
+        }
         // a response held until the server's signature verified arrives whole
         const third = await createPeer({ clientTLS: { ca: cert.cert } })
         try {
