@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
 import { peerFromHostname } from './addressing.js'
-import { InsecureHTTPError, InvalidTargetError } from './errors.js'
+import { DialError, InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { ResponseError } from './errors.js'
@@ -166,7 +166,14 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
       return
     }
-    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, callback)
+    // a failed connect (refused, timed out, an untrusted certificate) is a DialError like a failed libp2p dial
+    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, (err, socket) => {
+      if (err != null) {
+        callback(new DialError(origin, `could not connect to ${origin}: ${err.message}`, { cause: err }), null)
+      } else {
+        callback(null, socket)
+      }
+    })
   }
   const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
   const limits = {

@@ -342,3 +342,21 @@ export class InvalidAuthOptionsError extends LibP2PHTTPError {
     super('ERR_INVALID_AUTH_OPTIONS', message)
   }
 }
+
+/** A request body grew past `server.maxRequestBodySize`: the client got `413`; the handler's `req` errors with this. */
+export class RequestBodyTooLargeError extends LibP2PHTTPError {
+  /** The limit, in bytes. */
+  readonly limit: number
+
+  constructor (limit: number) {
+    super('ERR_REQUEST_BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`)
+    this.limit = limit
+  }
+}
+
+/** A limit or timeout option is not a usable value (negative, NaN, or inconsistent with another). */
+export class InvalidLimitError extends LibP2PHTTPError {
+  constructor (message: string) {
+    super('ERR_INVALID_LIMIT', message)
+  }
+}

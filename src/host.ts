@@ -15,7 +15,7 @@ import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/serv
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
 import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
-import { nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
+import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
@@ -239,6 +239,7 @@ class Host implements HTTPHost {
     // headersTimeout and requestTimeout on the sockets it is given.
     this.#server.emit('listening')
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.#onUpgrade(req, socket, head) })
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => { this.#onCheckContinue(req, res) })
     const opener = new StreamOpener({
       dial: async (target, options) => {
         if (this.#libp2p == null) {
@@ -309,6 +310,7 @@ class Host implements HTTPHost {
           peerId: this.#libp2p?.peerId,
           server: this.#limits,
           onRequest: (req, res) => { this.#onRequest(req, res) },
+          onCheckContinue: (req, res) => { this.#onCheckContinue(req, res) },
           onUpgrade: (req, socket, head) => { this.#onUpgrade(req, socket, head) }
         })
       } catch (err) {
@@ -330,7 +332,21 @@ class Host implements HTTPHost {
   client (target: FetchTarget, protocol: string): ProtocolClient { return this.#protocols.client(target, protocol) }
   async ping (target: FetchTarget, options?: PingOptions): Promise<number> { return await this.#protocols.ping(target, options) }
 
-  #onRequest (req: IncomingMessage, res: ServerResponse, authenticated = false): void {
+  /**
+   * `Expect: 100-continue`: the client waits for our go-ahead before it sends the body. A declared body
+   * over the limit is refused now (417 would also do; 413 says why), so the client is never invited to
+   * upload what will be refused.
+   */
+  #onCheckContinue (req: IncomingMessage, res: ServerResponse): void {
+    if (declaresTooLarge(req, this.#limits.maxRequestBodySize)) {
+      refuseLargeBody(req, res, this.#limits.maxRequestBodySize)
+      return
+    }
+    // the go-ahead only once the request will reach its handler (auth and checks passed)
+    this.#onRequest(req, res, false, () => { res.writeContinue() })
+  }
+
+  #onRequest (req: IncomingMessage, res: ServerResponse, authenticated = false, proceed?: () => void): void {
     if (!authenticated) {
       const onStream = req.socket instanceof StreamSocket
       if (onStream) {
@@ -342,11 +358,12 @@ class Host implements HTTPHost {
         return
       }
       if (this.#authGuard != null && needsPeerIdAuth(req)) {
-        this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true) })
+        this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true, proceed) })
         return
       }
     }
     const handler = this.#protocols.router.listenerFor(req)
+    proceed?.()
     if (handler == null) {
       res.statusCode = 404
       res.setHeader('content-type', 'text/plain; charset=utf-8')

@@ -73,6 +73,8 @@ export {
   PeerAuthError,
   PeerMismatchError,
   PeerAuthNotReplayableError,
-  InvalidAuthOptionsError
+  InvalidAuthOptionsError,
+  RequestBodyTooLargeError,
+  InvalidLimitError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InvalidLimitError, RequestBodyTooLargeError } from './errors.js'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
 
 /** Limits of the HTTP/1.1 server, for streams and native listeners alike. */
@@ -48,15 +49,47 @@ export interface ServerLimits {
 /** {@link ServerLimits} with every default filled in. */
 export type ResolvedServerLimits = Required<ServerLimits>
 
-/** The limits with their defaults. */
+function check (name: string, value: number | undefined, allowInfinity = false): void {
+  if (value == null) return
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw new InvalidLimitError(`server.${name} must be a number ≥ 0${allowInfinity ? ' (or Infinity)' : ''}, not ${String(value)}`)
+  }
+}
+
+/**
+ * The limits with their defaults.
+ *
+ * @throws {InvalidLimitError} for a negative or NaN value, or a `headersTimeout` longer than the
+ * `requestTimeout` it is part of (Node refuses that); the default `headersTimeout` shrinks to fit a
+ * shorter `requestTimeout`
+ */
 export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerLimits {
+  check('headersTimeout', limits.headersTimeout)
+  check('requestTimeout', limits.requestTimeout)
+  check('maxHeaderSize', limits.maxHeaderSize)
+  check('idleTimeout', limits.idleTimeout)
+  check('maxRequestBodySize', limits.maxRequestBodySize, true)
+  const requestTimeout = limits.requestTimeout ?? 300_000
+  const headersTimeout = limits.headersTimeout ?? (requestTimeout > 0 ? Math.min(60_000, requestTimeout) : 60_000)
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    throw new InvalidLimitError(`server.headersTimeout (${headersTimeout}) cannot be longer than server.requestTimeout (${requestTimeout}): the headers are part of the request`)
+  }
   return {
-    headersTimeout: limits.headersTimeout ?? 60_000,
-    requestTimeout: limits.requestTimeout ?? 300_000,
+    headersTimeout,
+    requestTimeout,
     maxHeaderSize: limits.maxHeaderSize ?? 16_384,
     idleTimeout: limits.idleTimeout ?? 300_000,
     maxRequestBodySize: limits.maxRequestBodySize ?? Infinity
   }
+}
+
+/**
+ * Whether `req` declares a body over `max` (`Content-Length`): checked before `100 Continue` is sent, so
+ * a client is never invited to upload what will be refused.
+ */
+export function declaresTooLarge (req: IncomingMessage, max: number): boolean {
+  const declared = req.headers['content-length']
+  return Number.isFinite(max) && declared != null && Number(declared) > max
 }
 
 /** Node's default `connectionsCheckingInterval`. */
@@ -88,9 +121,8 @@ export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max:
   if (!Number.isFinite(max)) {
     return false
   }
-  const declared = req.headers['content-length']
-  if (declared != null && Number(declared) > max) {
-    tooLarge(res, max)
+  if (declaresTooLarge(req, max)) {
+    tooLarge(req, res, max)
     return true
   }
   if (req.headers['transfer-encoding'] == null) {
@@ -105,7 +137,7 @@ export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max:
       seen += (chunk as Buffer).length
       if (seen > max) {
         refused = true
-        tooLarge(res, max)
+        tooLarge(req, res, max)
       }
     }
     if (refused) {
@@ -117,7 +149,7 @@ export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max:
   return false
 }
 
-function tooLarge (res: ServerResponse, max: number): void {
+function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void {
   // A handler that writes after our answer must not crash the process with ERR_STREAM_WRITE_AFTER_END.
   res.on('error', () => {})
   if (res.headersSent) {
@@ -126,6 +158,9 @@ function tooLarge (res: ServerResponse, max: number): void {
   }
   // `Connection: close`: the rest of the body is not read, so the connection cannot carry another request
   refuse(res, 413, `request body larger than ${max} bytes\n`)
+  // A handler reading the body must see it fail, not wait forever for an end that will not come. Once
+  // the 413 is out: the error is one the stream socket closes gracefully on, so the answer arrives.
+  res.once('finish', () => { if (!req.complete) req.destroy(new RequestBodyTooLargeError(max)) })
 }
 
 /**

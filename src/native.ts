@@ -115,6 +115,8 @@ export interface NativeListenOptions {
   /** Node server limits, as for the stream server. */
   server: ResolvedServerLimits
   onRequest: (req: IncomingMessage, res: ServerResponse) => void
+  /** `Expect: 100-continue` requests (the listener decides whether to send `100 Continue`). */
+  onCheckContinue?: (req: IncomingMessage, res: ServerResponse) => void
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 }
 
@@ -174,6 +176,7 @@ function createListener (address: ListenAddress, options: NativeListenOptions): 
   }
   server.timeout = options.server.idleTimeout
   server.on('upgrade', options.onUpgrade)
+  if (options.onCheckContinue != null) server.on('checkContinue', options.onCheckContinue)
   const open = new Set<Socket>()
   sockets.set(server, open)
   server.on('connection', (socket: Socket) => {

@@ -50,7 +50,7 @@ export interface StreamServerOptions {
  */
 function isNodeServerGracefulClose (err: Error): boolean {
   const code = (err as { code?: string }).code ?? ''
-  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT'
+  return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_REQUEST_BODY_TOO_LARGE'
 }
 
 /** Streams a connection may open beyond `maxInboundStreams` that still get a `503` instead of a reset. */
@@ -65,8 +65,20 @@ const BUSY_RESPONSE = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n
  * request is discarded unread.
  */
 function refuseBusy (socket: StreamSocket): void {
-  socket.end(BUSY_RESPONSE, () => { socket.destroy() })
+  socket.end(BUSY_RESPONSE, () => {
+    socket.destroy()
+    // The refused stream still counts against libp2p's inbound limit until the client closes it; a
+    // client that never does (a flood) must not fill the headroom, so it is reset after a short grace.
+    setTimeout(() => {
+      if (socket.stream.status !== 'closed' && socket.stream.status !== 'reset' && socket.stream.status !== 'aborted') {
+        socket.stream.abort(new Error('refused stream not closed by the client'))
+      }
+    }, BUSY_GRACE_MS).unref()
+  })
 }
+
+/** How long a client may keep a refused (503) stream open after reading the answer. */
+const BUSY_GRACE_MS = 5000
 
 /** A running stream listener. */
 export interface StreamListener {

@@ -99,6 +99,59 @@ describe('server limits', () => {
     expect((await rawExchange(raw, addrs, { send: `GET / HTTP/1.1\r\n${H}\r\n` })).statuses).toEqual([200])
   })
 
+  it('maxRequestBodySize: a handler reading a chunked body that grows past it sees the body fail, not hang', async () => {
+    const server = await createPeer({ onError: () => {}, server: { maxRequestBodySize: 1000 } })
+    peers.push(server)
+    let outcome: Promise<string> | undefined
+    server.host.serve((req: IncomingMessage, res: ServerResponse) => {
+      outcome = (async () => {
+        for await (const chunk of req) void chunk
+        return 'ended'
+      })().then((end) => end, (err: { code?: string }) => err.code ?? 'error')
+      void outcome.then(() => { if (!res.headersSent) res.end('read') })
+    })
+    const client = await createPeer()
+    peers.push(client)
+    const res = await client.host.fetch(uriOf(server, '/'), {
+      method: 'POST',
+      duplex: 'half',
+      body: new ReadableStream({ start (c) { for (let i = 0; i < 100; i++) c.enqueue(new Uint8Array(100)); c.close() } })
+    })
+    expect(res.status).toBe(413)
+    await until(() => outcome != null, 5000, 'the handler to run')
+    expect(await outcome).toBe('ERR_REQUEST_BODY_TOO_LARGE')
+  })
+
+  it('maxRequestBodySize with Expect: 100-continue: 413 at once, no invitation to upload', async () => {
+    const { server, raw } = await serverWith({ server: { maxRequestBodySize: 100 } })
+    const refused = await rawExchange(raw, server.node.getMultiaddrs(), { send: `POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n`, then: 'keep-open' })
+    expect(refused.statuses).toEqual([413])
+    const invited = await rawExchange(raw, server.node.getMultiaddrs(), { send: [`POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\n`, 'hello'] })
+    expect(invited.statuses).toEqual([100, 200])
+  })
+
+  it('limits that cannot work are refused when the host is created; a shorter requestTimeout alone is fine', async () => {
+    await expect(createPeer({ server: { idleTimeout: -1 } })).rejects.toMatchObject({ code: 'ERR_INVALID_LIMIT' })
+    await expect(createPeer({ server: { maxRequestBodySize: Number.NaN } })).rejects.toMatchObject({ code: 'ERR_INVALID_LIMIT' })
+    await expect(createPeer({ server: { headersTimeout: 400_000 } })).rejects.toMatchObject({ code: 'ERR_INVALID_LIMIT' })
+    const short = await createPeer({ server: { requestTimeout: 30_000 } })
+    peers.push(short)
+  })
+
+  it('a refused (503) stream the client never closes is reset after a short grace, freeing libp2p\'s slot', async () => {
+    const { server, raw } = await serverWith({ maxInboundStreams: 1 })
+    const addrs = server.node.getMultiaddrs()
+    const held = rawExchange(raw, addrs, { send: `POST / HTTP/1.1\r\n${H}Content-Length: 1\r\n\r\n`, then: 'keep-open' }, 15_000)
+    await until(() => openHTTPStreams(server.node) === 1, 5000, 'one stream held open')
+    // a client that reads nothing and never closes
+    const stubborn = await raw.dialProtocol(addrs, '/http/1.1')
+    stubborn.send(Buffer.from(`GET / HTTP/1.1\r\n${H}\r\n`))
+    await until(() => stubborn.status !== 'open', 10_000, 'the refused stream to be reset')
+    expect(stubborn.status).not.toBe('open')
+    for (const s of server.node.getConnections().flatMap(c => c.streams)) if (s.protocol === '/http/1.1') s.abort(new Error('release'))
+    await held
+  })
+
   it('maxInboundStreamsTotal: streams past the total limit get 503, whoever opens them', async () => {
     const { server, raw } = await serverWith({ maxInboundStreamsTotal: 1 })
     const other = await createNode()

@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
+  DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
   remotePeer, serverPeer, transportOf
 } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
@@ -180,8 +180,9 @@ describe('fetching over HTTPS', () => {
     const stranger = await createHTTPHost()
     try {
       const err = await stranger.fetch(nativeAddr(server)).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(TypeError)
-      expect(String((err as Error).cause)).toMatch(/self[- ]signed|unable to verify|certificate/i)
+      expect(err).toBeInstanceOf(DialError)
+      expect((err as DialError).code).toBe('ERR_DIAL_FAILED')
+      expect((err as Error).message).toMatch(/self[- ]signed|unable to verify|certificate/i)
     } finally {
       await stranger.close()
     }

@@ -12,7 +12,10 @@ export interface Snapshot {
   streams: number
   /** Active handles by type (`TCPSocketWrap`, `Timeout`, …), from `process.getActiveResourcesInfo()`. */
   handles: Record<string, number>
-  /** `process.memoryUsage().heapUsed` after a full GC, bytes. */
+  /**
+   * JS heap plus memory outside it (Buffers, ArrayBuffers: `external`) after a full GC, bytes. Buffers
+   * are where received bodies live, so a leak of them must show.
+   */
   heapUsed: number
 }
 
@@ -22,7 +25,8 @@ async function settledHeap (): Promise<number> {
     gc?.()
     await new Promise(resolve => setImmediate(resolve))
   }
-  return process.memoryUsage().heapUsed
+  const usage = process.memoryUsage()
+  return usage.heapUsed + usage.external
 }
 
 function handles (): Record<string, number> {
