@@ -7,7 +7,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { InvalidTargetError, LibP2PHTTPError, httpEndpoint, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, parseMultiaddrURI, peerFromHostname, urlToMultiaddr, withHTTPPath } from '../src/index.js'
 import { requestTarget } from '../src/addressing.js'
-import { describeTarget } from '../src/target.js'
+import { absoluteLocation } from '../src/redirect.js'
+import { describeTarget, routeLocation } from '../src/target.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed)
@@ -131,6 +132,75 @@ describe(`addressing, fuzzed (seed ${SEED}, ${RUNS} runs)`, () => {
       const raw = bytes(r)
       ours('multiaddrFromBytes', [...raw], () => multiaddrFromBytes(raw))
     }
+  })
+})
+
+/**
+ * Plausible addresses built from parts (host × port × security × tail), so that the parsers' success
+ * paths are reached too, then damaged at the byte level.
+ */
+function structured (r: Gen): string {
+  const host = pick(r, ['/ip4/127.0.0.1', '/ip4/10.1.2.3', '/ip6/::1', '/ip6/fe80::1', '/dns/example.com', '/dns4/localhost', '/dns6/x.test', '/dnsaddr/boot.example'])
+  const port = r() < 0.85 ? `/tcp/${pick(r, ['443', '8443', '80', '0', '65535'])}` : (r() < 0.5 ? '/udp/443/quic-v1' : '')
+  const security = pick(r, ['/tls/http', '/https', '/http', '/tls/sni/example.test/http', '', `/p2p/${PEER}`])
+  const tail = `${r() < 0.3 ? `/p2p/${PEER}` : ''}${r() < 0.5 ? `/http-path/${encodeURIComponent(pick(r, ['a/b?x=1', 'é', '..', '', 'a%2Fb', ' ', '#f']) || 'x')}` : ''}`
+  return `${host}${port}${security}${tail}`
+}
+
+function damage (r: Gen, input: Uint8Array): Uint8Array {
+  const out = new Uint8Array(input)
+  const op = r()
+  if (op < 0.3) return out.subarray(0, Math.floor(r() * out.length))
+  if (op < 0.7) {
+    for (let i = 0; i < 1 + Math.floor(r() * 3); i++) out[Math.floor(r() * out.length)] = Math.floor(r() * 256)
+  }
+  return out
+}
+
+describe(`addressing, fuzzed from plausible parts (seed ${SEED}, ${RUNS} runs)`, () => {
+  it('reaches the success paths, round-trips through bytes, and damage only ever gives our errors', () => {
+    const r = rng(SEED + 3)
+    let endpoints = 0
+    let roundTrips = 0
+    let routed = 0
+    const context = {
+      selection: { insecureAllowHTTP: r() < 0.5 },
+      hasLibp2p: true,
+      canAuthenticateServer: true,
+      isConnected: () => false,
+      identify: async (): Promise<never> => { throw new Error('not in a fuzz test') },
+      resolveTxt: async () => [],
+      rememberAddresses: () => {},
+      allowPlainOrigin: () => {},
+      sniHostname: () => 'pinned.sni.invalid'
+    }
+    for (let i = 0; i < RUNS; i++) {
+      const input = structured(r)
+      let ma: Multiaddr
+      try {
+        ma = multiaddr(input)
+      } catch {
+        continue
+      }
+      if (ours('httpEndpoint', input, () => httpEndpoint(ma)) != null) endpoints++
+      ours('multiaddrToURL', input, () => multiaddrToURL(ma))
+      if (ours('routeLocation', input, () => routeLocation(`multiaddr:${input}`, context)) != null) routed++
+      ours('absoluteLocation', input, () => absoluteLocation(mutate(r, pick(r, ['/next', 'rel?x', '//evil/x', 'https://x/', '', '#f'])), 'http://h/a', ma))
+      const encoded = ours('multiaddrToBytes', input, () => multiaddrToBytes(ma))
+      if (encoded != null) {
+        const back = ours('multiaddrFromBytes', input, () => multiaddrFromBytes(encoded))
+        if (back != null) {
+          expect(back.toString(), input).toBe(multiaddrFromBytes(ma.bytes).toString())
+          roundTrips++
+        }
+        const damaged = damage(r, encoded)
+        ours('multiaddrFromBytes', [...damaged], () => multiaddrFromBytes(damaged))
+      }
+    }
+    // the generator must reach the parsers' success paths, or it tests only their refusals
+    expect(endpoints).toBeGreaterThan(RUNS / 5)
+    expect(roundTrips).toBeGreaterThan(RUNS / 2)
+    expect(routed).toBeGreaterThan(RUNS / 5)
   })
 })
 
