@@ -154,20 +154,66 @@ export interface HTTPEndpoint {
   connectHost?: string
 }
 
-function hostOf (component: Component, ma: Multiaddr): string {
-  switch (component.code) {
-    case CODE_IP4:
-    case CODE_DNS:
-    case CODE_DNS4:
-    case CODE_DNS6:
-      return component.value ?? ''
-    case CODE_IP6:
-      return `[${component.value ?? ''}]`
-    case CODE_DNSADDR:
-      throw new InvalidTargetError(`/dnsaddr/${component.value ?? ''} in ${ma.toString()} names a DNS TXT record, not a host: resolve it into multiaddrs first`)
-    default:
-      throw new InvalidTargetError(`/${component.name} cannot start an HTTP transport address (expected /ip4, /ip6, /dns, /dns4 or /dns6): ${ma.toString()}`)
+/** The parts of an HTTP transport address: `<host>[/tcp/<port>](/tls[/sni/<name>]/http | /https | /http)…`. */
+export interface HTTPAddressParts {
+  /** The first component: `/ip4`, `/ip6`, `/dns`, `/dns4` or `/dns6`. */
+  host: Component
+  /** The `/tcp` port as written (0 included), if any. */
+  port?: number
+  /** `/tls/…/http` or `/https`. */
+  tls: boolean
+  /** The `/sni/<name>` value. */
+  sni?: string
+  /** What follows `/http` (`/p2p`, `/http-path`, …), for the caller to judge. */
+  after: Component[]
+}
+
+/** Why {@link splitHTTPAddress} refused, and which component (a caller words the message). */
+export class HTTPAddressShapeError extends Error {
+  constructor (readonly why: 'empty' | 'dnsaddr' | 'host' | 'port' | 'unexpected' | 'not-http', readonly component?: Component) {
+    super(why)
   }
+}
+
+const HOSTS = [CODE_IP4, CODE_IP6, CODE_DNS, CODE_DNS4, CODE_DNS6]
+
+/**
+ * The one grammar of HTTP transport addresses, shared by targets (`httpEndpoint`) and listeners
+ * (`parseListenAddress`), which word the errors and judge the port and the trailing components.
+ *
+ * @throws {HTTPAddressShapeError}
+ */
+export function splitHTTPAddress (components: Component[]): HTTPAddressParts {
+  const [host, ...rest] = components
+  if (host == null) throw new HTTPAddressShapeError('empty')
+  if (host.code === CODE_DNSADDR) throw new HTTPAddressShapeError('dnsaddr', host)
+  if (!HOSTS.includes(host.code)) throw new HTTPAddressShapeError('host', host)
+  const parts: HTTPAddressParts = { host, tls: false, after: [] }
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]
+    if (c.code === CODE_TCP && parts.port == null && !parts.tls) {
+      const port = Number(c.value)
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HTTPAddressShapeError('port', c)
+      parts.port = port
+    } else if (c.code === CODE_TLS && !parts.tls) {
+      parts.tls = true
+    } else if (c.code === CODE_SNI && parts.tls && parts.sni == null) {
+      parts.sni = c.value
+    } else if (c.code === CODE_HTTP || (c.code === CODE_HTTPS && !parts.tls)) {
+      // `/https` is the deprecated alias of `/tls/http`
+      parts.tls ||= c.code === CODE_HTTPS
+      parts.after = rest.slice(i + 1)
+      return parts
+    } else {
+      throw new HTTPAddressShapeError('unexpected', c)
+    }
+  }
+  throw new HTTPAddressShapeError('not-http')
+}
+
+/** `/name/value` of a component, for messages. */
+export function componentText (c: Component): string {
+  return `/${c.name}${c.value == null ? '' : `/${c.value}`}`
 }
 
 /**
@@ -179,48 +225,39 @@ function hostOf (component: Component, ma: Multiaddr): string {
  */
 export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
   assertPrintable(ma)
-  let components = ma.getComponents()
-  // the trailing parts that identify the peer and the resource, not the endpoint
-  while (components.length > 0 && (components[components.length - 1].code === CODE_HTTP_PATH || components[components.length - 1].code === CODE_P2P)) {
-    components = components.slice(0, -1)
-  }
-  const [first, ...rest] = components
-  if (first == null) {
-    throw new InvalidTargetError(`${ma.toString()} has no host to connect to`)
-  }
-  const host = hostOf(first, ma)
-  let port: number | undefined
-  let tls = false
-  let sni: string | undefined
-  let sawHTTP = false
-  for (const c of rest) {
-    const unexpected = (): InvalidTargetError => new InvalidTargetError(`unexpected /${c.name}${c.value == null ? '' : `/${c.value}`} in HTTP transport address ${ma.toString()}` +
-      (c.name === 'udp' || c.name === 'quic-v1' ? ' (HTTP/3 over QUIC has no client in Node; use a /tcp/…/tls/http address)' : ''))
-    if (sawHTTP) {
-      throw unexpected()
-    }
-    if (c.code === CODE_TCP && port == null && !tls) {
-      port = Number(c.value)
-      if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        throw new InvalidTargetError(`/tcp/${c.value ?? ''} in ${ma.toString()} is not a port to connect to`)
-      }
-    } else if (c.code === CODE_TLS && !tls) {
-      tls = true
-    } else if (c.code === CODE_SNI && tls && sni == null) {
-      sni = c.value
-    } else if (c.code === CODE_HTTP) {
-      sawHTTP = true
-    } else if (c.code === CODE_HTTPS && !tls) {
-      // the deprecated alias of /tls/http
-      tls = true
-      sawHTTP = true
-    } else {
-      throw unexpected()
+  let parts: HTTPAddressParts
+  try {
+    parts = splitHTTPAddress(ma.getComponents())
+  } catch (err) {
+    if (!(err instanceof HTTPAddressShapeError)) throw err
+    const c = err.component
+    switch (err.why) {
+      case 'empty':
+        throw new InvalidTargetError(`${ma.toString()} has no host to connect to`)
+      case 'dnsaddr':
+        throw new InvalidTargetError(`/dnsaddr/${c?.value ?? ''} in ${ma.toString()} names a DNS TXT record, not a host: resolve it into multiaddrs first`)
+      case 'host':
+        throw new InvalidTargetError(c?.code === CODE_P2P ? `${ma.toString()} has no host to connect to` : `/${c?.name ?? ''} cannot start an HTTP transport address (expected /ip4, /ip6, /dns, /dns4 or /dns6): ${ma.toString()}`)
+      case 'port':
+        throw new InvalidTargetError(`/tcp/${c?.value ?? ''} in ${ma.toString()} is not a port to connect to`)
+      case 'unexpected':
+        throw new InvalidTargetError(`unexpected ${c == null ? '' : componentText(c)} in HTTP transport address ${ma.toString()}` +
+          (c?.name === 'udp' || c?.name === 'quic-v1' ? ' (HTTP/3 over QUIC has no client in Node; use a /tcp/…/tls/http address)' : ''))
+      default:
+        throw new InvalidTargetError(`${ma.toString()} is not an HTTP transport address (it does not end in /http)`)
     }
   }
-  if (!sawHTTP) {
-    throw new InvalidTargetError(`${ma.toString()} is not an HTTP transport address (it does not end in /http)`)
+  // only the peer and the resource may follow: they identify, they do not reach
+  const extra = parts.after.find(c => c.code !== CODE_P2P && c.code !== CODE_HTTP_PATH)
+  if (extra != null) {
+    throw new InvalidTargetError(`unexpected ${componentText(extra)} in HTTP transport address ${ma.toString()}`)
   }
+  if (parts.port === 0) {
+    throw new InvalidTargetError(`/tcp/0 in ${ma.toString()} is not a port to connect to`)
+  }
+  const host = parts.host.code === CODE_IP6 ? `[${parts.host.value ?? ''}]` : parts.host.value ?? ''
+  const { tls, sni } = parts
+  let port = parts.port
   const protocol = tls ? 'https:' : 'http:'
   port ??= tls ? 443 : 80
   const hostname = sni ?? host

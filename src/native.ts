@@ -10,11 +10,10 @@ import { createServer as createHTTPServer } from 'node:http'
 import { createServer as createHTTPSServer } from 'node:https'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import {
-  CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_HTTP, CODE_HTTPS, CODE_IP4, CODE_IP6, CODE_P2P,
-  CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
-} from '@multiformats/multiaddr'
+import { CODE_DNS4, CODE_DNS6, CODE_IP4, CODE_IP6, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { HTTPAddressShapeError, componentText, splitHTTPAddress } from './addressing.js'
 import { InsecureHTTPError, InvalidListenAddressError, ListenError } from './errors.js'
+import type { HTTPAddressParts } from './addressing.js'
 import { nodeServerOptions } from './limits.js'
 import type { ResolvedServerLimits } from './limits.js'
 import type { PeerId } from '@libp2p/interface'
@@ -55,49 +54,36 @@ export function parseListenAddress (input: string | Multiaddr, options: { insecu
     throw new InvalidListenAddressError(text, `invalid listen multiaddr ${text}: ${(err as Error).message}`, { cause: err })
   }
   const bad = (why: string): InvalidListenAddressError => new InvalidListenAddressError(text, `cannot listen on ${text}: ${why}`)
-  const components = ma.getComponents()
-  const [host, ...rest] = components
-  if (host == null || ![CODE_IP4, CODE_IP6, CODE_DNS, CODE_DNS4, CODE_DNS6].includes(host.code)) {
-    throw bad(host?.code === CODE_DNSADDR
-      ? '/dnsaddr names TXT records, not a host to bind'
-      : `it must start with /ip4, /ip6, /dns, /dns4 or /dns6, not /${host?.name ?? ''}`)
-  }
-  let port: number | undefined
-  let tls = false
-  let sni: string | undefined
-  let http = false
-  for (const c of rest) {
-    const describe = `/${c.name}${c.value == null ? '' : `/${c.value}`}`
-    if (http) {
-      if (c.code === CODE_P2P) {
-        if (options.peerId != null && c.value !== options.peerId.toString()) {
-          throw bad(`${describe} is not this host's peer id (${options.peerId.toString()})`)
-        }
-        continue
-      }
-      throw bad(`unexpected ${describe} after /http${c.name === 'http-path' ? ' (serve at a path with host.handle, not in the listen address)' : ''}`)
-    }
-    if (c.code === CODE_TCP && port == null && !tls) {
-      port = Number(c.value)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw bad(`${describe} is not a port`)
-      }
-    } else if (c.code === CODE_TLS && !tls) {
-      tls = true
-    } else if (c.code === CODE_SNI && tls && sni == null) {
-      sni = c.value
-    } else if (c.code === CODE_HTTP) {
-      http = true
-    } else if (c.code === CODE_HTTPS && !tls) {
-      tls = true
-      http = true
-    } else {
-      throw bad(`unexpected ${describe}${c.name === 'udp' || c.name === 'quic-v1' ? ' (HTTP/3 listeners are not supported; use /tcp/<port>/tls/http)' : ''}`)
+  let parts: HTTPAddressParts
+  try {
+    parts = splitHTTPAddress(ma.getComponents())
+  } catch (err) {
+    if (!(err instanceof HTTPAddressShapeError)) throw err
+    const c = err.component
+    switch (err.why) {
+      case 'dnsaddr':
+        throw bad('/dnsaddr names TXT records, not a host to bind')
+      case 'empty':
+      case 'host':
+        throw bad(`it must start with /ip4, /ip6, /dns, /dns4 or /dns6, not /${c?.name ?? ''}`)
+      case 'port':
+        throw bad(`${c == null ? '' : componentText(c)} is not a port`)
+      case 'unexpected':
+        throw bad(`unexpected ${c == null ? '' : componentText(c)}${c?.name === 'udp' || c?.name === 'quic-v1' ? ' (HTTP/3 listeners are not supported; use /tcp/<port>/tls/http)' : ''}`)
+      default:
+        throw bad('an HTTP listen address ends in /tls/http (or /http with insecureAllowHTTP)')
     }
   }
-  if (!http) {
-    throw bad('an HTTP listen address ends in /tls/http (or /http with insecureAllowHTTP)')
+  for (const c of parts.after) {
+    if (c.code !== CODE_P2P) {
+      throw bad(`unexpected ${componentText(c)} after /http${c.name === 'http-path' ? ' (serve at a path with host.handle, not in the listen address)' : ''}`)
+    }
+    if (options.peerId != null && c.value !== options.peerId.toString()) {
+      throw bad(`${componentText(c)} is not this host's peer id (${options.peerId.toString()})`)
+    }
   }
+  const { host, tls, sni } = parts
+  const port = parts.port
   if (!tls && options.insecureAllowHTTP !== true) {
     throw new InsecureHTTPError(text)
   }
