@@ -526,13 +526,16 @@ function hopChoice (url: string): TransportChoice {
  * fine: fetch turns them into GETs before they get here.
  */
 function guardHops (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
+  let previousIsStream: boolean | undefined
   return (dispatch) => (options, handler) => {
-    const url = new URL(options.path, options.origin).toString()
-    const previous = hops[hops.length - 1]
-    hops.push(url)
-    if (previous != null && hopChoice(previous).transport === 'native' && hopChoice(url).transport === 'stream' && !SAFE_METHODS.has(options.method.toUpperCase())) {
-      throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(previous).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
+    // cheap per hop: the URL string is kept for error reports; only its origin decides the transport
+    const origin = String(options.origin)
+    const isStream = origin.startsWith('http://') && peerFromHostname(new URL(origin).hostname) != null
+    hops.push(`${origin}${options.path}`)
+    if (previousIsStream === false && isStream && !SAFE_METHODS.has(options.method.toUpperCase())) {
+      throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(hops[hops.length - 2]).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
     }
+    previousIsStream = isStream
     return dispatch(options, handler)
   }
 }

@@ -13,6 +13,7 @@ import {
 } from './addressing.js'
 import { resolveDnsaddr } from './dnsaddr.js'
 import { DialError, InvalidTargetError, LibP2PHTTPError } from './errors.js'
+import { LRUMap } from './lru.js'
 import { selectTransport } from './select.js'
 import type { ParsedMultiaddr } from './addressing.js'
 import type { TxtResolver } from './dnsaddr.js'
@@ -81,6 +82,9 @@ function fromParsed (parsed: ParsedMultiaddr[]): TargetDescription {
   return { peer, addrs, path: parsed[0].path }
 }
 
+/** Descriptions of recent `multiaddr:` URIs (immutable: multiaddrs, peer ids and strings only). */
+const describedURIs = new LRUMap<string, TargetDescription>(256)
+
 /**
  * Take a fetch target apart. Pure: nothing is dialled or resolved.
  *
@@ -90,7 +94,13 @@ export function describeTarget (target: FetchTarget): TargetDescription {
   if (typeof target === 'string' || target instanceof URL) {
     const text = target.toString()
     if (text.toLowerCase().startsWith(MULTIADDR_URI_SCHEME)) {
-      return fromParsed([parseMultiaddrURI(text)])
+      // the same URI is fetched again and again: parsing it (multiaddr, base58 peer id) is not free
+      let described = describedURIs.get(text)
+      if (described == null) {
+        described = fromParsed([parseMultiaddrURI(text)])
+        describedURIs.set(text, described)
+      }
+      return described
     }
     let url: URL
     try {
