@@ -342,3 +342,21 @@ export class InvalidAuthOptionsError extends LibP2PHTTPError {
     super('ERR_INVALID_AUTH_OPTIONS', message)
   }
 }
+
+/** A `libp2phttp` command line that cannot be run as written (an unknown option, a missing value). */
+export class UsageError extends LibP2PHTTPError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options)
+  }
+}
+
+/** The identity key file cannot be read, written, or decoded (or it is readable by others). */
+export class KeyFileError extends LibP2PHTTPError {
+  /** The key file's path. */
+  readonly path: string
+
+  constructor (path: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_FILE', message, options)
+    this.path = path
+  }
+}

@@ -45,11 +45,29 @@ export interface ProxyOptions {
 }
 
 /** RFC 9209 error types this proxy reports. */
-type ProxyError = 'destination_not_found' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
+export type ProxyError = 'destination_not_found' | 'destination_unavailable' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
 
-function classify (err: unknown): { status: number, error: ProxyError } {
+/** @internal The status and RFC 9209 error type for a failure to reach the next hop (undici's and our codes). */
+export function classify (err: unknown): { status: number, error: ProxyError } {
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? ''
   switch (code) {
+    // the next hop is a peer (the consumer side, the gateway): our own errors
+    case 'ERR_DIAL_FAILED':
+    case 'ERR_NO_TRANSPORT':
+      return { status: 502, error: 'destination_unavailable' }
+    case 'ERR_PROTOCOL_NOT_SUPPORTED':
+      return { status: 502, error: 'connection_refused' }
+    case 'ERR_PROTOCOL_NOT_FOUND':
+    case 'ERR_INVALID_TARGET':
+      return { status: 502, error: 'destination_not_found' }
+    case 'ERR_STREAM_RESET':
+      return { status: 502, error: 'connection_terminated' }
+    case 'ERR_BAD_RESPONSE':
+    case 'ERR_RESPONSE_HEADERS_TOO_LARGE':
+      return { status: 502, error: 'http_protocol_error' }
+    case 'ERR_RESPONSE_TIMEOUT':
+    case 'ERR_WELL_KNOWN_TIMEOUT':
+      return { status: 504, error: 'http_response_header_timeout' }
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { status: 502, error: 'destination_not_found' }
@@ -72,7 +90,8 @@ function classify (err: unknown): { status: number, error: ProxyError } {
   }
 }
 
-function fail (res: ServerResponse, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
+/** @internal Answer a proxy failure once: `status` with `Proxy-Status`, or a reset when the response had started. */
+export function fail (res: ServerResponse, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
   if (res.headersSent) {
     // the status line is out: only a reset tells the caller the body is incomplete
     res.destroy(new Error(`upstream failed: ${error}`))
