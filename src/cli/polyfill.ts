@@ -1,5 +1,5 @@
 /**
- * `Promise.withResolvers` for Node 20: libp2p 3 calls it. Programs (examples, tests, the CLI) import this
+ * `Promise.withResolvers` for Node 20: libp2p 3 calls it. Programs (the CLI, examples, tests) import this
  * before creating a libp2p node; the libp2phttp library itself never patches globals.
  */
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
