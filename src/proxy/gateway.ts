@@ -4,7 +4,7 @@
  *
  * | Path | Forwarded to |
  * |---|---|
- * | `/p2p/<peer>/x/<name>/http/<path>` | protocol `/x/<name>` of the peer (its well-known map), `<path>` below it |
+ * | `/p2p/<peer>/x/<name>/http/<path>` | protocol `/x/<name>` of the peer (its well-known map), `<path>` below it; `<name>` may have several segments (`/x/llm/1/http/…`) and ends at the first `http` segment |
  * | `/p2p/<peer>/http/<path>` | `/<path>` at the peer's root |
  * | `/p2p/<peer>/<path>` | `/<path>` at the peer's root |
  *
@@ -54,7 +54,8 @@ export function parseGatewayPath (url: string): GatewayPath | undefined {
   }
   const rest = match[2] ?? '/'
   const query = match[3] ?? ''
-  const named = /^\/x\/([^/]+)\/http(\/.*)?$/.exec(rest)
+  // the protocol id may have several segments (`/x/llm/1`): it ends at the first `/http` segment
+  const named = /^\/x\/(.+?)\/http(\/.*)?$/.exec(rest)
   if (named != null) return { peer, protocol: `/x/${named[1]}`, target: `${named[2] ?? '/'}${query}` }
   const http = /^\/http(\/.*)?$/.exec(rest)
   if (http != null) return { peer, target: `${http[1] ?? '/'}${query}` }
