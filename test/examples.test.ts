@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { main } from '../examples/demo/index.js'
+import { main as llmTunnel } from '../examples/llm-tunnel/index.js'
 import { main as native } from '../examples/native/index.js'
 
 it('the demo runs and does what it says', async () => {
@@ -18,4 +19,12 @@ it('the native example serves one handler over both transports', async () => {
   expect(lines[3]).toMatch(/^ {2}200 over stream: GET \/hi from 12D3\w+$/)
   expect(lines[5]).toBe('  200 over native: GET /hi from an unauthenticated HTTPS client')
   expect(lines[6]).toMatch(/^GET \[HTTPS address, stream address\]: stream \(rule 3/)
+})
+
+it('the LLM tunnel example streams a fake model through serve + proxy', async () => {
+  const lines: string[] = []
+  await llmTunnel(line => lines.push(line))
+  expect(lines[0]).toMatch(/^fake LLM at http:\/\/127\.0\.0\.1:\d+$/)
+  expect(lines[3]).toBe('200 text/event-stream')
+  expect(lines[4]).toBe('6 events: Hello from the other peer.')
 })
