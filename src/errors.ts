@@ -360,3 +360,14 @@ export class KeyFileError extends LibP2PHTTPError {
     this.path = path
   }
 }
+
+/** An exit node refused to connect to a destination (a special address, or a CONNECT port not allowed). */
+export class EgressDeniedError extends LibP2PHTTPError {
+  /** The host asked for. */
+  readonly destination: string
+
+  constructor (destination: string, reason: string) {
+    super('ERR_EGRESS_DENIED', `refused to connect to ${destination}: ${reason}`)
+    this.destination = destination
+  }
+}

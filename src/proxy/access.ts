@@ -30,18 +30,27 @@ export function allowPeers<L extends (req: IncomingMessage, res: ServerResponse)
   listener: L,
   options: AccessOptions
 ): (req: IncomingMessage, res: ServerResponse) => unknown {
-  const allowed = options.allow === 'any' ? 'any' : new Set(options.allow.map(p => p.toString()))
+  const refusal = accessRefusal(options.allow)
   const pseudonym = options.pseudonym ?? 'libp2phttp'
   return (req, res) => {
-    if (allowed === 'any') return listener(req, res)
-    const peer = remotePeer(req)?.toString()
-    if (peer != null && allowed.has(peer)) return listener(req, res)
-    const why = peer == null ? 'no authenticated peer id' : `peer ${peer} is not on the allow-list`
+    const why = refusal(req)
+    if (why == null) return listener(req, res)
     // the request body is not read: the connection (one stream) closes after the answer
     res.statusCode = 403
     res.setHeader('proxy-status', `${pseudonym}; error=http_request_denied; details=${JSON.stringify(why)}`)
     res.setHeader('content-type', 'text/plain; charset=utf-8')
     res.end(`Forbidden: ${why}\n`)
     return undefined
+  }
+}
+
+/** Why `req` is refused under `allow`, or `undefined` when it may pass (for upgrades, which bypass listeners). */
+export function accessRefusal (allow: AccessOptions['allow']): (req: IncomingMessage) => string | undefined {
+  const allowed = allow === 'any' ? 'any' : new Set(allow.map(p => p.toString()))
+  return (req) => {
+    if (allowed === 'any') return undefined
+    const peer = remotePeer(req)?.toString()
+    if (peer != null && allowed.has(peer)) return undefined
+    return peer == null ? 'no authenticated peer id' : `peer ${peer} is not on the allow-list`
   }
 }

@@ -40,12 +40,19 @@ export interface ProxyOptions {
   idleTimeout?: number
   /** The name of this proxy in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
+  /**
+   * Tell the upstream the caller's authenticated peer id in `x-libp2p-peer-id`. An exit node reaching
+   * arbitrary hosts turns it off: the peer id is the caller's to reveal.
+   *
+   * @default true
+   */
+  forwardPeerId?: boolean
   /** The dispatcher that reaches the upstream. @default a dedicated undici `Agent` */
   dispatcher?: Dispatcher
 }
 
 /** RFC 9209 error types this proxy reports. */
-export type ProxyError = 'destination_not_found' | 'destination_unavailable' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
+export type ProxyError = 'http_request_denied' | 'http_request_error' | 'destination_ip_prohibited' | 'destination_not_found' | 'destination_unavailable' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
 
 /** @internal The status and RFC 9209 error type for a failure to reach the next hop (undici's and our codes). */
 export function classify (err: unknown): { status: number, error: ProxyError } {
@@ -62,6 +69,8 @@ export function classify (err: unknown): { status: number, error: ProxyError } {
       return { status: 502, error: 'destination_not_found' }
     case 'ERR_STREAM_RESET':
       return { status: 502, error: 'connection_terminated' }
+    case 'ERR_EGRESS_DENIED':
+      return { status: 403, error: 'destination_ip_prohibited' }
     case 'ERR_BAD_RESPONSE':
     case 'ERR_RESPONSE_HEADERS_TOO_LARGE':
       return { status: 502, error: 'http_protocol_error' }
@@ -100,7 +109,7 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
   res.statusCode = status
   res.setHeader('proxy-status', `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`)
   res.setHeader('content-type', 'text/plain; charset=utf-8')
-  res.end(`${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}: ${error}\n`)
+  res.end(`${status === 504 ? 'Gateway Timeout' : status === 403 ? 'Forbidden' : 'Bad Gateway'}: ${error}\n`)
 }
 
 /**
@@ -154,7 +163,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
     }
     headers.push('via', appendVia(via, pseudonym))
     const peer = remotePeer(req)
-    if (peer != null) headers.push(PEER_ID_HEADER, peer.toString())
+    if (peer != null && options.forwardPeerId !== false) headers.push(PEER_ID_HEADER, peer.toString())
 
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
     const controller = new AbortController()

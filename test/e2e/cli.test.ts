@@ -2,14 +2,13 @@
  * The libp2phttp command end to end: real processes on 127.0.0.1 (run from source), a real upstream in
  * this process, curl and Node's own HTTP client in front of the consumer's local port.
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createServer, get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCLI, spawnCLI } from '../helpers/cli.js'
+import { curl, runCLI, spawnCLI } from '../helpers/cli.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import type { CLIProcess } from '../helpers/cli.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -95,14 +94,6 @@ async function textOf (res: IncomingMessage): Promise<string> {
   let body = ''
   for await (const chunk of res) body += (chunk as Buffer).toString()
   return body
-}
-
-async function curl (args: string[]): Promise<{ code: number | null, out: string }> {
-  const proc = spawn('/usr/bin/curl', args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  proc.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
-  return { code, out }
 }
 
 describe('libp2phttp id', () => {

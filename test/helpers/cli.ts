@@ -75,3 +75,12 @@ export async function runCLI (args: string[], env: NodeJS.ProcessEnv = {}, timeo
     await p.kill()
   }
 }
+
+/** Run /usr/bin/curl -s …args: exit code and stdout. */
+export async function curl (args: string[]): Promise<{ code: number | null, out: string }> {
+  const proc = spawn('/usr/bin/curl', ['-s', ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let out = ''
+  proc.stdout?.on('data', (c: Buffer) => { out += c.toString() })
+  const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
+  return { code, out }
+}

@@ -9,6 +9,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { forwardToPeer } from '../../proxy/consumer.js'
+import { EXIT_PROTOCOL } from '../../proxy/exit.js'
+import { forwardProxy } from '../../proxy/forward.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
@@ -20,8 +22,10 @@ import type { CommandIO } from './io.js'
 import type { LocalServer } from '../local-server.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [options]
-  Serve http://127.0.0.1:PORT/ and forward every request to the provider's protocol.
+export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options]
+  Serve http://127.0.0.1:PORT/ and forward every request to the provider's protocol; with --forward,
+  a forward proxy (curl -x, HTTP(S)_PROXY) whose requests the provider's exit (serve --exit) performs.
+  --forward             be a forward proxy (default port 8541)
   --to MULTIADDR        the provider's address, ending in /p2p/<peer id>
   --protocol ID         the provider's protocol (as given to serve --protocol; default: its root)
   --port N              local port (default 8000; 0 picks a free one)
@@ -49,13 +53,16 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     protocol: { type: 'string' },
     port: { type: 'string' },
     bind: { type: 'string' },
-    timeout: { type: 'string' }
+    timeout: { type: 'string' },
+    forward: { type: 'boolean' }
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(PROXY_USAGE); return 0 }
   if (values.to == null) throw new UsageError('proxy needs --to MULTIADDR')
   const to = providerAddress(values.to)
-  const port = integer('port', values.port, 8000)
+  const forwarding = values.forward === true
+  if (forwarding && values.protocol != null) throw new UsageError('--forward uses the exit protocol: no --protocol')
+  const port = integer('port', values.port, forwarding ? 8541 : 8000)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const headersTimeout = integer('timeout', values.timeout, 300_000)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
@@ -63,11 +70,18 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
   const host = await createHTTPHost({ libp2p: node })
-  const forward = forwardToPeer(host, to, { protocol: values.protocol, headersTimeout })
+  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout })
+  const proxyListeners = forwarding
+    ? forwardProxy(host, to, {
+      headersTimeout,
+      onTunnel: ({ req, status, bytes, ms }) => { logger.request({ peer, method: 'CONNECT', path: req.url ?? '', status, bytes, ms }) }
+    })
+    : undefined
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
   let local: LocalServer
   try {
-    local = await listenLocal(logRequests(forward, logger, () => peer), values.bind ?? '127.0.0.1', port)
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), values.bind ?? '127.0.0.1', port)
+    if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
     await host.close()
     await node.stop()
@@ -89,7 +103,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
       else logger.info(`reconnected to ${peer} (attempt ${e.attempt})`)
     }
   })
-  io.out(local.url)
+  io.out(forwarding ? `${local.url.replace(/^http:\/\//, '').replace(/\/$/, '')} (curl -x ${local.url.replace(/\/$/, '')})` : local.url)
 
   await untilSignal(logger, grace, async (ms) => {
     stopRedial()

@@ -12,6 +12,9 @@ import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { remotePeer } from '../../identity.js'
 import { allowPeers } from '../../proxy/access.js'
+import { parseEgressRule } from '../../proxy/egress.js'
+import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
+import { originalUrl } from '../../original-url.js'
 import { proxyTo } from '../../proxy/upstream.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
@@ -20,11 +23,16 @@ import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { PeerId } from '@libp2p/interface'
+import type { IncomingMessage } from 'node:http'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export const SERVE_USAGE = `libp2phttp serve --upstream URL (--allow PEER… | --allow-any) [options]
-  Expose the HTTP service at URL to peers.
+export const SERVE_USAGE = `libp2phttp serve (--upstream URL | --exit) (--allow PEER… | --allow-any) [options]
+  Expose the HTTP service at URL to peers, and/or be their exit for proxy --forward.
   --upstream URL        the local service, e.g. http://127.0.0.1:11434
+  --exit                perform HTTP requests and CONNECT tunnels for allowed peers (${EXIT_PROTOCOL});
+                        loopback, private, link-local and metadata addresses, and CONNECT to ports
+                        other than 443, are refused unless --allow-egress names them
+  --allow-egress RULE   HOST[:PORT], IP[:PORT], CIDR[:PORT] or [IPv6]:PORT, repeatable
   --protocol ID         serve it as this protocol (listed in the well-known map; default: at /)
   --listen MULTIADDR    libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/0);
                         …/tls/http ones are native HTTPS listeners (need --tls-key and --tls-cert)
@@ -43,13 +51,21 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     'tls-key': { type: 'string' },
     'tls-cert': { type: 'string' },
     allow: { type: 'string', multiple: true },
-    'allow-any': { type: 'boolean' }
+    'allow-any': { type: 'boolean' },
+    exit: { type: 'boolean' },
+    'allow-egress': { type: 'string', multiple: true }
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(SERVE_USAGE); return 0 }
-  if (values.upstream == null) throw new UsageError('serve needs --upstream URL')
   const upstream = values.upstream
-  if (!/^https?:\/\//.test(upstream)) throw new UsageError(`--upstream must be an http(s) URL, not ${upstream}`)
+  const exit = values.exit === true
+  if (upstream == null && !exit) throw new UsageError('serve needs --upstream URL or --exit')
+  if (upstream != null && !/^https?:\/\//.test(upstream)) throw new UsageError(`--upstream must be an http(s) URL, not ${upstream}`)
+  if (values['allow-egress'] != null && !exit) throw new UsageError('--allow-egress is for --exit')
+  const egress = values['allow-egress'] ?? []
+  for (const rule of egress) {
+    try { parseEgressRule(rule) } catch (err) { throw new UsageError(`--allow-egress: ${(err as Error).message}`) }
+  }
   const allowAny = values['allow-any'] === true
   const allowList = values.allow ?? []
   if (allowAny && allowList.length > 0) throw new UsageError('--allow and --allow-any exclude each other')
@@ -85,21 +101,41 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   }).catch(async (err: unknown) => { await node.stop(); throw err })
 
   const pseudonym = `libp2phttp-${node.peerId.toString().slice(-8)}`
-  const forward = proxyTo(upstream, { pseudonym })
-  const guarded = allowPeers(forward, { allow: allowAny ? 'any' : allowed, pseudonym })
-  const logged = logRequests(guarded, logger, req => remotePeer(req)?.toString() ?? req.socket.remoteAddress ?? '-')
-  if (protocol == null) {
-    host.serve(logged)
-  } else {
-    host.handle(protocol, logged)
+  const allow = allowAny ? 'any' : allowed
+  const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? req.socket.remoteAddress ?? '-'
+  if (upstream != null) {
+    const logged = logRequests(allowPeers(proxyTo(upstream, { pseudonym }), { allow, pseudonym }), logger, peerOf)
+    if (protocol == null) {
+      host.serve(logged)
+    } else {
+      host.handle(protocol, logged)
+    }
+  }
+  if (exit) {
+    host.handle(EXIT_PROTOCOL, createExit({
+      allow,
+      allowEgress: egress,
+      pseudonym,
+      wrap: listener => logRequests(listener, logger, peerOf),
+      onTunnel: ({ req, status, bytes, ms }) => { logger.request({ peer: peerOf(req), method: 'CONNECT', path: originalUrl(req), status, bytes, ms }) }
+    }))
   }
 
   const addrs = host.addrs()
   io.out(`peer ${node.peerId.toString()}`)
   for (const addr of addrs) io.out(`listen ${addr.toString()}`)
-  io.out(`serving ${upstream} ${protocol == null ? 'at /' : `as ${protocol}`} to ${allowAny ? 'any peer' : allowed.map(String).join(', ')}`)
-  if (allowAny) logger.warn('--allow-any: every peer that can reach this node can use the service')
-  io.out(`on the consumer: libp2phttp proxy --to ${pasteAddr(addrs).toString()}${protocol == null ? '' : ` --protocol ${protocol}`} --port 8000`)
+  const who = allowAny ? 'any peer' : allowed.map(String).join(', ')
+  if (allowAny) logger.warn(`--allow-any: every peer that can reach this node can use the ${exit ? 'exit and the ' : ''}service`)
+  if (upstream != null) {
+    io.out(`serving ${upstream} ${protocol == null ? 'at /' : `as ${protocol}`} to ${who}`)
+  }
+  if (exit) {
+    io.out(`exit for ${who}${egress.length === 0 ? '' : `; also allowed: ${egress.join(', ')}`}`)
+    io.out(`forward proxy on the consumer: libp2phttp proxy --forward --to ${pasteAddr(addrs).toString()} --port 8541`)
+  }
+  if (upstream != null) {
+    io.out(`on the consumer: libp2phttp proxy --to ${pasteAddr(addrs).toString()}${protocol == null ? '' : ` --protocol ${protocol}`} --port 8000`)
+  }
 
   await untilSignal(logger, grace, async (ms) => {
     await host.close({ timeout: ms })
