@@ -32,7 +32,14 @@ function isSpecial (address: string): boolean {
 }
 
 /** One `--allow-egress` rule: a host name, an IP or a CIDR range, optionally with a port. */
-interface Rule { host?: string, range?: BlockList, port?: number }
+export interface EgressRule {
+  /** A host name (lowercase), matched against the name asked for. */
+  host?: string
+  /** An IP or CIDR range, matched against the resolved address. */
+  range?: BlockList
+  /** The one port the rule allows (any when absent; CONNECT then still only 443). */
+  port?: number
+}
 
 /** An egress policy (see the module comment). */
 export interface EgressPolicy {
@@ -48,7 +55,7 @@ export interface EgressPolicy {
 }
 
 /** Parse `HOST[:PORT]`, `[IPv6][:PORT]` or `CIDR[:PORT]` rules. */
-export function parseEgressRule (rule: string): Rule {
+export function parseEgressRule (rule: string): EgressRule {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rule)
   let host: string
   let port: string | undefined
