@@ -56,6 +56,19 @@ beforeAll(async () => {
     } else if (url.startsWith('/v1/bytes')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': payload.length })
       res.end(payload)
+    } else if (url.startsWith('/v1/large')) {
+      // 48 MiB, written as fast as the tunnel takes it
+      const chunk = Buffer.alloc(1 << 20, 0x5a)
+      res.writeHead(200, { 'content-length': 48 << 20 })
+      let sent = 0
+      const more = (): void => {
+        while (sent < 48) {
+          sent++
+          if (!res.write(chunk)) { res.once('drain', more); return }
+        }
+        res.end()
+      }
+      more()
     } else if (url.startsWith('/v1/missing')) {
       res.writeHead(404).end('no such thing\n')
     } else {
@@ -198,6 +211,13 @@ describe('libp2phttp fetch', () => {
     const { code } = await runCLI(['fetch', uri('bytes'), '-o', key('out.bin'), '--key', key('consumer')])
     expect(code).toBe(0)
     expect((await readFile(key('out.bin'))).equals(payload)).toBe(true)
+  })
+
+  it('a large download to a file arrives whole (regression: yamux let a 16 MiB window overrun a paused stream\'s 4 MiB read buffer)', async () => {
+    const { code, err } = await runCLI(['fetch', uri('large'), '-o', key('large.bin'), '--key', key('consumer')], {}, 60_000)
+    expect(err.join('\n')).toBe('')
+    expect(code).toBe(0)
+    expect((await stat(key('large.bin'))).size).toBe(48 << 20)
   })
 
   it('exit codes: 22 for a non-2xx status, 7 when the peer cannot be reached, 3 for a bad URL, 2 for a bad command line', async () => {
