@@ -3,13 +3,15 @@
  * this process, curl and Node's own HTTP client in front of the consumer's local port.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer, get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { curl, runCLI, spawnCLI } from '../helpers/cli.js'
+import { transportOf } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
+import { testCertificate } from '../helpers/tls.js'
 import type { CLIProcess } from '../helpers/cli.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -201,6 +203,34 @@ describe('serve + proxy', () => {
   it('logs one line per request (peer, method, path, status, bytes, ms)', async () => {
     await until(() => provider.err.some(l => l.startsWith(`${consumerId} GET /x/llm/1/chat/completions?x=1 200 `)), 5000, 'the request log line')
     expect(provider.err.find(l => l.includes('/chat/completions'))).toMatch(/ 200 \d+B \d+ms$/)
+  })
+})
+
+describe('serve over the native transport (/tls/http)', () => {
+  it('an allowed peer proves its id with Peer ID Authentication over HTTPS; another gets 403', async () => {
+    const { key: tlsKey, cert } = await testCertificate()
+    await writeFile(key('tls.key'), tlsKey)
+    await writeFile(key('tls.crt'), cert)
+    const friend = await createPeer({ clientTLS: { ca: cert } })
+    const other = await createPeer({ clientTLS: { ca: cert } })
+    const native = spawnCLI(['serve', '--upstream', upstreamURL, '--protocol', '/x/llm/1', '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/tls/http',
+      '--tls-key', key('tls.key'), '--tls-cert', key('tls.crt'), '--allow', friend.node.peerId.toString(), '--key', key('provider3')])
+    try {
+      await native.line(/^on the consumer: /)
+      const https = native.out.find(l => /^listen \/ip4\/127\.0\.0\.1\/tcp\/\d+\/tls\/http\/p2p\//.test(l))?.slice('listen '.length) ?? ''
+      const target = `multiaddr:${https}/http-path/${encodeURIComponent('x/llm/1/over-tls')}`
+      const ok = await friend.host.fetch(target)
+      expect(transportOf(ok)?.transport).toBe('native')
+      const got = await ok.json()
+      expect(got.url).toBe('/v1/over-tls')
+      expect(got.headers['x-libp2p-peer-id']).toBe(friend.node.peerId.toString())
+      const refused = await other.host.fetch(target)
+      expect(refused.status).toBe(403)
+      await refused.body?.cancel()
+    } finally {
+      await native.kill()
+      await stopPeers(friend, other)
+    }
   })
 })
 
