@@ -88,13 +88,12 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     throw err
   }
   io.err(`this peer: ${node.peerId.toString()} (the provider must --allow it)`)
-  // a first contact, so the operator learns now rather than at the first request; not fatal: the
-  // provider may come up later, and every request dials on its own
-  try {
-    logger.info(`forwarding to ${await forward.resolve()} (${to.toString()})`)
-  } catch (err) {
-    logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`)
-  }
+  // a first contact, so the operator learns now rather than at the first request; in the background
+  // and not fatal: the provider may come up later, and every request dials on its own
+  forward.resolve().then(
+    (url) => { logger.info(`forwarding to ${url} (${to.toString()})`) },
+    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`) }
+  )
   const provider = peerIdFromString(peer)
   const stopRedial = keepConnected(node, provider, [to], {
     report: (e) => {
