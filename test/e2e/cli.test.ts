@@ -301,6 +301,35 @@ describe('libp2phttp gateway', () => {
   })
 })
 
+describe('redial', () => {
+  it('the consumer reports a dropped provider, redials with backoff, and serves again once it is back', async () => {
+    let restarted: CLIProcess | undefined
+    const first = spawnCLI(['serve', '--upstream', upstreamURL, '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumerId, '--key', key('provider4')])
+    try {
+      const addr = /--to (\S+)/.exec(await first.line(/^on the consumer: /))?.[1] ?? ''
+      const local = spawnCLI(['proxy', '--to', addr, '--port', '0', '--key', key('consumer')])
+      try {
+        const url = await local.line(/^http:\/\//)
+        expect((await fetch(`${url}before`)).status).toBe(200)
+        first.proc.kill('SIGTERM')
+        await first.exited()
+        await local.line(/^warn: connection to 12D3\w+ lost; redialling$/, { stream: 'err' })
+        // the same identity on the same port, as after a restart
+        const port = /\/tcp\/(\d+)\//.exec(addr)?.[1] ?? ''
+        restarted = spawnCLI(['serve', '--upstream', upstreamURL, '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--allow', consumerId, '--key', key('provider4')])
+        await restarted.line(/^on the consumer: /)
+        await local.line(/^reconnected to 12D3\w+ \(attempt \d+\)$/, { stream: 'err', timeout: 30_000 })
+        expect((await fetch(`${url}after`)).status).toBe(200)
+      } finally {
+        await local.kill()
+      }
+    } finally {
+      await first.kill()
+      await restarted?.kill()
+    }
+  })
+})
+
 describe('shutdown', () => {
   it('SIGTERM lets an in-flight request finish, then the provider exits 0', async () => {
     const res = await getLocal('hold')
