@@ -1,17 +1,5 @@
 /**
- * `Promise.withResolvers` for Node 20: libp2p 3 calls it. Programs (examples, tests, the CLI) import this
- * before creating a libp2p node; the libp2phttp library itself never patches globals.
+ * `Promise.withResolvers` for Node 20 (libp2p 3 calls it): the same polyfill the `libp2phttp` command
+ * imports first. Programs import it before creating a libp2p node; the library never patches globals.
  */
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    configurable: true,
-    writable: true,
-    value: function withResolvers<T> () {
-      let resolve!: (value: T | PromiseLike<T>) => void
-      let reject!: (reason?: unknown) => void
-      const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-      return { promise, resolve, reject }
-    }
-  })
-}
-export {}
+import '../src/cli/polyfill.js'

@@ -360,3 +360,32 @@ export class InvalidLimitError extends LibP2PHTTPError {
     super('ERR_INVALID_LIMIT', message)
   }
 }
+
+/** A `libp2phttp` command line that cannot be run as written (an unknown option, a missing value). */
+export class UsageError extends LibP2PHTTPError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options)
+  }
+}
+
+/** The identity key file cannot be read, written, or decoded (or it is readable by others). */
+export class KeyFileError extends LibP2PHTTPError {
+  /** The key file's path. */
+  readonly path: string
+
+  constructor (path: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_FILE', message, options)
+    this.path = path
+  }
+}
+
+/** An exit node refused to connect to a destination (a special address, or a CONNECT port not allowed). */
+export class EgressDeniedError extends LibP2PHTTPError {
+  /** The host asked for. */
+  readonly destination: string
+
+  constructor (destination: string, reason: string) {
+    super('ERR_EGRESS_DENIED', `refused to connect to ${destination}: ${reason}`)
+    this.destination = destination
+  }
+}

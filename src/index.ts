@@ -17,6 +17,20 @@ export type { Authentication } from './identity.js'
 export { proxyTo } from './proxy/upstream.js'
 export type { ProxyOptions } from './proxy/upstream.js'
 export { PEER_ID_HEADER } from './proxy/headers.js'
+export { allowPeers } from './proxy/access.js'
+export type { AccessOptions } from './proxy/access.js'
+export { forwardToPeer } from './proxy/consumer.js'
+export type { ForwardOptions, PeerForwarder } from './proxy/consumer.js'
+export { gateway, parseGatewayPath } from './proxy/gateway.js'
+export type { GatewayOptions, GatewayPath } from './proxy/gateway.js'
+export { keepConnected } from './proxy/redial.js'
+export type { RedialNode, RedialOptions } from './proxy/redial.js'
+export { createExit, EXIT_PROTOCOL, CONNECT_UPGRADE } from './proxy/exit.js'
+export type { ExitOptions } from './proxy/exit.js'
+export { forwardProxy } from './proxy/forward.js'
+export type { ForwardProxy, ForwardProxyOptions } from './proxy/forward.js'
+export { egressPolicy, parseEgressRule } from './proxy/egress.js'
+export type { EgressPolicy, EgressRule } from './proxy/egress.js'
 export { withPeerIdAuth } from './auth/server.js'
 export type { PeerIdAuthServerOptions, AuthServerInit } from './auth/server.js'
 export type { PeerIdAuthOptions } from './auth/identity-key.js'
@@ -75,6 +89,9 @@ export {
   PeerAuthNotReplayableError,
   InvalidAuthOptionsError,
   RequestBodyTooLargeError,
-  InvalidLimitError
+  InvalidLimitError,
+  UsageError,
+  KeyFileError,
+  EgressDeniedError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

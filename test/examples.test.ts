@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { main } from '../examples/demo/index.js'
+import { main as llmTunnel } from '../examples/llm-tunnel/index.js'
 import { main as native } from '../examples/native/index.js'
 import { main as peerAuth } from '../examples/peer-auth/index.js'
 
@@ -29,4 +30,12 @@ it('the peer-auth example proves both peers over HTTPS', async () => {
   expect(lines[1]).toBe(`  200 over native, server proven: ${server?.[1] ?? ''}`)
   const client = /^ {2}client is (12D3\w+)$/.exec(lines[3])?.[1]
   expect(lines[2]).toBe(`  body: hello ${client ?? 'missing'}`)
+})
+
+it('the LLM tunnel example streams a fake model through serve + proxy', async () => {
+  const lines: string[] = []
+  await llmTunnel(line => lines.push(line))
+  expect(lines[0]).toMatch(/^fake LLM at http:\/\/127\.0\.0\.1:\d+$/)
+  expect(lines[3]).toBe('200 text/event-stream')
+  expect(lines[4]).toBe('6 events: Hello from the other peer.')
 })

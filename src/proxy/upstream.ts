@@ -40,16 +40,43 @@ export interface ProxyOptions {
   idleTimeout?: number
   /** The name of this proxy in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
+  /**
+   * Tell the upstream the caller's authenticated peer id in `x-libp2p-peer-id`. An exit node reaching
+   * arbitrary hosts turns it off: the peer id is the caller's to reveal.
+   *
+   * @default true
+   */
+  forwardPeerId?: boolean
   /** The dispatcher that reaches the upstream. @default a dedicated undici `Agent` */
   dispatcher?: Dispatcher
 }
 
 /** RFC 9209 error types this proxy reports. */
-type ProxyError = 'destination_not_found' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
+export type ProxyError = 'http_request_denied' | 'http_request_error' | 'destination_ip_prohibited' | 'destination_not_found' | 'destination_unavailable' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
 
-function classify (err: unknown): { status: number, error: ProxyError } {
+/** @internal The status and RFC 9209 error type for a failure to reach the next hop (undici's and our codes). */
+export function classify (err: unknown): { status: number, error: ProxyError } {
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? ''
   switch (code) {
+    // the next hop is a peer (the consumer side, the gateway): our own errors
+    case 'ERR_DIAL_FAILED':
+    case 'ERR_NO_TRANSPORT':
+      return { status: 502, error: 'destination_unavailable' }
+    case 'ERR_PROTOCOL_NOT_SUPPORTED':
+      return { status: 502, error: 'connection_refused' }
+    case 'ERR_PROTOCOL_NOT_FOUND':
+    case 'ERR_INVALID_TARGET':
+      return { status: 502, error: 'destination_not_found' }
+    case 'ERR_STREAM_RESET':
+      return { status: 502, error: 'connection_terminated' }
+    case 'ERR_EGRESS_DENIED':
+      return { status: 403, error: 'destination_ip_prohibited' }
+    case 'ERR_BAD_RESPONSE':
+    case 'ERR_RESPONSE_HEADERS_TOO_LARGE':
+      return { status: 502, error: 'http_protocol_error' }
+    case 'ERR_RESPONSE_TIMEOUT':
+    case 'ERR_WELL_KNOWN_TIMEOUT':
+      return { status: 504, error: 'http_response_header_timeout' }
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { status: 502, error: 'destination_not_found' }
@@ -72,7 +99,8 @@ function classify (err: unknown): { status: number, error: ProxyError } {
   }
 }
 
-function fail (res: ServerResponse, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
+/** @internal Answer a proxy failure once: `status` with `Proxy-Status`, or a reset when the response had started. */
+export function fail (res: ServerResponse, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
   if (res.headersSent) {
     // the status line is out: only a reset tells the caller the body is incomplete
     res.destroy(new Error(`upstream failed: ${error}`))
@@ -81,7 +109,7 @@ function fail (res: ServerResponse, pseudonym: string, status: number, error: Pr
   res.statusCode = status
   res.setHeader('proxy-status', `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`)
   res.setHeader('content-type', 'text/plain; charset=utf-8')
-  res.end(`${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}: ${error}\n`)
+  res.end(`${status === 504 ? 'Gateway Timeout' : status === 403 ? 'Forbidden' : 'Bad Gateway'}: ${error}\n`)
 }
 
 /**
@@ -135,7 +163,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
     }
     headers.push('via', appendVia(via, pseudonym))
     const peer = remotePeer(req)
-    if (peer != null) headers.push(PEER_ID_HEADER, peer.toString())
+    if (peer != null && options.forwardPeerId !== false) headers.push(PEER_ID_HEADER, peer.toString())
 
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
     const controller = new AbortController()

@@ -114,37 +114,45 @@ describe('abort', () => {
   it('aborting while waiting for headers rejects with AbortError and resets the stream', async () => {
     const [s, c] = await pair()
     const seen = watchSockets()
-    let serverSawClose = false
-    s.host.serve((_req: IncomingMessage, res: ServerResponse) => {
-      res.on('close', () => { serverSawClose = true })
-    })
-    const controller = new AbortController()
-    setTimeout(() => { controller.abort() }, 50)
-    const err = await c.host.fetch(uriOf(s, '/'), { signal: controller.signal }).catch((e: unknown) => e)
-    expect((err as Error).name).toBe('AbortError')
-    await until(() => serverSawClose, 5000, 'server to see the request end')
-    await until(() => seen.closed > 0, 5000, 'server socket to close')
-    expect(seen.errors.some(e => e instanceof StreamResetError)).toBe(true)
-    seen.restore()
+    try {
+      let serverSawClose = false
+      const controller = new AbortController()
+      s.host.serve((_req: IncomingMessage, res: ServerResponse) => {
+        res.on('close', () => { serverSawClose = true })
+        // abort once the request is surely in (a timer raced the dial on a loaded machine)
+        controller.abort()
+      })
+      const err = await c.host.fetch(uriOf(s, '/'), { signal: controller.signal }).catch((e: unknown) => e)
+      expect((err as Error).name).toBe('AbortError')
+      await until(() => serverSawClose, 5000, 'server to see the request end')
+      await until(() => seen.closed > 0, 5000, 'server socket to close')
+      expect(seen.errors.some(e => e instanceof StreamResetError)).toBe(true)
+    } finally {
+      seen.restore()
+    }
   })
 
   it('aborting during the body errors the body stream and resets the stream', async () => {
     const [s, c] = await pair()
     const seen = watchSockets()
-    s.host.serve((_req: IncomingMessage, res: ServerResponse) => {
-      res.writeHead(200)
-      const timer = setInterval(() => { res.write('tick\n') }, 5)
-      res.on('close', () => { clearInterval(timer) })
-    })
-    const controller = new AbortController()
-    const res = await c.host.fetch(uriOf(s, '/'), { signal: controller.signal })
-    const reader = res.body!.getReader()
-    await reader.read()
-    controller.abort()
-    const err = await reader.read().then(() => reader.read()).catch((e: unknown) => e)
-    expect((err as Error).name).toBe('AbortError')
-    await until(() => seen.errors.some(e => e instanceof StreamResetError), 5000, 'server stream reset')
-    seen.restore()
+    try {
+      s.host.serve((_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(200)
+        const timer = setInterval(() => { res.write('tick\n') }, 5)
+        res.on('close', () => { clearInterval(timer) })
+      })
+      const controller = new AbortController()
+      const res = await c.host.fetch(uriOf(s, '/'), { signal: controller.signal })
+      const reader = res.body!.getReader()
+      await reader.read()
+      controller.abort()
+      const err = await reader.read().then(() => reader.read()).catch((e: unknown) => e)
+      expect((err as Error).name).toBe('AbortError')
+      await until(() => seen.errors.some(e => e instanceof StreamResetError), 5000, 'server stream reset')
+    } finally {
+      // a failure here must not leave the spy on for the next tests
+      seen.restore()
+    }
   })
 
   it('an already-aborted signal rejects at once', async () => {
@@ -198,8 +206,10 @@ describe('close', () => {
 
   it('lets an in-flight request finish, and resets one that outlives the timeout', async () => {
     const [s, c] = await pair()
+    let slowStarted = false
     s.host.serve(async (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/slow') {
+        slowStarted = true
         await sleep(100)
         res.end('done')
         return
@@ -209,7 +219,8 @@ describe('close', () => {
     })
     const slow = c.host.fetch(uriOf(s, '/slow'))
     const forever = await c.host.fetch(uriOf(s, '/forever'))
-    await sleep(20)
+    // both requests in flight before the close (a fixed sleep raced the dial on a loaded machine)
+    await until(() => slowStarted, 5000, 'the slow request to arrive')
     const started = Date.now()
     await s.host.close({ timeout: 500 })
     expect(Date.now() - started).toBeLessThan(2000)

@@ -1,0 +1,161 @@
+/**
+ * `libp2phttp fetch URL`: curl for peers. The body goes to stdout or `-o FILE`, byte for byte; the exit
+ * code says what happened (see {@link EXIT}).
+ *
+ * @module
+ */
+import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { UsageError } from '../../errors.js'
+import { createHTTPHost } from '../../host.js'
+import { integer, noPositionals, parse } from '../args.js'
+import { KEY_ENV, keyPath, readKey } from '../identity.js'
+import { createNode } from '../node.js'
+import type { CommandIO } from './io.js'
+import type { Writable } from 'node:stream'
+
+/** `fetch`'s exit codes: curl's where curl has one for the same failure. */
+export const EXIT = {
+  /** A 2xx response, body written. */
+  OK: 0,
+  /** Anything else that failed. */
+  FAILED: 1,
+  /** A bad command line. */
+  USAGE: 2,
+  /** A URL or multiaddr that cannot be a target (curl: URL malformed). */
+  BAD_URL: 3,
+  /** The peer could not be dialled or does not speak HTTP (curl: couldn't connect). */
+  CONNECT: 7,
+  /** A response outside 2xx (curl `-f`); its body is still written. */
+  HTTP_ERROR: 22,
+  /** The body could not be written (curl: write error). */
+  WRITE: 23,
+  /** `--max-time` ran out, or the peer stopped answering (curl: operation timed out). */
+  TIMEOUT: 28,
+  /** The response broke off or was malformed (curl: failure receiving network data). */
+  RECEIVE: 56
+} as const
+
+export const FETCH_USAGE = `libp2phttp fetch URL [options]
+  Fetch URL (multiaddr:/…/p2p/<peer>[/http-path/…], a bare /ip4/… multiaddr, or http(s)://).
+  -X, --request METHOD  the method (default GET, POST with -d)
+  -H, --header 'N: V'   a request header, repeatable
+  -d, --data DATA       the request body (@FILE: a file's bytes, @-: stdin)
+  -o, --output FILE     write the body to FILE instead of stdout
+  -s, --silent          no progress indicator
+  -m, --max-time SEC    give up after SEC seconds (exit 28)
+  --key FILE            identity key file; without one (and no default file) an ephemeral identity
+  exit: 0 2xx, 22 other status, 7 cannot connect, 28 timeout, 56 receive failure, 3 bad URL, 23 write failure, 2 usage`
+
+const CODES: Record<string, number> = {
+  ERR_INVALID_TARGET: EXIT.BAD_URL,
+  ERR_INSECURE_HTTP: EXIT.BAD_URL,
+  ERR_DIAL_FAILED: EXIT.CONNECT,
+  ERR_PROTOCOL_NOT_SUPPORTED: EXIT.CONNECT,
+  ERR_NO_TRANSPORT: EXIT.CONNECT,
+  ECONNREFUSED: EXIT.CONNECT,
+  ERR_RESPONSE_TIMEOUT: EXIT.TIMEOUT,
+  ERR_STREAM_RESET: EXIT.RECEIVE,
+  ERR_BAD_RESPONSE: EXIT.RECEIVE,
+  ERR_RESPONSE_HEADERS_TOO_LARGE: EXIT.RECEIVE
+}
+
+/** The exit code for an error thrown while fetching (its `code`, or its cause's). */
+export function exitCodeOf (err: unknown, timedOut: boolean): number {
+  if (timedOut) return EXIT.TIMEOUT
+  for (let e: unknown = err, depth = 0; e != null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: string }).code
+    if (code != null && CODES[code] != null) return CODES[code]
+    if (e instanceof TypeError && e.message === 'terminated') return EXIT.RECEIVE
+  }
+  return EXIT.FAILED
+}
+
+/** Run `fetch`; resolves with the exit code. */
+export async function fetchCommand (argv: string[], io: CommandIO, output: Writable = process.stdout): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    request: { type: 'string', short: 'X' },
+    header: { type: 'string', short: 'H', multiple: true },
+    data: { type: 'string', short: 'd' },
+    output: { type: 'string', short: 'o' },
+    silent: { type: 'boolean', short: 's' },
+    'max-time': { type: 'string', short: 'm' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h' }
+  })
+  if (values.help === true) { io.out(FETCH_USAGE); return 0 }
+  if (positionals.length === 0) throw new UsageError('fetch needs a URL')
+  noPositionals(positionals.slice(1))
+  const url = positionals[0].startsWith('/') ? `multiaddr:${positionals[0]}` : positionals[0]
+  const headers: Array<[string, string]> = (values.header ?? []).map((h) => {
+    const colon = h.indexOf(':')
+    if (colon <= 0) throw new UsageError(`-H wants 'Name: value', not ${h}`)
+    return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()]
+  })
+  const body = values.data == null
+    ? undefined
+    : values.data === '@-' ? await readAll(process.stdin) : values.data.startsWith('@') ? await readFile(values.data.slice(1)) : values.data
+  const method = values.request ?? (body == null ? 'GET' : 'POST')
+  const maxTime = integer('max-time', values['max-time'], 0)
+
+  // a one-off request should not leave a key file behind: an ephemeral identity unless one is named or exists
+  const named = values.key != null || io.env[KEY_ENV] != null
+  const key = named ? await readKey(keyPath(values.key, io.env)) : await readKey(keyPath(undefined, io.env))
+  if (named && key == null) throw new UsageError(`no key file at ${keyPath(values.key, io.env)} (create one with libp2phttp id)`)
+  const node = await createNode(key ?? await generateKeyPair('Ed25519'), [])
+  const host = await createHTTPHost({ libp2p: node })
+  const deadline = maxTime > 0 ? AbortSignal.timeout(maxTime * 1000) : undefined
+  try {
+    const res = await host.fetch(url, { method, headers, body, redirect: 'manual', signal: deadline })
+    const sink = values.output == null ? output : createWriteStream(values.output)
+    const total = Number(res.headers.get('content-length') ?? NaN)
+    const source = res.body == null ? Readable.from([]) : Readable.fromWeb(res.body as never)
+    const stages: NodeJS.ReadWriteStream[] = values.output != null && values.silent !== true && process.stderr.isTTY ? [progress(total)] : []
+    try {
+      // stdout stays open (the process owns it); a file is ended and flushed
+      await pipeline([source, ...stages, sink], { end: sink !== output })
+    } catch (err) {
+      if ((err as { syscall?: string }).syscall === 'write' || (err as { code?: string }).code === 'EPIPE') return EXIT.WRITE
+      throw err
+    }
+    if (res.status < 200 || res.status > 299) {
+      io.err(`libp2phttp fetch: HTTP ${res.status} ${res.statusText}`)
+      return EXIT.HTTP_ERROR
+    }
+    return EXIT.OK
+  } catch (err) {
+    const code = exitCodeOf(err, deadline?.aborted === true)
+    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : (err as Error).message}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
+    return code
+  } finally {
+    await host.close({ timeout: 100 })
+    await node.stop()
+  }
+}
+
+async function readAll (stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array))
+  return Buffer.concat(chunks)
+}
+
+/** Counts bytes through, redrawing one stderr line at most every 200 ms. */
+function progress (total: number): Transform {
+  let seen = 0
+  let last = 0
+  const draw = (): void => {
+    const mib = (seen / 1048576).toFixed(1)
+    process.stderr.write(`\r${mib} MiB${Number.isFinite(total) ? ` / ${(total / 1048576).toFixed(1)} MiB (${Math.floor(seen * 100 / total)} %)` : ''}   `)
+  }
+  return new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      seen += chunk.byteLength
+      if (Date.now() - last > 200) { last = Date.now(); draw() }
+      callback(null, chunk)
+    },
+    flush (callback) { draw(); process.stderr.write('\n'); callback() }
+  })
+}

@@ -1,0 +1,68 @@
+/**
+ * `libp2phttp gateway --port 8080`: a local HTTP server for `/p2p/<peer>/…` paths (see `proxy/gateway.ts`).
+ *
+ * @module
+ */
+import { createHTTPHost } from '../../host.js'
+import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
+import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { keyPath, loadOrCreateKey } from '../identity.js'
+import { listenLocal } from '../local-server.js'
+import { createLogger, logRequests } from '../log.js'
+import { createNode } from '../node.js'
+import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
+import { providerAddress } from './proxy.js'
+import type { CommandIO } from './io.js'
+import type { LocalServer } from '../local-server.js'
+
+export const GATEWAY_USAGE = `libp2phttp gateway [options]
+  Serve http://127.0.0.1:PORT/p2p/<peer>/<path> (also /p2p/<peer>/http/<path> and
+  /p2p/<peer>/x/<name>/http/<path>: protocol /x/<name> from the peer's well-known map).
+  --port N              local port (default 8080; 0 picks a free one)
+  --bind ADDRESS        local address (default 127.0.0.1)
+  --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
+${COMMON_USAGE}`
+
+/** Run `gateway` until a signal; resolves with the exit code. */
+export async function gateway (argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS,
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    connect: { type: 'string', multiple: true }
+  })
+  noPositionals(positionals)
+  if (values.help === true) { io.out(GATEWAY_USAGE); return 0 }
+  const port = integer('port', values.port, 8080)
+  const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const connect = (values.connect ?? []).map(providerAddress)
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+
+  const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
+  const node = await createNode(key, [])
+  const host = await createHTTPHost({ libp2p: node })
+  let local: LocalServer
+  try {
+    const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
+    local = await listenLocal(logRequests(gatewayListener(host), logger, req => peerOf(req.url ?? '/')), values.bind ?? '127.0.0.1', port)
+  } catch (err) {
+    await host.close()
+    await node.stop()
+    throw err
+  }
+  for (const addr of connect) {
+    try {
+      await node.dial(addr, { signal: AbortSignal.timeout(10_000) })
+    } catch (err) {
+      logger.warn(`cannot reach ${addr.toString()} yet: ${(err as Error).message}`)
+    }
+  }
+  io.out(`${local.url}p2p/`)
+
+  await untilSignal(logger, grace, async (ms) => {
+    await local.close(ms)
+    await host.close({ timeout: 100 })
+    await node.stop()
+  })
+  return 0
+}

@@ -1,0 +1,114 @@
+/**
+ * `libp2phttp proxy --to MULTIADDR --port 8000`: the consumer. A local HTTP server on 127.0.0.1 whose
+ * every request goes to the provider's protocol; its URL is a base URL for any HTTP client.
+ *
+ * @module
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { UsageError } from '../../errors.js'
+import { createHTTPHost } from '../../host.js'
+import { forwardToPeer } from '../../proxy/consumer.js'
+import { EXIT_PROTOCOL } from '../../proxy/exit.js'
+import { forwardProxy } from '../../proxy/forward.js'
+import { keepConnected } from '../../proxy/redial.js'
+import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { keyPath, loadOrCreateKey } from '../identity.js'
+import { listenLocal } from '../local-server.js'
+import { createLogger, logRequests } from '../log.js'
+import { createNode } from '../node.js'
+import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
+import type { CommandIO } from './io.js'
+import type { LocalServer } from '../local-server.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options]
+  Serve http://127.0.0.1:PORT/ and forward every request to the provider's protocol; with --forward,
+  a forward proxy (curl -x, HTTP(S)_PROXY) whose requests the provider's exit (serve --exit) performs.
+  --forward             be a forward proxy (default port 8541)
+  --to MULTIADDR        the provider's address, ending in /p2p/<peer id>
+  --protocol ID         the provider's protocol (as given to serve --protocol; default: its root)
+  --port N              local port (default 8000; 0 picks a free one)
+  --bind ADDRESS        local address (default 127.0.0.1)
+  --timeout MS          how long the provider may take to send response headers (default 300000)
+${COMMON_USAGE}`
+
+/** The provider address of `--to`, which must name its peer. */
+export function providerAddress (to: string): Multiaddr {
+  let addr: Multiaddr
+  try {
+    addr = multiaddr(to.replace(/^multiaddr:/, ''))
+  } catch (err) {
+    throw new UsageError(`--to: not a multiaddr: ${to}`, { cause: err })
+  }
+  if (addr.getComponents().find(c => c.name === 'p2p') == null) throw new UsageError(`--to must end in /p2p/<peer id>: ${to}`)
+  return addr
+}
+
+/** Run `proxy` until a signal; resolves with the exit code. */
+export async function proxy (argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS,
+    to: { type: 'string' },
+    protocol: { type: 'string' },
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    timeout: { type: 'string' },
+    forward: { type: 'boolean' }
+  })
+  noPositionals(positionals)
+  if (values.help === true) { io.out(PROXY_USAGE); return 0 }
+  if (values.to == null) throw new UsageError('proxy needs --to MULTIADDR')
+  const to = providerAddress(values.to)
+  const forwarding = values.forward === true
+  if (forwarding && values.protocol != null) throw new UsageError('--forward uses the exit protocol: no --protocol')
+  const port = integer('port', values.port, forwarding ? 8541 : 8000)
+  const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const headersTimeout = integer('timeout', values.timeout, 300_000)
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+
+  const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
+  const node = await createNode(key, [])
+  const host = await createHTTPHost({ libp2p: node })
+  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout })
+  const proxyListeners = forwarding
+    ? forwardProxy(host, to, {
+      headersTimeout,
+      onTunnel: ({ req, status, bytes, ms }) => { logger.request({ peer, method: 'CONNECT', path: req.url ?? '', status, bytes, ms }) }
+    })
+    : undefined
+  const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
+  let local: LocalServer
+  try {
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), values.bind ?? '127.0.0.1', port)
+    if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
+  } catch (err) {
+    await host.close()
+    await node.stop()
+    throw err
+  }
+  io.err(`this peer: ${node.peerId.toString()} (the provider must --allow it)`)
+  // a first contact, so the operator learns now rather than at the first request; in the background
+  // and not fatal: the provider may come up later, and every request dials on its own
+  forward.resolve().then(
+    (url) => { logger.info(`forwarding to ${url} (${to.toString()})`) },
+    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`) }
+  )
+  const provider = peerIdFromString(peer)
+  const stopRedial = keepConnected(node, provider, [to], {
+    report: (e) => {
+      if (e.type === 'disconnected') logger.warn(`connection to ${peer} lost; redialling`)
+      else if (e.type === 'retry') logger.warn(`redial ${e.attempt} failed: ${e.error?.message ?? ''}; next in ~${e.delay ?? 0} ms`)
+      else logger.info(`reconnected to ${peer} (attempt ${e.attempt})`)
+    }
+  })
+  io.out(forwarding ? `${local.url.replace(/^http:\/\//, '').replace(/\/$/, '')} (curl -x ${local.url.replace(/\/$/, '')})` : local.url)
+
+  await untilSignal(logger, grace, async (ms) => {
+    stopRedial()
+    await local.close(ms)
+    await host.close({ timeout: 100 })
+    await node.stop()
+  })
+  return 0
+}

@@ -1,0 +1,70 @@
+/**
+ * The command's persistent identity: one libp2p private key in a file, protobuf-encoded as libp2p
+ * encodes keys (`privateKeyToProtobuf`), so go-libp2p and Kubo tooling can read it too.
+ *
+ * @module
+ */
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { KeyFileError } from '../errors.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** The environment variable that names the key file when `--key` is not given. */
+export const KEY_ENV = 'LIBP2PHTTP_KEY'
+
+/** Where the key lives: `--key`, else `$LIBP2PHTTP_KEY`, else `~/.libp2phttp/key`. */
+export function keyPath (option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return option ?? env[KEY_ENV] ?? join(homedir(), '.libp2phttp', 'key')
+}
+
+/** The key in `path`, or `undefined` when there is no file. */
+export async function readKey (path: string): Promise<PrivateKey | undefined> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new KeyFileError(path, `cannot read the key file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  // a key others can read is someone else's identity too: refuse it rather than use it (ssh's rule)
+  const mode = (await stat(path)).mode & 0o077
+  if (mode !== 0 && process.platform !== 'win32') {
+    throw new KeyFileError(path, `the key file ${path} is readable by others (mode ${((await stat(path)).mode & 0o777).toString(8)}): chmod 600 it`)
+  }
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    throw new KeyFileError(path, `the key file ${path} is not a protobuf-encoded libp2p private key: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * The key in `path`, created (Ed25519, mode 0600, its directory 0700) when there is none.
+ * `created` says which.
+ */
+export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey, created: boolean }> {
+  const existing = await readKey(path)
+  if (existing != null) return { key: existing, created: false }
+  const key = await generateKeyPair('Ed25519')
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+    // 'wx': never overwrite a key another process wrote meanwhile; the mode is set at creation, so the
+    // key is never readable by others, not even for an instant
+    const file = await open(path, 'wx', 0o600)
+    try {
+      await file.writeFile(privateKeyToProtobuf(key))
+    } finally {
+      await file.close()
+    }
+    await chmod(path, 0o600) // the umask may have narrowed it further; never wider
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      const raced = await readKey(path)
+      if (raced != null) return { key: raced, created: false }
+    }
+    throw new KeyFileError(path, `cannot write the key file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  return { key, created: true }
+}

@@ -1,0 +1,100 @@
+/**
+ * What the long-running commands say: one line per request (peer, method, path, status, bytes, ms) and
+ * notices, on stderr, as text or JSON lines; `--quiet` keeps only warnings and errors. Stdout is kept for
+ * what a script reads (addresses, the URL to use).
+ *
+ * @module
+ */
+import { originalUrl } from '../original-url.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** How a command logs. */
+export interface LogOptions {
+  /** Only warnings and errors. */
+  quiet?: boolean
+  /** One JSON object per line instead of text. */
+  json?: boolean
+  /** Where lines go. @default process.stderr */
+  write?: (line: string) => void
+}
+
+/** One finished request. */
+export interface RequestRecord {
+  peer: string
+  method: string
+  path: string
+  status: number
+  bytes: number
+  ms: number
+  /** Set when the exchange did not complete (the client left, the stream was reset). */
+  aborted?: boolean
+}
+
+/** A logger for requests and notices. */
+export interface Logger {
+  request: (record: RequestRecord) => void
+  info: (message: string, fields?: Record<string, unknown>) => void
+  warn: (message: string, fields?: Record<string, unknown>) => void
+}
+
+/** A logger with `options`. */
+export function createLogger (options: LogOptions = {}): Logger {
+  const write = options.write ?? ((line: string) => { process.stderr.write(`${line}\n`) })
+  const emit = (level: string, message: string, fields: Record<string, unknown> = {}): void => {
+    if (options.json === true) {
+      write(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }))
+    } else {
+      const extra = Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')
+      write(`${level === 'info' ? '' : `${level}: `}${message}${extra === '' ? '' : ` ${extra}`}`)
+    }
+  }
+  return {
+    request: (r) => {
+      if (options.quiet === true) return
+      if (options.json === true) {
+        write(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'request', ...r }))
+      } else {
+        write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms`)
+      }
+    },
+    info: (message, fields) => { if (options.quiet !== true) emit('info', message, fields) },
+    warn: (message, fields) => { emit('warn', message, fields) }
+  }
+}
+
+/**
+ * `listener` with one log record per request, written when the response finishes or is cut short.
+ * Bytes are the response body bytes handed to Node (what the handler wrote).
+ */
+export function logRequests<L extends (req: IncomingMessage, res: ServerResponse) => unknown> (
+  listener: L,
+  logger: Logger,
+  peerOf: (req: IncomingMessage) => string
+): (req: IncomingMessage, res: ServerResponse) => unknown {
+  return (req, res) => {
+    const start = performance.now()
+    // the path as the client sent it (a mounted handler sees it without its protocol prefix)
+    const path = originalUrl(req)
+    let bytes = 0
+    const count = (chunk: unknown, encoding?: unknown): void => {
+      if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8')
+      else if (chunk instanceof Uint8Array) bytes += chunk.byteLength
+    }
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
+    res.write = ((chunk: unknown, ...rest: unknown[]) => { count(chunk, rest[0]); return write(chunk, ...rest) }) as typeof res.write
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => { if (typeof chunk !== 'function') count(chunk, rest[0]); return end(chunk, ...rest) }) as typeof res.end
+    res.once('close', () => {
+      logger.request({
+        peer: peerOf(req),
+        method: req.method ?? 'GET',
+        path,
+        status: res.statusCode,
+        bytes,
+        ms: Math.round(performance.now() - start),
+        ...(res.writableFinished ? {} : { aborted: true })
+      })
+    })
+    return listener(req, res)
+  }
+}

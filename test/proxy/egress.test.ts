@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { egressPolicy, parseEgressRule } from '../../src/proxy/egress.js'
+
+describe('egressPolicy', () => {
+  const open = egressPolicy([])
+
+  it.each([
+    ['127.0.0.1'], ['10.1.2.3'], ['172.16.0.1'], ['192.168.1.1'], ['169.254.169.254'], ['100.64.0.1'], ['0.0.0.0'],
+    ['::1'], ['fe80::1'], ['fd00::1'], ['::ffff:127.0.0.1'], ['224.0.0.1']
+  ])('refuses %s by default', (address) => {
+    expect(open.refusal(address, address, 80, false)).toMatch(/special address/)
+  })
+
+  it('allows public addresses; CONNECT only to 443', () => {
+    expect(open.refusal('example.com', '93.184.215.14', 80, false)).toBeUndefined()
+    expect(open.refusal('example.com', '2606:2800:21f:cb07:6820:80da:af6b:8b2c', 8080, false)).toBeUndefined()
+    expect(open.refusal('example.com', '93.184.215.14', 443, true)).toBeUndefined()
+    expect(open.refusal('example.com', '93.184.215.14', 22, true)).toMatch(/CONNECT to port 22/)
+  })
+
+  it('rules: a CIDR or host without a port allows any port but CONNECT still 443; with a port, that port only (CONNECT too)', () => {
+    const policy = egressPolicy(['10.0.0.0/8', 'localhost:8080', '[::1]:9000', '192.168.1.5:22'])
+    expect(policy.refusal('10.2.3.4', '10.2.3.4', 5432, false)).toBeUndefined()
+    expect(policy.refusal('10.2.3.4', '10.2.3.4', 5432, true)).toMatch(/CONNECT/)
+    expect(policy.refusal('localhost', '127.0.0.1', 8080, true)).toBeUndefined()
+    expect(policy.refusal('localhost', '127.0.0.1', 8081, false)).toMatch(/special/)
+    expect(policy.refusal('127.0.0.1', '127.0.0.1', 8080, false)).toMatch(/special/) // the rule named the host, not the IP
+    expect(policy.refusal('::1', '::1', 9000, false)).toBeUndefined()
+    expect(policy.refusal('192.168.1.5', '192.168.1.5', 22, true)).toBeUndefined()
+  })
+
+  it('checks the resolved address, not the name (a public name pointing at loopback is refused)', async () => {
+    await expect(open.resolve('localhost', 80, false)).rejects.toMatchObject({ code: 'ERR_EGRESS_DENIED' })
+    await expect(open.resolve('127.0.0.1', 80, false)).rejects.toMatchObject({ code: 'ERR_EGRESS_DENIED' })
+    expect(await egressPolicy(['127.0.0.1']).resolve('127.0.0.1', 80, false)).toBe('127.0.0.1')
+  })
+
+  it('refuses rules it cannot read', () => {
+    expect(() => parseEgressRule('10.0.0.0/33')).toThrow(TypeError)
+    expect(() => parseEgressRule('host:99999')).toThrow(TypeError)
+    expect(() => parseEgressRule('bad host')).toThrow(TypeError)
+  })
+})
