@@ -18,7 +18,8 @@ async function node () {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
+    // a receive window no larger than half the read buffer: a paused (backpressured) stream is never overrun
+    streamMuxers: [yamux({ maxStreamWindowSize: 4 * 1024 * 1024, maxReadBufferLength: 8 * 1024 * 1024 })]
   })
 }
 
