@@ -19,7 +19,7 @@ async function node () {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     // a receive window no larger than half the read buffer: a paused (backpressured) stream is never overrun
-    streamMuxers: [yamux({ maxStreamWindowSize: 4 * 1024 * 1024, maxReadBufferLength: 8 * 1024 * 1024 })]
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 4 * 1024 * 1024, maxReadBufferLength: 8 * 1024 * 1024 } })]
   })
 }
 
