@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -54,11 +54,12 @@ export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey,
     // key is never readable by others, not even for an instant
     const file = await open(path, 'wx', 0o600)
     try {
+      // by the descriptor, not the path: the path may name another file by now
+      await file.chmod(0o600) // the umask may have narrowed it further; never wider
       await file.writeFile(privateKeyToProtobuf(key))
     } finally {
       await file.close()
     }
-    await chmod(path, 0o600) // the umask may have narrowed it further; never wider
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       const raced = await readKey(path)

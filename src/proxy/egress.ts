@@ -19,16 +19,49 @@ for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], 
 }
 // separate lists: Node's BlockList matches IPv4 addresses against IPv4-mapped IPv6 rules
 const SPECIAL6 = new BlockList()
-for (const [net, bits] of [['::', 128], ['::1', 128], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+// (the IPv4-carrying ranges are judged by the IPv4 they carry: see embeddedIPv4)
+for (const [net, bits] of [['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8]] as const) {
   SPECIAL6.addSubnet(net, bits, 'ipv6')
 }
 
-/** Whether `address` is special; an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is judged as its IPv4. */
-function isSpecial (address: string): boolean {
-  if (isIP(address) === 4) return SPECIAL4.check(address, 'ipv4')
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (mapped != null) return SPECIAL4.check(mapped[1], 'ipv4')
-  return /^::ffff:/i.test(address) || SPECIAL6.check(address, 'ipv6')
+/** The 16 bytes of an IPv6 address (`isIP(address) === 6`; a zone id is dropped). */
+function ipv6Bytes (address: string): number[] {
+  let text = address.replace(/%.*$/, '')
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted != null) {
+    const [a, b, c, d] = dotted.slice(1).map(Number)
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined]
+  const groups = (part: string | undefined): number[] => part == null || part === '' ? [] : part.split(':').map(g => parseInt(g, 16))
+  const left = groups(head)
+  const right = groups(tail)
+  const words = tail == null ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
+  return words.flatMap(w => [w >> 8, w & 0xff])
+}
+
+/**
+ * The IPv4 address an IPv6 address carries, judged by its bytes whatever its spelling: IPv4-mapped
+ * (`::ffff:0:0/96`), IPv4-compatible (`::/96`, `::` and `::1` among them), NAT64 (`64:ff9b::/96`) and
+ * 6to4 (`2002::/16`).
+ */
+function embeddedIPv4 (bytes: number[]): string | undefined {
+  const zero = (from: number, to: number): boolean => bytes.slice(from, to).every(b => b === 0)
+  let at: number | undefined
+  if (zero(0, 10) && ((bytes[10] === 0xff && bytes[11] === 0xff) || (bytes[10] === 0 && bytes[11] === 0))) at = 12
+  else if (bytes[0] === 0 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zero(4, 12)) at = 12
+  else if (bytes[0] === 0x20 && bytes[1] === 0x02) at = 2
+  return at == null ? undefined : bytes.slice(at, at + 4).join('.')
+}
+
+/** Whether `address` (an IP) is special; an IPv6 address carrying an IPv4 one is judged as that IPv4. */
+export function isSpecial (address: string): boolean {
+  const family = isIP(address)
+  if (family === 4) return SPECIAL4.check(address, 'ipv4')
+  if (family !== 6) return true
+  const v4 = embeddedIPv4(ipv6Bytes(address))
+  if (v4 != null) return SPECIAL4.check(v4, 'ipv4')
+  return SPECIAL6.check(address.replace(/%.*$/, ''), 'ipv6')
 }
 
 /** One `--allow-egress` rule: a host name, an IP or a CIDR range, optionally with a port. */

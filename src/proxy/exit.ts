@@ -12,8 +12,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import { connect as netConnect } from 'node:net'
-import { Agent } from 'undici'
+import { isIP, connect as netConnect } from 'node:net'
+import { Agent, buildConnector } from 'undici'
+import { EgressDeniedError } from '../errors.js'
 import { LRUMap } from '../lru.js'
 import { accessRefusal } from './access.js'
 import { egressPolicy } from './egress.js'
@@ -43,12 +44,21 @@ export interface ExitOptions {
   onTunnel?: (tunnel: { req: IncomingMessage, status: number, bytes: number, ms: number }) => void
 }
 
-/** `host:port` (`[v6]:port`), with the default port when there is none. */
-function authority (text: string, defaultPort: number): { hostname: string, port: number } | undefined {
-  const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(text)
-  if (match == null) return undefined
-  const port = match[2] == null ? defaultPort : Number(match[2])
-  return port < 1 || port > 65535 ? undefined : { hostname: match[1].replace(/^\[|\]$/g, ''), port }
+/** A checked destination: `hostname` bare (what is resolved), `host` for `Host` and origins (`[v6]`, `:port` unless the default). */
+interface Destination { hostname: string, host: string, port: number }
+
+/**
+ * `host:port` (`[v6]:port`), with the default port when there is none. A name is letters, digits,
+ * dots and hyphens only; brackets hold an IPv6 address and nothing else.
+ */
+function authority (text: string, defaultPort: number): Destination | undefined {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::(\d{1,5}))?$/i.exec(text)
+  if (match == null || (match[1] != null && isIP(match[1]) !== 6)) return undefined
+  const port = match[3] == null ? defaultPort : Number(match[3])
+  if (port < 1 || port > 65535) return undefined
+  const hostname = (match[1] ?? match[2]).toLowerCase()
+  const bracketed = match[1] != null ? `[${hostname}]` : hostname
+  return { hostname, host: port === defaultPort ? bracketed : `${bracketed}:${port}`, port }
 }
 
 /** An exit: mount it with `host.handle(EXIT_PROTOCOL, createExit({ allow }))`. */
@@ -56,17 +66,19 @@ export function createExit (options: ExitOptions): Server {
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
   const policy = egressPolicy(options.allowEgress ?? [])
   const refusal = accessRefusal(options.allow)
-  // the policy's lookup needs the port (rules may name one): one agent per port, few in practice
-  const agents = new LRUMap<number, Agent>(64, (_port, agent) => { void agent.close() })
-  const proxies = new LRUMap<string, (req: IncomingMessage, res: ServerResponse) => void>(256)
-  const agentFor = (port: number): Agent => {
-    let agent = agents.get(port)
-    if (agent == null) {
-      agent = new Agent({ connect: { lookup: policy.lookup(port, false) } })
-      agents.set(port, agent)
+  // one agent for every destination: each new connection is resolved and checked under the policy
+  // (the port from the origin, since rules may name one) and goes to the very address checked
+  const connector = buildConnector({})
+  const agent = new Agent({
+    connect: (opts, callback) => {
+      const port = Number(opts.port) > 0 ? Number(opts.port) : opts.protocol === 'https:' ? 443 : 80
+      const hostname = opts.hostname.replace(/^\[|\]$/g, '')
+      policy.resolve(hostname, port, false).then((address) => {
+        connector({ ...opts, hostname: address, servername: opts.servername ?? (isIP(hostname) === 0 ? hostname : undefined) }, callback)
+      }, (err: Error) => { callback(err, null) })
     }
-    return agent
-  }
+  })
+  const proxies = new LRUMap<string, (req: IncomingMessage, res: ServerResponse) => void>(256)
 
   const request = (req: IncomingMessage, res: ServerResponse): void => {
     const why = refusal(req)
@@ -81,20 +93,27 @@ export function createExit (options: ExitOptions): Server {
       res.end('exit paths: /http/<host>:<port>/<path>, /https/<host>:<port>/<path>\n')
       return
     }
-    // an IP literal is never looked up: check it here (names are checked as they resolve, at connect)
-    policy.resolve(target.hostname, target.port, false).then(() => {
-      const origin = `${match[1]}://${match[2]}`
+    try {
+      // an IP literal is refused here, before any connection; names are checked as they resolve, at connect
+      if (isIP(target.hostname) !== 0) {
+        const why = policy.refusal(target.hostname, target.hostname, target.port, false)
+        if (why != null) throw new EgressDeniedError(target.hostname, why)
+      }
+      const origin = `${match[1]}://${target.host}`
       let forward = proxies.get(origin)
       if (forward == null) {
-        forward = proxyTo(origin, { dispatcher: agentFor(target.port), rewriteHost: false, forwardPeerId: false, pseudonym })
+        forward = proxyTo(origin, { dispatcher: agent, rewriteHost: false, forwardPeerId: false, pseudonym })
         proxies.set(origin, forward)
       }
       req.url = match[3] ?? '/'
+      // the destination's Host, from the path: not whatever the peer sent
+      const raw = req.rawHeaders
+      req.rawHeaders = [...raw.filter((_v, i) => raw[i - (i % 2)].toLowerCase() !== 'host'), 'Host', target.host]
       forward(req, res)
-    }, (err: unknown) => {
+    } catch (err) {
       const { status, error } = classify(err)
       fail(res, pseudonym, status, error, (err as Error).message)
-    })
+    }
   }
 
   const server = createServer(options.wrap == null ? request : (req, res) => { void options.wrap?.(request)(req, res) })
@@ -111,6 +130,8 @@ export function createExit (options: ExitOptions): Server {
     const target = match == null ? undefined : authority(match[1], 443)
     if (target == null || req.headers.upgrade?.toLowerCase() !== CONNECT_UPGRADE) { refuse(400, 'http_request_error', 'expected /connect/<host>:<port> with Upgrade: libp2phttp-connect'); return }
     policy.resolve(target.hostname, target.port, true).then((address) => {
+      tunnels.add(socket)
+      socket.once('close', () => { tunnels.delete(socket) })
       const upstream = netConnect({ host: address, port: target.port })
       const failed = (err: Error): void => {
         const { status, error } = classify(err)
@@ -123,10 +144,16 @@ export function createExit (options: ExitOptions): Server {
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CONNECT_UPGRADE}\r\n\r\n`)
         splice(socket, upstream, head, (bytes) => { options.onTunnel?.({ req, status: 101, bytes, ms: Math.round(performance.now() - start) }) })
       })
-    }, (err: unknown) => {
+    }).catch((err: unknown) => {
       const { status, error } = classify(err)
       refuse(status, error, (err as Error).message)
     })
+  })
+  // tunnels are no longer the server's connections: end them with it, and the agent's pool too
+  const tunnels = new Set<Duplex>()
+  server.on('close', () => {
+    for (const socket of tunnels) socket.destroy()
+    void agent.close()
   })
   return server
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { upgrade } from 'undici'
+import { STATUS_CODES } from 'node:http'
 import { forwardToPeer } from './consumer.js'
 import { CONNECT_UPGRADE, EXIT_PROTOCOL } from './exit.js'
 import { splice } from './splice.js'
@@ -15,6 +15,7 @@ import { classify } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { FetchTarget } from '../target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
 
 /** Options for {@link forwardProxy}. */
@@ -31,6 +32,37 @@ export interface ForwardProxyOptions {
 export interface ForwardProxy {
   request: (req: IncomingMessage, res: ServerResponse) => void
   connect: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** Destroy the open CONNECT tunnels (a server's `close` waits for them otherwise). */
+  closeTunnels: () => void
+}
+
+/**
+ * An upgrade to `path` at `origin` through `dispatcher`: the socket on `101`, otherwise the status and
+ * `Proxy-Status` of the refusal (undici's `upgrade()` turns any other answer into a bare socket error).
+ */
+async function upgradeThrough (dispatcher: Dispatcher, origin: string, path: string, signal: AbortSignal): Promise<{ socket: Duplex } | { status: number, proxyStatus?: string }> {
+  return await new Promise((resolve, reject) => {
+    let done = false
+    const settle = (fn: () => void): void => { if (!done) { done = true; fn() } }
+    dispatcher.dispatch({ origin, path, method: 'GET', upgrade: CONNECT_UPGRADE }, {
+      onConnect (abort: (err?: Error) => void) {
+        if (signal.aborted) abort(signal.reason as Error)
+        else signal.addEventListener('abort', () => { abort(signal.reason as Error) }, { once: true })
+      },
+      onUpgrade (_status: number, _headers: Buffer[] | string[] | null, socket: Duplex) { settle(() => { resolve({ socket }) }) },
+      onHeaders (status: number, headers: Buffer[] | string[] | null) {
+        let proxyStatus: string | undefined
+        for (let i = 0; headers != null && i + 1 < headers.length; i += 2) {
+          if (headers[i].toString().toLowerCase() === 'proxy-status') proxyStatus = headers[i + 1].toString()
+        }
+        settle(() => { resolve({ status, proxyStatus }) })
+        return true
+      },
+      onData () { return true },
+      onComplete () {},
+      onError (err: Error) { settle(() => { reject(err) }) }
+    } as unknown as Dispatcher.DispatchHandler)
+  })
 }
 
 /**
@@ -47,12 +79,17 @@ export function forwardProxy (host: HTTPHost, target: FetchTarget, options: Forw
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
   const forward = forwardToPeer(host, target, { protocol: EXIT_PROTOCOL, pseudonym, headersTimeout: options.headersTimeout })
 
+  const tunnels = new Set<Duplex>()
+
   const request = (req: IncomingMessage, res: ServerResponse): void => {
+    // the authority is parsed; the path and query go on byte for byte (no dot segments resolved, no
+    // quotes escaped: the exit passes on what the client sent)
+    const raw = /^(https?):\/\/([^/?#]*)([^#]*)$/i.exec(req.url ?? '')
     let url: URL | undefined
     try {
-      url = /^https?:\/\//i.test(req.url ?? '') ? new URL(req.url ?? '') : undefined
+      url = raw != null && !/[\x00-\x20\x7f]/.test(raw[3]) ? new URL(`${raw[1]}://${raw[2]}`) : undefined
     } catch {}
-    if (url == null) {
+    if (raw == null || url == null || url.username !== '' || url.password !== '') {
       res.statusCode = 400
       res.setHeader('content-type', 'text/plain; charset=utf-8')
       res.end('this is a forward proxy: send absolute-form requests (curl -x) or CONNECT\n')
@@ -60,35 +97,46 @@ export function forwardProxy (host: HTTPHost, target: FetchTarget, options: Forw
     }
     const scheme = url.protocol.slice(0, -1)
     const port = url.port === '' ? (scheme === 'https' ? '443' : '80') : url.port
-    req.url = `/${scheme}/${url.hostname}:${port}${url.pathname}${url.search}`
-    // credentials for this proxy are not the exit's business (RFC 9110 §11.7.2)
-    const raw = req.rawHeaders
-    req.rawHeaders = raw.filter((_v, i) => raw[i - (i % 2)].toLowerCase() !== 'proxy-authorization')
+    const target = raw[3] === '' ? '/' : raw[3].startsWith('?') ? `/${raw[3]}` : raw[3]
+    req.url = `/${scheme}/${url.hostname}:${port}${target}`
+    // credentials for this proxy are not the exit's business (RFC 9110 §11.7.2); Host is the target's
+    // authority, not what the client sent (RFC 9112 §3.2.2)
+    const headers = req.rawHeaders
+    req.rawHeaders = [...headers.filter((_v, i) => !['proxy-authorization', 'host'].includes(headers[i - (i % 2)].toLowerCase())), 'Host', url.host]
     forward(req, res)
   }
 
   const connect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const start = performance.now()
     const controller = new AbortController()
+    tunnels.add(socket)
     socket.on('error', () => {})
-    socket.once('close', () => { controller.abort() })
+    socket.once('close', () => { tunnels.delete(socket); controller.abort() })
+    const answer = (status: number, proxyStatus: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nProxy-Status: ${proxyStatus}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      options.onTunnel?.({ req, status, bytes: 0, ms: Math.round(performance.now() - start) })
+    }
     const refuse = (err: unknown): void => {
       const { status, error } = classify(err)
-      socket.end(`HTTP/1.1 ${status} ${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\nProxy-Status: ${pseudonym}; error=${error}; details=${JSON.stringify((err as Error).message)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-      options.onTunnel?.({ req, status, bytes: 0, ms: Math.round(performance.now() - start) })
+      answer(status, `${pseudonym}; error=${error}; details=${JSON.stringify((err as Error).message)}`)
     }
     forward.resolve().then(async (base) => {
       const url = new URL(base)
-      const { socket: tunnel } = await upgrade(`${url.origin}${url.pathname.replace(/\/$/, '')}/connect/${req.url ?? ''}`, {
-        dispatcher: host.dispatcher,
-        method: 'GET',
-        protocol: CONNECT_UPGRADE,
-        signal: controller.signal
-      })
+      const result = await upgradeThrough(host.dispatcher, url.origin, `${url.pathname.replace(/\/$/, '')}/connect/${req.url ?? ''}`, controller.signal)
+      if ('status' in result) {
+        // the exit refused (403 for a destination its policy forbids): its status and Proxy-Status come through
+        answer(result.status, `${result.proxyStatus == null ? '' : `${result.proxyStatus}, `}${pseudonym}; received-status=${result.status}`)
+        return
+      }
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      splice(socket, tunnel, head, (bytes) => { options.onTunnel?.({ req, status: 200, bytes, ms: Math.round(performance.now() - start) }) })
+      splice(socket, result.socket, head, (bytes) => { options.onTunnel?.({ req, status: 200, bytes, ms: Math.round(performance.now() - start) }) })
     }).catch(refuse)
   }
 
-  return { request, connect }
+  /** End every tunnel (the grace is over). */
+  const closeTunnels = (): void => {
+    for (const socket of tunnels) socket.destroy()
+  }
+
+  return { request, connect, closeTunnels }
 }

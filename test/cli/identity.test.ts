@@ -28,6 +28,17 @@ describe('the key file', () => {
     expect(peerIdFromPrivateKey(again.key).equals(peerIdFromPrivateKey(first.key))).toBe(true)
   })
 
+  it('is 0600 whatever the umask (set on the open descriptor)', async () => {
+    const previous = process.umask(0)
+    try {
+      const path = join(dir, 'open-umask', 'key')
+      await loadOrCreateKey(path)
+      expect((await stat(path)).mode & 0o777).toBe(0o600)
+    } finally {
+      process.umask(previous)
+    }
+  })
+
   it('no file: undefined; a file others can read, or not a key: KeyFileError (ERR_KEY_FILE)', async () => {
     expect(await readKey(join(dir, 'none'))).toBeUndefined()
     const { key } = await loadOrCreateKey(join(dir, 'open'))

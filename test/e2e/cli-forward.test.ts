@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, get } from 'node:http'
 import { createServer as createHTTPSServer } from 'node:https'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +22,22 @@ let securePort: number
 const procs: CLIProcess[] = []
 let allowedProxy: string
 let defaultProxy: string
+let exitTo: string
+
+/** Write `head` to the proxy at `hostPort` over a plain socket; resolve with what came back once `until` matches (or the socket ends). */
+async function raw (hostPort: string, head: string, until: RegExp = /\r\n\r\n[\s\S]*\}|\r\n\r\n$/): Promise<{ text: string, socket: import('node:net').Socket }> {
+  const [host, port] = hostPort.split(':')
+  const socket = connect(Number(port), host)
+  socket.write(head)
+  return await new Promise((resolve, reject) => {
+    let text = ''
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer matching ${String(until)}: ${text}`)) }, 15_000)
+    const finish = (): void => { clearTimeout(timer); resolve({ text, socket }) }
+    socket.on('data', (c: Buffer) => { text += c.toString('latin1'); if (until.test(text)) finish() })
+    socket.on('end', finish)
+    socket.on('error', (err) => { clearTimeout(timer); reject(err) })
+  })
+}
 
 const answer = (req: IncomingMessage, res: ServerResponse): void => {
   res.setHeader('content-type', 'application/json')
@@ -31,6 +48,7 @@ async function exitAndProxy (consumerId: string, egress: string[], name: string)
   const exit = spawnCLI(['serve', '--exit', '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumerId, ...egress.flatMap(e => ['--allow-egress', e]), '--key', join(dir, name)])
   procs.push(exit)
   const to = /--to (\S+)/.exec(await exit.line(/^forward proxy on the consumer: /))?.[1] ?? ''
+  if (name === 'exit-a') exitTo = to
   const proxy = spawnCLI(['proxy', '--forward', '--to', to, '--port', '0', '--key', join(dir, 'consumer')])
   procs.push(proxy)
   return /^(127\.0\.0\.1:\d+) /.exec(await proxy.line(/^127\.0\.0\.1:\d+ \(curl -x/))?.[1] ?? ''
@@ -83,6 +101,32 @@ describe('proxy --forward + serve --exit', () => {
     const tunnel = await curl(['-k', '-x', defaultProxy, `https://127.0.0.1:${securePort}/`])
     expect(tunnel.code).not.toBe(0)
     expect(tunnel.out).toBe('')
+  })
+
+  it('a refused CONNECT reaches the client as the exit\'s 403 with its Proxy-Status (not a 502)', async () => {
+    const { text, socket } = await raw(defaultProxy, `CONNECT 127.0.0.1:${securePort} HTTP/1.1\r\nHost: 127.0.0.1:${securePort}\r\n\r\n`, /\r\n\r\n/)
+    socket.destroy()
+    expect(text).toMatch(/^HTTP\/1\.1 403 /)
+    expect(text).toMatch(/\r\nProxy-Status: libp2phttp-\w+; error=destination_ip_prohibited; details="[^"]*CONNECT to port/i)
+  })
+
+  it('the path and query go on byte for byte (no dot segments resolved, no quotes escaped); Host is the target\'s', async () => {
+    const { text, socket } = await raw(allowedProxy, `GET http://127.0.0.1:${plainPort}/a/../b/./c?x='y'&z=%7e HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)
+    socket.destroy()
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ url: "/a/../b/./c?x='y'&z=%7e", host: `127.0.0.1:${plainPort}` })
+  })
+
+  it('SIGTERM with a CONNECT tunnel open: the proxy exits once the grace is over', async () => {
+    const proxy = spawnCLI(['proxy', '--forward', '--to', exitTo, '--port', '0', '--grace', '500', '--key', join(dir, 'consumer')])
+    procs.push(proxy)
+    const address = /^(127\.0\.0\.1:\d+) /.exec(await proxy.line(/^127\.0\.0\.1:\d+ \(curl -x/))?.[1] ?? ''
+    const { text, socket } = await raw(address, `CONNECT 127.0.0.1:${securePort} HTTP/1.1\r\nHost: 127.0.0.1:${securePort}\r\n\r\n`, /\r\n\r\n/)
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    socket.on('error', () => {})
+    proxy.proc.kill('SIGTERM')
+    expect(await proxy.exited(10_000)).toBe(0)
+    socket.destroy()
   })
 
   it('an origin-form request to the forward proxy: 400', async () => {

@@ -264,6 +264,12 @@ describe('libp2phttp fetch', () => {
     expect(usage.code).toBe(2)
   })
 
+  it('-o into a directory that does not exist: exit 23 (curl\'s write error), as the usage says', async () => {
+    const { code, err } = await runCLI(['fetch', uri('bytes'), '-o', key('no/such/dir/out.bin'), '--key', key('consumer')])
+    expect(code).toBe(23)
+    expect(err.join('\n')).toMatch(/ENOENT/)
+  })
+
   it('an ephemeral identity is refused by the allow-list: 403 → exit 22', async () => {
     const { code, err } = await runCLI(['fetch', uri('x'), '-o', key('z')], { HOME: dir })
     expect(code).toBe(22)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { egressPolicy, parseEgressRule } from '../../src/proxy/egress.js'
+import { egressPolicy, isSpecial, parseEgressRule } from '../../src/proxy/egress.js'
 
 describe('egressPolicy', () => {
   const open = egressPolicy([])
@@ -9,6 +9,26 @@ describe('egressPolicy', () => {
     ['::1'], ['fe80::1'], ['fd00::1'], ['::ffff:127.0.0.1'], ['224.0.0.1']
   ])('refuses %s by default', (address) => {
     expect(open.refusal(address, address, 80, false)).toMatch(/special address/)
+  })
+
+  it.each([
+    // IPv4-mapped / -compatible / NAT64 / 6to4 spellings of loopback and metadata, judged by their bytes
+    ['0:0:0:0:0:ffff:7f00:1'], ['0::ffff:127.0.0.1'], ['::0:ffff:a9fe:a9fe'], ['::FFFF:7F00:1'], ['::127.0.0.1'],
+    ['64:ff9b::7f00:1'], ['64:ff9b::a9fe:a9fe'], ['64:ff9b:1::808:808'], ['2002:7f00:1::'],
+    ['::'], ['0:0:0:0:0:0:0:0'], ['0.0.0.0'], ['100.64.0.1'], ['100.127.255.254'], ['224.0.0.1'], ['239.255.255.250'], ['ff02::1'],
+    ['169.254.169.254'], ['fd00:ec2::254'], ['fe80::1%eth0']
+  ])('refuses %s by its bytes', (address) => {
+    expect(isSpecial(address)).toBe(true)
+    expect(open.refusal(address, address, 80, false)).toMatch(/special address/)
+  })
+
+  it.each([['8.8.8.8'], ['::ffff:8.8.8.8'], ['64:ff9b::808:808'], ['2606:2800:21f:cb07:6820:80da:af6b:8b2c']])('allows public %s', (address) => {
+    expect(isSpecial(address)).toBe(false)
+  })
+
+  it.each([['2130706433'], ['0x7f.1'], ['017700000001'], ['0x7f000001'], ['localhost.'], ['0.0.0.0'], ['[::]'], ['[0:0:0:0:0:ffff:7f00:1]'], ['[fd00:ec2::254]']])('resolve refuses %s (resolved, then checked)', async (hostname) => {
+    // refused as special, or (a trailing-dot name) not resolved at all: never an address to connect to
+    await expect(open.resolve(hostname, 80, false)).rejects.toHaveProperty('code', expect.stringMatching(/^(ERR_EGRESS_DENIED|ENOTFOUND|EAI_AGAIN)$/))
   })
 
   it('allows public addresses; CONNECT only to 443', () => {

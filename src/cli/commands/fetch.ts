@@ -118,7 +118,12 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
       // stdout stays open (the process owns it); a file is ended and flushed
       await pipeline([source, ...stages, sink], { end: sink !== output })
     } catch (err) {
-      if ((err as { syscall?: string }).syscall === 'write' || (err as { code?: string }).code === 'EPIPE') return EXIT.WRITE
+      // the output file cannot be opened or written (curl's 23 for both)
+      const syscall = (err as { syscall?: string }).syscall
+      if (syscall === 'write' || syscall === 'open' || (err as { code?: string }).code === 'EPIPE') {
+        io.err(`libp2phttp fetch: ${(err as Error).message}`)
+        return EXIT.WRITE
+      }
       throw err
     }
     if (res.status < 200 || res.status > 299) {

@@ -106,7 +106,10 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
 
   await untilSignal(logger, grace, async (ms) => {
     stopRedial()
+    // CONNECT tunnels are no longer HTTP connections: the server's close would wait for them for ever
+    const tunnels = setTimeout(() => { proxyListeners?.closeTunnels() }, ms)
     await local.close(ms)
+    clearTimeout(tunnels)
     await host.close({ timeout: 100 })
     await node.stop()
   })
