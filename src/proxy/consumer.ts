@@ -9,7 +9,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ProtocolNotFoundError } from '../errors.js'
-import { classify, fail, proxyTo } from './upstream.js'
+import { hostRefusal } from './host-check.js'
+import { classify, fail, failUpgrade, proxyTo } from './upstream.js'
+import type { ProxyError, ProxyHandler, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { FetchTarget } from '../target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -27,11 +29,21 @@ export interface ForwardOptions {
   idleTimeout?: number
   /** The name of this proxy in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
+  /**
+   * The `Host` names accepted besides this machine's loopback names and bound address (DNS rebinding:
+   * a web page re-pointed at 127.0.0.1 sends its own name); others get 403. `'any'` checks nothing, as a
+   * forward proxy must (its requests name other hosts). A local server should pass `[]` at least.
+   *
+   * @default 'any'
+   */
+  allowHosts?: readonly string[] | 'any'
 }
 
 /** A request listener forwarding to a peer, and the way to learn its upstream ahead of the first request. */
 export interface PeerForwarder {
   (req: IncomingMessage, res: ServerResponse): void
+  /** Relay an upgrade request (WebSocket) to the peer: its `101` and then the bytes both ways. */
+  upgrade: UpgradeListener
   /** The peer URL requests go to (`http://<peer>/<protocol path>`); fails when the peer or its protocol cannot be reached. */
   resolve: () => Promise<string>
 }
@@ -48,7 +60,7 @@ export interface PeerForwarder {
  */
 export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: ForwardOptions = {}): PeerForwarder {
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
-  const handlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>()
+  const handlers = new Map<string, ProxyHandler>()
 
   const resolve = async (): Promise<string> => {
     const root = await host.url(target)
@@ -60,27 +72,55 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
     return new URL(entry.path, root).toString()
   }
 
-  const forward = ((req: IncomingMessage, res: ServerResponse): void => {
-    resolve().then((upstream) => {
-      // the client left while the peer's map was being read: nothing to forward
-      if (res.closed) return
-      let handler = handlers.get(upstream)
-      if (handler == null) {
-        handler = proxyTo(upstream, {
-          dispatcher: host.dispatcher,
-          rewriteHost: false,
-          pseudonym,
-          headersTimeout: options.headersTimeout,
-          idleTimeout: options.idleTimeout
-        })
-        handlers.set(upstream, handler)
-      }
-      handler(req, res)
-    }, (err: unknown) => {
+  const handlerFor = (upstream: string): ProxyHandler => {
+    let handler = handlers.get(upstream)
+    if (handler == null) {
+      handler = proxyTo(upstream, {
+        dispatcher: host.dispatcher,
+        rewriteHost: false,
+        pseudonym,
+        headersTimeout: options.headersTimeout,
+        idleTimeout: options.idleTimeout
+      })
+      handlers.set(upstream, handler)
+    }
+    return handler
+  }
+
+  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : hostRefusal({ allowHosts: options.allowHosts })
+
+  /**
+   * Check `req`'s `Host`, find the upstream, then `go`; a refusal or failure is answered with `answer`
+   * (a failure inside `go` too: `.catch` after `.then`, so nothing is left unanswered).
+   */
+  const route = (req: IncomingMessage, answer: (status: number, error: ProxyError, detail: string) => void, go: (handler: ProxyHandler) => void): void => {
+    const why = refusal(req)
+    if (why != null) {
+      answer(403, 'http_request_denied', why)
+      return
+    }
+    resolve().catch((err: unknown) => {
       const { status, error } = classify(err)
-      fail(res, pseudonym, status, error, (err as Error).message)
+      answer(status, error, (err as Error).message)
+    }).then((upstream) => {
+      if (upstream != null) go(handlerFor(upstream))
+    }).catch((err: unknown) => {
+      answer(502, 'proxy_internal_error', (err as Error).message)
+    })
+  }
+
+  const forward = ((req: IncomingMessage, res: ServerResponse): void => {
+    route(req, (status, error, detail) => { fail(res, pseudonym, status, error, detail) }, (handler) => {
+      // the client left while the peer's map was being read: nothing to forward
+      if (!res.closed) handler(req, res)
     })
   }) as PeerForwarder
+  forward.upgrade = (req, socket, head) => {
+    socket.on('error', () => {})
+    route(req, (status, error, detail) => { failUpgrade(socket, pseudonym, status, error, detail) }, (handler) => {
+      if (!socket.destroyed) handler.upgrade(req, socket, head)
+    })
+  }
   forward.resolve = resolve
   return forward
 }

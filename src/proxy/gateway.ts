@@ -18,10 +18,13 @@ import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUMap } from '../lru.js'
 import { forwardToPeer } from './consumer.js'
+import { failUpgrade } from './upstream.js'
 import type { PeerForwarder } from './consumer.js'
+import type { UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 
 /** Options for {@link gateway}. */
 export interface GatewayOptions {
@@ -29,6 +32,19 @@ export interface GatewayOptions {
   headersTimeout?: number
   /** The name of this gateway in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
+  /**
+   * `Host` names accepted besides this machine's loopback names and bound address; others get 403 (DNS
+   * rebinding: a web page re-pointed at 127.0.0.1 must not reach peers as this machine). `'any'`: no check.
+   *
+   * @default []
+   */
+  allowHosts?: readonly string[] | 'any'
+}
+
+/** {@link gateway}'s handler: a request listener, and `upgrade` for upgrade requests (WebSocket). */
+export interface GatewayHandler {
+  (req: IncomingMessage, res: ServerResponse): void
+  upgrade: UpgradeListener
 }
 
 /** A gateway path, parsed: the peer, its protocol (if any) and the request target below it. */
@@ -73,33 +89,49 @@ export function parseGatewayPath (url: string): GatewayPath | undefined {
  * // curl http://127.0.0.1:8080/p2p/12D3KooW…/x/llm/1/http/v1/models
  * ```
  */
-export function gateway (host: HTTPHost, options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayHandler {
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
+  const allowHosts = options.allowHosts ?? []
   // one forwarder per (peer, protocol): each keeps its own proxy handler; bounded like the host's caches
   const forwarders = new LRUMap<string, PeerForwarder>(256)
-  return (req, res) => {
+  /** The forwarder for `req` (its `url` set to the target below the peer), or the answer to give instead. */
+  const route = (req: IncomingMessage): PeerForwarder | { status: number, message: string } => {
     let parsed: GatewayPath | undefined
     try {
       parsed = parseGatewayPath(req.url ?? '/')
     } catch (err) {
-      res.statusCode = 400
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-      res.end(`${(err as Error).message}\n`)
-      return
+      return { status: 400, message: (err as Error).message }
     }
     if (parsed == null) {
-      res.statusCode = 404
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-      res.end('gateway paths: /p2p/<peer>/<path>, /p2p/<peer>/http/<path>, /p2p/<peer>/x/<name>/http/<path>\n')
-      return
+      return { status: 404, message: 'gateway paths: /p2p/<peer>/<path>, /p2p/<peer>/http/<path>, /p2p/<peer>/x/<name>/http/<path>' }
     }
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout })
+      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts })
       forwarders.set(key, forward)
     }
     req.url = parsed.target
-    forward(req, res)
+    return forward
   }
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const forward = route(req)
+    if (typeof forward === 'function') {
+      forward(req, res)
+      return
+    }
+    res.statusCode = forward.status
+    res.setHeader('content-type', 'text/plain; charset=utf-8')
+    res.end(`${forward.message}\n`)
+  }
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const forward = route(req)
+    if (typeof forward === 'function') {
+      forward.upgrade(req, socket, head)
+      return
+    }
+    socket.on('error', () => {})
+    failUpgrade(socket, pseudonym, forward.status, 'http_request_error', forward.message)
+  }
+  return Object.assign(listener, { upgrade })
 }

@@ -9,6 +9,11 @@
 /** The header that carries the authenticated caller's peer id to an upstream. */
 export const PEER_ID_HEADER = 'x-libp2p-peer-id'
 
+/** Whether `name` reads as {@link PEER_ID_HEADER} once `_` is taken for `-` (as CGI-style servers do). */
+export function isPeerIdHeader (name: string): boolean {
+  return name.toLowerCase().replaceAll('_', '-') === PEER_ID_HEADER
+}
+
 /** Hop-by-hop headers RFC 9110 §7.6.1 names, plus `Proxy-Connection` (deployed, never standard). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 

@@ -9,11 +9,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
 import { remotePeer } from '../identity.js'
-import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isLoop } from './headers.js'
+import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isLoop, isPeerIdHeader } from './headers.js'
+import { splice } from './splice.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
 /** Options for {@link proxyTo}. */
@@ -112,6 +115,45 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
   res.end(`${status === 504 ? 'Gateway Timeout' : status === 403 ? 'Forbidden' : 'Bad Gateway'}: ${error}\n`)
 }
 
+/** @internal Answer a failed upgrade on its raw socket (Node has detached it from its HTTP machinery). */
+export function failUpgrade (socket: Duplex, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
+  const body = `${STATUS_CODES[status] ?? 'Error'}: ${error}\n`
+  const proxyStatus = `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nProxy-Status: ${proxyStatus.replace(/[\r\n]/g, ' ')}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+/** A Node `upgrade` listener: `(req, socket, head)`. */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/**
+ * {@link proxyTo}'s handler: a request listener, and `upgrade` for upgrade requests (WebSocket). A host
+ * hands upgrades only to a mounted `http.Server`, so mount one that has both:
+ *
+ * @example
+ * ```ts
+ * const proxy = proxyTo('http://127.0.0.1:8080')
+ * host.handle('/x/app/1', http.createServer(proxy).on('upgrade', proxy.upgrade))
+ * ```
+ */
+export interface ProxyHandler {
+  (req: IncomingMessage, res: ServerResponse): void
+  /** Relay an upgrade request: the upstream's `101` and then the bytes both ways, or its other answer as is. */
+  upgrade: UpgradeListener
+}
+
+/** A valid `Max-Forwards` (RFC 9110 §7.6.2: a decimal integer), or `undefined` (absent or invalid: ignored). */
+function maxForwardsOf (rawHeaders: readonly string[]): number | undefined {
+  const value = headerValue(rawHeaders, 'max-forwards')?.trim()
+  return value != null && /^\d+$/.test(value) ? Number(value) : undefined
+}
+
+/** Serialise a status line and headers (undici's raw `Buffer` list or strings) for a raw socket. */
+function head (statusCode: number, statusText: string, raw: ReadonlyArray<string | Buffer>): string {
+  let out = `HTTP/1.1 ${statusCode} ${statusText}\r\n`
+  for (let i = 0; i < raw.length; i += 2) out += `${raw[i].toString()}: ${raw[i + 1].toString()}\r\n`
+  return `${out}\r\n`
+}
+
 /**
  * A request listener forwarding to `upstream` (`http://host:port[/base]`); the request target is
  * appended to the upstream's path byte for byte. Mount it like any handler:
@@ -121,7 +163,7 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
  * host.handle('/x/llm/1', proxyTo('http://127.0.0.1:11434'))
  * ```
  */
-export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): ProxyHandler {
   const base = new URL(upstream)
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new TypeError(`the upstream must be an http(s) URL, not ${base.protocol}`)
@@ -132,15 +174,99 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
   const headersTimeout = options.headersTimeout ?? 300_000
   const bodyTimeout = options.idleTimeout ?? 0
 
-  return (req, res) => {
+  /**
+   * The headers for the upstream: end-to-end ones only; no `Expect` (Node answered `100-continue` on this
+   * hop), no `Proxy-Authorization` (this hop's credentials), no copy of the peer id header in any
+   * spelling (`x_libp2p_peer_id` becomes `x-libp2p-peer-id` behind some servers).
+   */
+  const requestHeaders = (req: IncomingMessage, via: string | undefined, maxForwards: number | undefined): string[] => {
+    const raw = req.rawHeaders.filter((_v, i) => !isPeerIdHeader(req.rawHeaders[i - (i % 2)]))
+    const headers = endToEnd(raw, new Set(['via', 'max-forwards', 'expect', 'proxy-authorization', ...(options.rewriteHost === false ? [] : ['host'])]))
+    if (options.rewriteHost !== false) {
+      headers.push('host', base.host)
+      const original = headerValue(req.rawHeaders, 'host')
+      if (original != null && original !== '') headers.push('x-forwarded-host', original)
+    }
+    if (maxForwards != null) headers.push('max-forwards', String(maxForwards - 1))
+    headers.push('via', appendVia(via, pseudonym))
+    const peer = remotePeer(req)
+    if (peer != null && options.forwardPeerId !== false) headers.push(PEER_ID_HEADER, peer.toString())
+    return headers
+  }
+  /** The upstream's response headers for the caller: end-to-end ones, this hop's `Via` appended. */
+  const responseHeaders = (raw: string[], keep: ReadonlySet<string> = new Set()): string[] => {
+    const out = endToEnd(raw, new Set(['via', 'proxy-authenticate', ...keep]))
+    out.push('via', appendVia(headerValue(raw, 'via'), pseudonym))
+    return out
+  }
+
+  const upgrade: UpgradeListener = (req, socket, head0) => {
+    socket.on('error', () => {})
+    const via = headerValue(req.rawHeaders, 'via')
+    if (isLoop(via, pseudonym)) {
+      failUpgrade(socket, pseudonym, 508, 'proxy_loop_detected')
+      return
+    }
+    const protocol = headerValue(req.rawHeaders, 'upgrade')
+    if (protocol == null) {
+      failUpgrade(socket, pseudonym, 400, 'http_request_error', 'no Upgrade header')
+      return
+    }
+    const controller = new AbortController()
+    socket.once('close', () => { controller.abort(new Error('the caller went away')) })
+    let answered = false
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect: (abort) => {
+        if (controller.signal.aborted) abort(controller.signal.reason)
+        else controller.signal.addEventListener('abort', () => { abort(controller.signal.reason) }, { once: true })
+      },
+      onUpgrade: (statusCode, rawHeaders, remote) => {
+        answered = true
+        const raw = (rawHeaders ?? []).map(String)
+        // the 101 needs its Connection and Upgrade: they are this exchange's, not hop-by-hop here
+        const out = [...responseHeaders(raw), 'connection', 'Upgrade', 'upgrade', headerValue(raw, 'upgrade') ?? protocol]
+        socket.write(head(statusCode, 'Switching Protocols', out))
+        splice(socket, remote, head0, () => {})
+      },
+      // any other answer is relayed as an ordinary response, the connection closed after it
+      onHeaders: (statusCode, rawHeaders, _resume, statusText) => {
+        answered = true
+        const raw = rawHeaders.map(String)
+        const out = [...responseHeaders(raw), 'connection', 'close']
+        socket.write(head(statusCode, statusText ?? STATUS_CODES[statusCode] ?? '', out))
+        return true
+      },
+      onData: (chunk) => socket.write(chunk),
+      onComplete: () => { socket.end() },
+      onError: (err) => {
+        if (controller.signal.aborted || answered) {
+          socket.destroy()
+          return
+        }
+        const { status, error } = classify(err)
+        failUpgrade(socket, pseudonym, status, error, err.message)
+      }
+    }
+    dispatcher.dispatch({
+      origin: base.origin,
+      path: `${basePath}${req.url ?? '/'}`,
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers: requestHeaders(req, via, undefined),
+      upgrade: protocol,
+      headersTimeout,
+      bodyTimeout
+    }, handler)
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const via = headerValue(req.rawHeaders, 'via')
     if (isLoop(via, pseudonym)) {
       fail(res, pseudonym, 508, 'proxy_loop_detected')
       return
     }
     const method = req.method ?? 'GET'
-    const maxForwards = headerValue(req.rawHeaders, 'max-forwards')
-    if ((method === 'TRACE' || method === 'OPTIONS') && maxForwards != null && Number(maxForwards) <= 0) {
+    const maxForwards = maxForwardsOf(req.rawHeaders)
+    if ((method === 'TRACE' || method === 'OPTIONS') && maxForwards != null && maxForwards <= 0) {
       // RFC 9110 §7.6.2: the last recipient answers itself
       res.setHeader('via', appendVia(via, pseudonym))
       if (method === 'OPTIONS') {
@@ -152,18 +278,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
       }
       return
     }
-    const headers = endToEnd(req.rawHeaders, new Set(['via', 'max-forwards', PEER_ID_HEADER, ...(options.rewriteHost === false ? [] : ['host'])]))
-    if (options.rewriteHost !== false) {
-      headers.push('host', base.host)
-      const original = headerValue(req.rawHeaders, 'host')
-      if (original != null && original !== '') headers.push('x-forwarded-host', original)
-    }
-    if (maxForwards != null && (method === 'TRACE' || method === 'OPTIONS')) {
-      headers.push('max-forwards', String(Number(maxForwards) - 1))
-    }
-    headers.push('via', appendVia(via, pseudonym))
-    const peer = remotePeer(req)
-    if (peer != null && options.forwardPeerId !== false) headers.push(PEER_ID_HEADER, peer.toString())
+    const headers = requestHeaders(req, via, method === 'TRACE' || method === 'OPTIONS' ? maxForwards : undefined)
 
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
     const controller = new AbortController()
@@ -186,8 +301,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
       }
       // Peer ID Authentication is this host's exchange with its client: the upstream's own
       // Authentication-Info must not replace the one the guard set
-      const out = endToEnd(raw, new Set(['via', ...(res.hasHeader('authentication-info') ? ['authentication-info'] : [])]))
-      out.push('via', appendVia(headerValue(raw, 'via'), pseudonym))
+      const out = responseHeaders(raw, new Set(res.hasHeader('authentication-info') ? ['authentication-info'] : []))
       res.writeHead(answer.statusCode, out)
       // streamed as it comes (SSE chunks are not held back); the response's backpressure reaches the upstream
       res.flushHeaders()
@@ -201,4 +315,5 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): (r
       fail(res, pseudonym, status, error, (err as Error).message)
     })
   }
+  return Object.assign(listener, { upgrade })
 }

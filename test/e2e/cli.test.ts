@@ -8,6 +8,7 @@ import { createServer, get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
 import { curl, runCLI, spawnCLI } from '../helpers/cli.js'
 import { transportOf } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
@@ -20,6 +21,7 @@ import type { AddressInfo } from 'node:net'
 let dir: string
 let upstream: Server
 let upstreamURL: string
+let wss: WebSocketServer
 const payload = randomBytes(3 * 1024 * 1024 + 17)
 let releaseSSE: (() => void) | undefined
 let releaseHold: (() => void) | undefined
@@ -71,12 +73,21 @@ beforeAll(async () => {
         res.end()
       }
       more()
+    } else if (url.startsWith('/v1/upload')) {
+      let bytes = 0
+      req.on('data', (c: Buffer) => { bytes += c.length })
+      req.on('end', () => { res.end(JSON.stringify({ bytes, expect: req.headers.expect ?? null })) })
     } else if (url.startsWith('/v1/missing')) {
       res.writeHead(404).end('no such thing\n')
     } else {
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify({ method: req.method, url, headers: req.headers }))
     }
+  })
+  wss = new WebSocketServer({ server: upstream })
+  wss.on('connection', (ws, req) => {
+    ws.send(`hello ${req.url ?? ''} ${req.headers['x-libp2p-peer-id'] as string}`)
+    ws.on('message', (data, binary) => { ws.send(data, { binary }) })
   })
   await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
   upstreamURL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`
@@ -95,6 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([provider?.kill(), consumer?.kill()])
   await stopPeers(stranger)
+  wss?.close()
   upstream?.closeAllConnections()
   await new Promise(resolve => upstream?.close(resolve))
   await rm(dir, { recursive: true, force: true })
@@ -103,6 +115,21 @@ afterAll(async () => {
 /** A GET through the consumer's local port with Node's client; resolves at the response headers. */
 async function getLocal (path: string): Promise<IncomingMessage> {
   return await new Promise((resolve, reject) => { get(new URL(path, localURL), resolve).on('error', reject) })
+}
+
+/** Open a WebSocket, answer the upstream's greeting with 'ping', and return the two messages. */
+async function echo (url: string): Promise<string[]> {
+  const ws = new WebSocket(url)
+  const messages: string[] = []
+  await new Promise<void>((resolve, reject) => {
+    ws.on('error', reject).on('message', (data: Buffer) => {
+      messages.push(data.toString())
+      if (messages.length === 1) ws.send('ping')
+      else resolve()
+    })
+  })
+  ws.close()
+  return messages
 }
 
 async function textOf (res: IncomingMessage): Promise<string> {
@@ -156,6 +183,25 @@ describe('serve + proxy', () => {
     const before = aborted
     res.destroy()
     await until(() => aborted > before, 10_000, 'the upstream request to be aborted')
+  })
+
+  it('an upload with Expect: 100-continue goes through (it was 502: undici refuses Expect)', async () => {
+    const file = join(dir, 'upload.bin')
+    await writeFile(file, randomBytes(2 * 1024 * 1024))
+    const { code, out } = await curl(['-f', '-H', 'Expect: 100-continue', '--data-binary', `@${file}`, `${localURL}upload`])
+    expect(code).toBe(0)
+    expect(JSON.parse(out)).toEqual({ bytes: 2 * 1024 * 1024, expect: null })
+    // the provider is still there (its request log read req.socket after Node had let go of it: a crash)
+    expect((await curl(['-f', `${localURL}after-upload`])).code).toBe(0)
+  })
+
+  it('a WebSocket through proxy --to and serve reaches the upstream and echoes', async () => {
+    expect(await echo(`${localURL.replace('http:', 'ws:')}ws`)).toEqual([`hello /v1/ws ${consumerId}`, 'ping'])
+  })
+
+  it('a Host that is not this machine\'s gets 403 at the local port (DNS rebinding)', async () => {
+    const { out } = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: rebound.example', `${localURL}chat/completions`])
+    expect(out).toBe('403')
   })
 
   it('a peer not on the allow-list gets 403 with Proxy-Status', async () => {
@@ -296,6 +342,15 @@ describe('libp2phttp gateway', () => {
     const got = await res.json()
     expect(got.url).toBe('/v1/g?a=1')
     expect(got.headers['x-libp2p-peer-id']).toBe(consumerId)
+  })
+
+  it('a WebSocket through the gateway and serve reaches the upstream and echoes', async () => {
+    expect(await echo(`${base.replace('http:', 'ws:')}${providerId}/x/llm/1/http/ws`)).toEqual([`hello /v1/ws ${consumerId}`, 'ping'])
+  })
+
+  it('a Host that is not this machine\'s gets 403 (DNS rebinding)', async () => {
+    const { out } = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: rebound.example', `${base}${providerId}/x/llm/1/http/g`])
+    expect(out).toBe('403')
   })
 
   it('a bad peer id: 400; not a /p2p path: 404; an unknown protocol: 502', async () => {

@@ -39,6 +39,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      if (req.headers['x-want-proxy-authenticate'] != null) res.setHeader('proxy-authenticate', 'Basic realm="upstream"')
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() }))
     })
@@ -129,6 +130,56 @@ describe('proxyTo over /http/1.1 streams', () => {
     const options = await call('/x', { method: 'OPTIONS', headers: { 'max-forwards': '0' } })
     expect(options.status).toBe(200)
     expect(options.headers.get('allow')).toMatch(/GET/)
+  })
+})
+
+describe('proxyTo: review fixes', () => {
+  beforeAll(() => { server.host.handle('/x/fix/1', proxyTo(upstreamURL, { pseudonym: 'fix-proxy' })) })
+  const call = async (path: string, init?: RequestInit): Promise<Response> => await client.host.fetch({ peer: server.node.getMultiaddrs()[0], path: `/x/fix/1${path}` }, init as never)
+
+  it('no spelling of the peer id header gets through, nor Proxy-Authorization; Proxy-Authenticate does not come back', async () => {
+    const res = await call('/h', {
+      headers: { x_libp2p_peer_id: '12D3KooWspoofed', 'X_Libp2p-Peer_Id': '12D3KooWspoofed2', 'proxy-authorization': 'Basic c2VjcmV0', 'x-want-proxy-authenticate': '1' }
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('proxy-authenticate')).toBeNull()
+    const got = await res.json()
+    const names = Object.keys(got.headers)
+    expect(names.filter(n => n.replaceAll('_', '-') === 'x-libp2p-peer-id')).toEqual(['x-libp2p-peer-id'])
+    expect(got.headers['x-libp2p-peer-id']).toBe(client.node.peerId.toString())
+    expect(got.headers['proxy-authorization']).toBeUndefined()
+  })
+
+  it('an invalid Max-Forwards is ignored (not forwarded as NaN); a valid one is decremented', async () => {
+    const bad = await (await call('/m', { method: 'OPTIONS', headers: { 'max-forwards': 'abc' } })).json()
+    expect(bad.headers['max-forwards']).toBeUndefined()
+    const good = await (await call('/m', { method: 'OPTIONS', headers: { 'max-forwards': '3' } })).json()
+    expect(good.headers['max-forwards']).toBe('2')
+  })
+
+  it('Expect: 100-continue is handled on this hop, not sent on (undici refuses it: 502)', async () => {
+    // a plain TCP front for the proxy, so a client can send Expect and wait for 100 Continue
+    const front = createServer(proxyTo(upstreamURL))
+    await new Promise<void>(resolve => front.listen(0, '127.0.0.1', resolve))
+    try {
+      const body = 'x'.repeat(100_000)
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest(`http://127.0.0.1:${(front.address() as AddressInfo).port}/upload`, {
+          method: 'POST',
+          headers: { expect: '100-continue', 'content-length': String(body.length) }
+        })
+        req.on('continue', () => { req.end(body) }).on('response', resolve).on('error', reject)
+      })
+      const chunks: Buffer[] = []
+      for await (const c of res) chunks.push(c as Buffer)
+      expect(res.statusCode).toBe(200)
+      const got = JSON.parse(Buffer.concat(chunks).toString())
+      expect(got.body.length).toBe(body.length)
+      expect(got.headers.expect).toBeUndefined()
+    } finally {
+      front.closeAllConnections()
+      front.close()
+    }
   })
 })
 

@@ -7,6 +7,7 @@ import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
+import { isLoopback } from '../../proxy/host-check.js'
 import { listenLocal } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode } from '../node.js'
@@ -20,6 +21,8 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
   /p2p/<peer>/x/<name>/http/<path>: protocol /x/<name> from the peer's well-known map).
   --port N              local port (default 8080; 0 picks a free one)
   --bind ADDRESS        local address (default 127.0.0.1)
+  --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
+                        bound address; DNS rebinding defence), repeatable
   --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
 ${COMMON_USAGE}`
 
@@ -29,6 +32,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     ...COMMON_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
+    'allow-host': { type: 'string', multiple: true },
     connect: { type: 'string', multiple: true }
   })
   noPositionals(positionals)
@@ -37,6 +41,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const connect = (values.connect ?? []).map(providerAddress)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const bind = values.bind ?? '127.0.0.1'
+  if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
@@ -44,7 +50,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   let local: LocalServer
   try {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
-    local = await listenLocal(logRequests(gatewayListener(host), logger, req => peerOf(req.url ?? '/')), values.bind ?? '127.0.0.1', port)
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [] })
+    local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), bind, port, listener.upgrade)
   } catch (err) {
     await host.close()
     await node.stop()

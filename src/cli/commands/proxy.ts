@@ -11,6 +11,7 @@ import { createHTTPHost } from '../../host.js'
 import { forwardToPeer } from '../../proxy/consumer.js'
 import { EXIT_PROTOCOL } from '../../proxy/exit.js'
 import { forwardProxy } from '../../proxy/forward.js'
+import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
@@ -30,6 +31,8 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --protocol ID         the provider's protocol (as given to serve --protocol; default: its root)
   --port N              local port (default 8000; 0 picks a free one)
   --bind ADDRESS        local address (default 127.0.0.1)
+  --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
+                        bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
 ${COMMON_USAGE}`
 
@@ -54,7 +57,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     port: { type: 'string' },
     bind: { type: 'string' },
     timeout: { type: 'string' },
-    forward: { type: 'boolean' }
+    forward: { type: 'boolean' },
+    'allow-host': { type: 'string', multiple: true }
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(PROXY_USAGE); return 0 }
@@ -70,7 +74,11 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
   const host = await createHTTPHost({ libp2p: node })
-  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout })
+  const bind = values.bind ?? '127.0.0.1'
+  if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the proxy with this machine's peer identity`)
+  // a reverse proxy for local programs: a web page must not drive it through DNS rebinding, so Host
+  // must name this machine (the forward proxy is addressed by absolute-form targets instead)
+  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [] }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,
@@ -80,7 +88,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
   let local: LocalServer
   try {
-    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), values.bind ?? '127.0.0.1', port)
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), bind, port, forwarding ? undefined : forward.upgrade)
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
     await host.close()

@@ -5,17 +5,18 @@
  * @module
  */
 import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isHTTPTransportAddress } from '../../addressing.js'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { remotePeer } from '../../identity.js'
-import { allowPeers } from '../../proxy/access.js'
+import { accessRefusal, allowPeers } from '../../proxy/access.js'
 import { parseEgressRule } from '../../proxy/egress.js'
 import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
 import { originalUrl } from '../../original-url.js'
-import { proxyTo } from '../../proxy/upstream.js'
+import { failUpgrade, proxyTo } from '../../proxy/upstream.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
@@ -24,6 +25,7 @@ import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export const SERVE_USAGE = `libp2phttp serve (--upstream URL | --exit) (--allow PEER… | --allow-any) [options]
@@ -97,18 +99,33 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     listen: native,
     tls,
     // over HTTPS a caller's peer id exists only if it proves it: the allow-list needs Peer ID Authentication
-    auth: native.length > 0 && !allowAny ? { server: {} } : undefined
+    auth: native.length > 0 && !allowAny ? { server: {} } : undefined,
+    // no limit on a request's total duration (an upload, a long generation); the headers keep theirs
+    server: { requestTimeout: 0 }
   }).catch(async (err: unknown) => { await node.stop(); throw err })
 
   const pseudonym = `libp2phttp-${node.peerId.toString().slice(-8)}`
   const allow = allowAny ? 'any' : allowed
-  const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? req.socket.remoteAddress ?? '-'
+  // logged when the response closes: after an Expect: 100-continue exchange Node has let go of req.socket by then
+  const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? (req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? '-'
   if (upstream != null) {
-    const logged = logRequests(allowPeers(proxyTo(upstream, { pseudonym }), { allow, pseudonym }), logger, peerOf)
+    const proxy = proxyTo(upstream, { pseudonym })
+    // an http.Server (never listening): the host hands it upgrade requests (WebSocket) too
+    const server = createServer(logRequests(allowPeers(proxy, { allow, pseudonym }), logger, peerOf))
+    const refusal = accessRefusal(allow)
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const why = refusal(req)
+      if (why == null) {
+        proxy.upgrade(req, socket, head)
+        return
+      }
+      socket.on('error', () => {})
+      failUpgrade(socket, pseudonym, 403, 'http_request_denied', why)
+    })
     if (protocol == null) {
-      host.serve(logged)
+      host.serve(server)
     } else {
-      host.handle(protocol, logged)
+      host.handle(protocol, server)
     }
   }
   if (exit) {
