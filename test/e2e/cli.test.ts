@@ -252,6 +252,62 @@ describe('serve + proxy', () => {
   })
 })
 
+describe('serve --config', () => {
+  it('two upstreams from one file, each with its own allow-list: the consumer gets 200 from one, 403 from the other', async () => {
+    const second = createServer((_req, res) => { res.end('second upstream') })
+    await new Promise<void>(resolve => second.listen(0, '127.0.0.1', resolve))
+    await writeFile(key('serve.json'), JSON.stringify({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      key: 'provider3',
+      services: [
+        { upstream: upstreamURL, protocol: '/x/llm/1', allow: [consumerId] },
+        { upstream: `http://127.0.0.1:${(second.address() as AddressInfo).port}`, protocol: '/x/app/1', allow: [providerId] }
+      ]
+    }))
+    const multi = spawnCLI(['serve', '--config', key('serve.json')])
+    const locals: CLIProcess[] = []
+    try {
+      const paste = await multi.line(/^on the consumer: .* --protocol \/x\/app\/1 /)
+      expect(multi.out).toContain(`serving ${upstreamURL} as /x/llm/1 to ${consumerId}`)
+      expect(multi.out.some(l => /^on the consumer: libp2phttp proxy --to \S+ --protocol \/x\/llm\/1 --port 8000$/.test(l))).toBe(true)
+      const addr = /--to (\S+)/.exec(paste)?.[1] ?? ''
+      const urls = await Promise.all(['/x/llm/1', '/x/app/1'].map(async (protocol) => {
+        const local = spawnCLI(['proxy', '--to', addr, '--protocol', protocol, '--port', '0', '--key', key('consumer')])
+        locals.push(local)
+        return await local.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+      }))
+      const llm = await fetch(`${urls[0]}chat/completions`)
+      expect(llm.status).toBe(200)
+      expect((await llm.json() as { headers: Record<string, string> }).headers['x-libp2p-peer-id']).toBe(consumerId)
+      const app = await fetch(urls[1])
+      expect(app.status).toBe(403)
+      expect(app.headers.get('proxy-status')).toMatch(/error=http_request_denied/)
+      await app.body?.cancel()
+    } finally {
+      await Promise.all([multi.kill(), ...locals.map(async l => { await l.kill() })])
+      second.closeAllConnections()
+      await new Promise(resolve => second.close(resolve))
+    }
+  })
+
+  it.each([
+    ['an unknown key', { services: [{ upstream: 'http://127.0.0.1:1', protocol: '/x/a/1', allowAny: true }, { upstream: 'http://127.0.0.1:2', protocol: '/x/b/1', alow: ['x'] }] }, /unknown key services\[1\]\.alow/],
+    ['a service without allow or allowAny', { services: [{ upstream: 'http://127.0.0.1:1', protocol: '/x/a/1' }] }, /services\[0\] needs allow \(peer ids\) or allowAny/],
+    ['two services at /', { services: [{ upstream: 'http://127.0.0.1:1', allowAny: true }, { upstream: 'http://127.0.0.1:2', allowAny: true }] }, /at most one service may leave out protocol/]
+  ])('%s: exit 2, naming it', async (_what, config, message) => {
+    await writeFile(key('bad.json'), JSON.stringify(config))
+    const { code, err } = await runCLI(['serve', '--config', key('bad.json'), '--key', key('provider3')])
+    expect(code).toBe(2)
+    expect(err.join('\n')).toMatch(message)
+  })
+
+  it('flags that the file replaces are refused with --config: exit 2', async () => {
+    const { code, err } = await runCLI(['serve', '--config', key('bad.json'), '--allow-any', '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(code).toBe(2)
+    expect(err.join('\n')).toMatch(/--config excludes --listen, --allow-any/)
+  })
+})
+
 describe('serve over the native transport (/tls/http)', () => {
   it('an allowed peer proves its id with Peer ID Authentication over HTTPS; another gets 403', async () => {
     const { key: tlsKey, cert } = await testCertificate()

@@ -6,29 +6,30 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { isHTTPTransportAddress } from '../../addressing.js'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { remotePeer } from '../../identity.js'
 import { accessRefusal, allowPeers } from '../../proxy/access.js'
-import { parseEgressRule } from '../../proxy/egress.js'
 import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
 import { originalUrl } from '../../original-url.js'
 import { failUpgrade, proxyTo } from '../../proxy/upstream.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
+import { CONFIG_EXCLUDES, planFromFile, planFromFlags } from '../serve-plan.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
+import type { HTTPHost } from '../../host.js'
+import type { Logger } from '../log.js'
+import type { Allow, ServePlan, ServiceSpec } from '../serve-plan.js'
 import type { CommandIO } from './io.js'
-import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export const SERVE_USAGE = `libp2phttp serve (--upstream URL | --exit) (--allow PEER… | --allow-any) [options]
+libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
   Expose the HTTP service at URL to peers, and/or be their exit for proxy --forward.
   --upstream URL        the local service, e.g. http://127.0.0.1:11434
   --exit                perform HTTP requests and CONNECT tunnels for allowed peers (${EXIT_PROTOCOL});
@@ -41,12 +42,18 @@ export const SERVE_USAGE = `libp2phttp serve (--upstream URL | --exit) (--allow 
   --tls-key FILE, --tls-cert FILE   PEM key and certificate for /tls/http listeners
   --allow PEER          a peer id allowed to use the service, repeatable
   --allow-any           any peer may use it (prints a warning)
+  --config FILE         several services from a JSON file (not YAML) instead of the flags above:
+                        {"listen": [MULTIADDR…], "key": FILE, "tlsKey": FILE, "tlsCert": FILE,
+                         "services": [{"upstream": URL, "protocol": ID, "allow": [PEER…] | "allowAny": true}…],
+                         "exit": {"allow": [PEER…] | "allowAny": true, "allowEgress": [RULE…]}}
+                        relative paths are relative to the file; --key overrides its "key"
 ${COMMON_USAGE}`
 
 /** Run `serve` until a signal; resolves with the exit code. */
 export async function serve (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
+    config: { type: 'string' },
     upstream: { type: 'string' },
     protocol: { type: 'string' },
     listen: { type: 'string', multiple: true },
@@ -59,79 +66,47 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(SERVE_USAGE); return 0 }
-  const upstream = values.upstream
-  const exit = values.exit === true
-  if (upstream == null && !exit) throw new UsageError('serve needs --upstream URL or --exit')
-  if (upstream != null && !/^https?:\/\//.test(upstream)) throw new UsageError(`--upstream must be an http(s) URL, not ${upstream}`)
-  if (values['allow-egress'] != null && !exit) throw new UsageError('--allow-egress is for --exit')
-  const egress = values['allow-egress'] ?? []
-  for (const rule of egress) {
-    try { parseEgressRule(rule) } catch (err) { throw new UsageError(`--allow-egress: ${(err as Error).message}`) }
+  let plan: ServePlan
+  if (values.config != null) {
+    const conflicts = CONFIG_EXCLUDES.filter(name => values[name] != null)
+    if (conflicts.length > 0) throw new UsageError(`--config excludes ${conflicts.map(n => `--${n}`).join(', ')} (put them in the file)`)
+    plan = await planFromFile(values.config)
+  } else {
+    plan = planFromFlags(values)
   }
-  const allowAny = values['allow-any'] === true
-  const allowList = values.allow ?? []
-  if (allowAny && allowList.length > 0) throw new UsageError('--allow and --allow-any exclude each other')
-  // deny by default: a service nobody may use is a mistake worth stopping for
-  if (!allowAny && allowList.length === 0) throw new UsageError('serve needs --allow PEER (repeatable) or --allow-any')
-  const allowed: PeerId[] = allowList.map((p) => {
-    try { return peerIdFromString(p) } catch { throw new UsageError(`--allow: not a peer id: ${p}`) }
-  })
-  const protocol = values.protocol
-  if (protocol != null && !protocol.startsWith('/')) throw new UsageError(`--protocol must start with /, not ${protocol}`)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const { services, exit } = plan
 
-  const listen = (values.listen ?? ['/ip4/0.0.0.0/tcp/0']).map((a) => {
-    try { return multiaddr(a) } catch (err) { throw new UsageError(`--listen: not a multiaddr: ${a}`, { cause: err }) }
-  })
-  const native = listen.filter(isHTTPTransportAddress)
-  const streams = listen.filter(a => !isHTTPTransportAddress(a))
+  const native = plan.listen.filter(isHTTPTransportAddress)
+  const streams = plan.listen.filter(a => !isHTTPTransportAddress(a))
   let tls: { key: Buffer, cert: Buffer } | undefined
   if (native.length > 0) {
-    if (values['tls-key'] == null || values['tls-cert'] == null) throw new UsageError('a /tls/http listener needs --tls-key and --tls-cert')
-    tls = { key: await readFile(values['tls-key']), cert: await readFile(values['tls-cert']) }
+    if (plan.tls == null) throw new UsageError(`a /tls/http listener needs ${values.config == null ? '--tls-key and --tls-cert' : 'tlsKey and tlsCert'}`)
+    tls = { key: await readFile(plan.tls.key), cert: await readFile(plan.tls.cert) }
   }
 
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
-  const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
+  const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
   const node = await createNode(key, streams.map(String))
+  const restricted = [...services, ...(exit == null ? [] : [exit])].some(s => s.allow !== 'any')
   const host = await createHTTPHost({
     libp2p: node,
     listen: native,
     tls,
-    // over HTTPS a caller's peer id exists only if it proves it: the allow-list needs Peer ID Authentication
-    auth: native.length > 0 && !allowAny ? { server: {} } : undefined,
+    // over HTTPS a caller's peer id exists only if it proves it: an allow-list needs Peer ID Authentication
+    auth: native.length > 0 && restricted ? { server: {} } : undefined,
     // no limit on a request's total duration (an upload, a long generation); the headers keep theirs
     server: { requestTimeout: 0 }
   }).catch(async (err: unknown) => { await node.stop(); throw err })
 
   const pseudonym = `libp2phttp-${node.peerId.toString().slice(-8)}`
-  const allow = allowAny ? 'any' : allowed
   // logged when the response closes: after an Expect: 100-continue exchange Node has let go of req.socket by then
   const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? (req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? '-'
-  if (upstream != null) {
-    const proxy = proxyTo(upstream, { pseudonym })
-    // an http.Server (never listening): the host hands it upgrade requests (WebSocket) too
-    const server = createServer(logRequests(allowPeers(proxy, { allow, pseudonym }), logger, peerOf))
-    const refusal = accessRefusal(allow)
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const why = refusal(req)
-      if (why == null) {
-        proxy.upgrade(req, socket, head)
-        return
-      }
-      socket.on('error', () => {})
-      failUpgrade(socket, pseudonym, 403, 'http_request_denied', why)
-    })
-    if (protocol == null) {
-      host.serve(server)
-    } else {
-      host.handle(protocol, server)
-    }
-  }
-  if (exit) {
+  for (const service of services) mountService(host, service, pseudonym, logger, peerOf)
+  if (exit != null) {
     host.handle(EXIT_PROTOCOL, createExit({
-      allow,
-      allowEgress: egress,
+      allow: exit.allow,
+      allowEgress: exit.allowEgress,
       pseudonym,
       wrap: listener => logRequests(listener, logger, peerOf),
       onTunnel: ({ req, status, bytes, ms }) => { logger.request({ peer: peerOf(req), method: 'CONNECT', path: originalUrl(req), status, bytes, ms }) }
@@ -139,19 +114,22 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   }
 
   const addrs = host.addrs()
+  const paste = pasteAddr(addrs).toString()
   io.out(`peer ${node.peerId.toString()}`)
   for (const addr of addrs) io.out(`listen ${addr.toString()}`)
-  const who = allowAny ? 'any peer' : allowed.map(String).join(', ')
-  if (allowAny) logger.warn(`--allow-any: every peer that can reach this node can use the ${exit ? 'exit and the ' : ''}service`)
-  if (upstream != null) {
-    io.out(`serving ${upstream} ${protocol == null ? 'at /' : `as ${protocol}`} to ${who}`)
+  const who = (allow: Allow): string => allow === 'any' ? 'any peer' : allow.map(String).join(', ')
+  // one warning per allow-list given as any (the flags' one covers the service and the exit)
+  const open = new Map<string, string[]>()
+  for (const s of services) if (s.allow === 'any') open.set(s.allowFrom, [...open.get(s.allowFrom) ?? [], `the service ${s.protocol ?? 'at /'}`])
+  if (exit?.allow === 'any') open.set(exit.allowFrom, [...open.get(exit.allowFrom) ?? [], 'the exit'])
+  for (const [from, what] of open) logger.warn(`${from}: every peer that can reach this node can use ${what.join(' and ')}`)
+  for (const s of services) io.out(`serving ${s.upstream} ${s.protocol == null ? 'at /' : `as ${s.protocol}`} to ${who(s.allow)}`)
+  if (exit != null) {
+    io.out(`exit for ${who(exit.allow)}${exit.allowEgress.length === 0 ? '' : `; also allowed: ${exit.allowEgress.join(', ')}`}`)
+    io.out(`forward proxy on the consumer: libp2phttp proxy --forward --to ${paste} --port 8541`)
   }
-  if (exit) {
-    io.out(`exit for ${who}${egress.length === 0 ? '' : `; also allowed: ${egress.join(', ')}`}`)
-    io.out(`forward proxy on the consumer: libp2phttp proxy --forward --to ${pasteAddr(addrs).toString()} --port 8541`)
-  }
-  if (upstream != null) {
-    io.out(`on the consumer: libp2phttp proxy --to ${pasteAddr(addrs).toString()}${protocol == null ? '' : ` --protocol ${protocol}`} --port 8000`)
+  for (const s of services) {
+    io.out(`on the consumer: libp2phttp proxy --to ${paste}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port 8000`)
   }
 
   await untilSignal(logger, grace, async (ms) => {
@@ -159,6 +137,30 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     await node.stop()
   })
   return 0
+}
+
+/**
+ * Mount one service: `proxyTo` its upstream inside an http.Server (never listening: the host hands it upgrade
+ * requests, WebSocket, too), its allow-list checked for requests and upgrades alike.
+ */
+function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, logger: Logger, peerOf: (req: IncomingMessage) => string): void {
+  const proxy = proxyTo(service.upstream, { pseudonym })
+  const server = createServer(logRequests(allowPeers(proxy, { allow: service.allow, pseudonym }), logger, peerOf))
+  const refusal = accessRefusal(service.allow)
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const why = refusal(req)
+    if (why == null) {
+      proxy.upgrade(req, socket, head)
+      return
+    }
+    socket.on('error', () => {})
+    failUpgrade(socket, pseudonym, 403, 'http_request_denied', why)
+  })
+  if (service.protocol == null) {
+    host.serve(server)
+  } else {
+    host.handle(service.protocol, server)
+  }
 }
 
 /** The address to suggest to a consumer: a stream address, preferring one that is not loopback. */
