@@ -4,6 +4,7 @@
  * (FUZZ_SEED to replay a run, FUZZ_RUNS for more inputs) so that a failure can be reproduced.
  */
 import { multiaddr } from '@multiformats/multiaddr'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidTargetError, LibP2PHTTPError, httpEndpoint, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, parseMultiaddrURI, peerFromHostname, urlToMultiaddr, withHTTPPath } from '../src/index.js'
 import { requestTarget } from '../src/addressing.js'
@@ -201,6 +202,37 @@ describe(`addressing, fuzzed from plausible parts (seed ${SEED}, ${RUNS} runs)`,
     expect(endpoints).toBeGreaterThan(RUNS / 5)
     expect(roundTrips).toBeGreaterThan(RUNS / 2)
     expect(routed).toBeGreaterThan(RUNS / 5)
+  })
+})
+
+describe(`addressing, property-based with fast-check (seed ${SEED})`, () => {
+  const part = fc.oneof(
+    fc.constantFrom(...PROTOCOLS.map(p => `/${p}`), ...VALUES.map(v => `/${v}`), 'multiaddr:', 'http://', 'https://', '%', '[', ']', ':', '?', '#'),
+    fc.fullUnicodeString({ maxLength: 6 })
+  )
+  it('any text as a fetch target or a Location: described, routed or refused with our errors only', () => {
+    const context = {
+      selection: {},
+      hasLibp2p: true,
+      canAuthenticateServer: true,
+      isConnected: () => false,
+      identify: async (): Promise<never> => { throw new Error('not in a fuzz test') },
+      resolveTxt: async () => [],
+      rememberAddresses: () => {},
+      allowPlainOrigin: () => {},
+      sniHostname: () => 'pinned.sni.invalid'
+    }
+    fc.assert(fc.property(fc.array(part, { maxLength: 12 }).map(parts => parts.join('')), (input) => {
+      ours('describeTarget', input, () => describeTarget(input))
+      ours('routeLocation', input, () => routeLocation(input, context))
+      ours('parseMultiaddrURI', input, () => parseMultiaddrURI(input))
+    }), { seed: SEED, numRuns: RUNS })
+  })
+
+  it('any bytes as a binary multiaddr: decoded or refused with our errors only', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      ours('multiaddrFromBytes', [...bytes], () => multiaddrFromBytes(bytes))
+    }), { seed: SEED, numRuns: RUNS })
   })
 })
 
