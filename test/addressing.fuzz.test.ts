@@ -10,6 +10,7 @@ import { InvalidTargetError, LibP2PHTTPError, httpEndpoint, multiaddrFromBytes, 
 import { requestTarget } from '../src/addressing.js'
 import { absoluteLocation } from '../src/redirect.js'
 import { describeTarget, routeLocation } from '../src/target.js'
+import type { RouterContext } from '../src/target.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed)
@@ -148,6 +149,21 @@ function structured (r: Gen): string {
   return `${host}${port}${security}${tail}`
 }
 
+/** A routing context that never dials or resolves: routing itself is under test. */
+function fuzzContext (selection: RouterContext['selection']): RouterContext {
+  return {
+    selection,
+    hasLibp2p: true,
+    canAuthenticateServer: true,
+    isConnected: () => false,
+    identify: async (): Promise<never> => { throw new Error('not in a fuzz test') },
+    resolveTxt: async () => [],
+    rememberAddresses: () => {},
+    allowPlainOrigin: () => {},
+    sniHostname: () => 'pinned.sni.invalid'
+  }
+}
+
 function damage (r: Gen, input: Uint8Array): Uint8Array {
   const out = new Uint8Array(input)
   const op = r()
@@ -164,17 +180,7 @@ describe(`addressing, fuzzed from plausible parts (seed ${SEED}, ${RUNS} runs)`,
     let endpoints = 0
     let roundTrips = 0
     let routed = 0
-    const context = {
-      selection: { insecureAllowHTTP: r() < 0.5 },
-      hasLibp2p: true,
-      canAuthenticateServer: true,
-      isConnected: () => false,
-      identify: async (): Promise<never> => { throw new Error('not in a fuzz test') },
-      resolveTxt: async () => [],
-      rememberAddresses: () => {},
-      allowPlainOrigin: () => {},
-      sniHostname: () => 'pinned.sni.invalid'
-    }
+    const context = fuzzContext({ insecureAllowHTTP: r() < 0.5 })
     for (let i = 0; i < RUNS; i++) {
       const input = structured(r)
       let ma: Multiaddr
@@ -211,17 +217,7 @@ describe(`addressing, property-based with fast-check (seed ${SEED})`, () => {
     fc.fullUnicodeString({ maxLength: 6 })
   )
   it('any text as a fetch target or a Location: described, routed or refused with our errors only', () => {
-    const context = {
-      selection: {},
-      hasLibp2p: true,
-      canAuthenticateServer: true,
-      isConnected: () => false,
-      identify: async (): Promise<never> => { throw new Error('not in a fuzz test') },
-      resolveTxt: async () => [],
-      rememberAddresses: () => {},
-      allowPlainOrigin: () => {},
-      sniHostname: () => 'pinned.sni.invalid'
-    }
+    const context = fuzzContext({})
     fc.assert(fc.property(fc.array(part, { maxLength: 12 }).map(parts => parts.join('')), (input) => {
       ours('describeTarget', input, () => describeTarget(input))
       ours('routeLocation', input, () => routeLocation(input, context))
