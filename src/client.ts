@@ -10,7 +10,7 @@ import { peerFromHostname } from './addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
-import type { ResponseError } from './errors.js'
+import type { ProtocolNotSupportedError, ResponseError } from './errors.js'
 import type { StreamOpener } from './stream/connect.js'
 import type { ConnectionOptions } from 'node:tls'
 
@@ -33,6 +33,18 @@ export interface DispatcherOptions {
    * @default 10000
    */
   connectTimeout?: number
+  /**
+   * How `/http/1.1` is negotiated on each new libp2p stream. `'optimistic'` (the default) sends the
+   * protocol proposal in the same frame as the request, saving a round trip per request, once the first
+   * stream on a connection has confirmed that the peer speaks `/http/1.1`; a peer that refuses it fails
+   * the request with {@link ProtocolNotSupportedError} before anything of it is processed. `'full'`
+   * waits for the confirmation on every stream, as libp2p's `newStream` does. Streams on relayed
+   * connections, and on nodes with stream middleware for `/http/1.1` (`libp2p.use`), are always
+   * negotiated in full.
+   *
+   * @default 'optimistic'
+   */
+  streamNegotiation?: 'optimistic' | 'full'
   /**
    * Limits on the responses the client reads, for both transports (undici's `Pool` options). A server
    * that breaks one fails the request with a typed {@link ResponseError}.

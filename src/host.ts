@@ -250,7 +250,8 @@ class Host implements HTTPHost {
       getConnections: (peer) => this.#libp2p?.getConnections?.(peer) ?? []
     }, {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
-      maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64)
+      maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
+      streamNegotiation: init.streamNegotiation
     })
     this.#agent = createDispatcher(opener, init, {
       sni: this.#sni,

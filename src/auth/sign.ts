@@ -5,21 +5,12 @@
  *
  * @module
  */
+import { varint } from 'multiformats'
 import { PEER_ID_AUTH_SCHEME } from './params.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 /** One signed field: `[name, value]`. */
 export type SignedPart = [string, string | Uint8Array]
-
-function varint (n: number): number[] {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return out
-}
 
 /** The exact bytes signed for `parts`. */
 export function dataToSign (parts: SignedPart[]): Uint8Array {
@@ -27,7 +18,7 @@ export function dataToSign (parts: SignedPart[]): Uint8Array {
   const sorted = [...parts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   for (const [name, value] of sorted) {
     const item = Buffer.concat([Buffer.from(`${name}=`), typeof value === 'string' ? Buffer.from(value, 'utf8') : value])
-    chunks.push(Buffer.from(varint(item.byteLength)), item)
+    chunks.push(Buffer.from(varint.encodeTo(item.byteLength, new Uint8Array(varint.encodingLength(item.byteLength)))), item)
   }
   return new Uint8Array(Buffer.concat(chunks))
 }

@@ -7,9 +7,10 @@
  */
 import { peerFromHostname } from '../addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
+import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
-import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Socket } from 'node:net'
 import type { buildConnector } from 'undici'
@@ -33,6 +34,14 @@ export interface StreamConnectorOptions {
   connectTimeout?: number
   /** The outbound stream limit to ask for when no `/http/1.1` handler is registered locally. */
   maxOutboundStreams?: number
+  /**
+   * How `/http/1.1` is negotiated on a new stream: `'optimistic'` sends the protocol proposal together
+   * with the request (one round trip less) once a first stream on the connection has confirmed that the
+   * peer speaks `/http/1.1`; `'full'` waits for the peer's confirmation on every stream.
+   *
+   * @default 'optimistic'
+   */
+  streamNegotiation?: 'optimistic' | 'full'
 }
 
 /**
@@ -56,7 +65,9 @@ function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
  *
  * The first stream on a connection is opened alone: a remote that is still setting the connection up
  * drops it when more than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every
- * request of a burst. Once one stream has been negotiated the remote is ready and the rest go at once.
+ * request of a burst. Once one stream has been negotiated the remote is ready and the rest go at once,
+ * negotiated optimistically (`optimistic.ts`): the first stream also showed that the peer speaks
+ * `/http/1.1`.
  */
 export class StreamOpener {
   readonly #dialer: StreamDialer
@@ -122,17 +133,17 @@ export class StreamOpener {
 
   async #newStream (connection: Connection, peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {
     try {
+      if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
+        const optimistic = await openOptimisticStream(connection, HTTP_STREAM_PROTOCOL)
+        if (optimistic != null) {
+          return this.#socket(connection, optimistic.stream, optimistic.propose)
+        }
+      }
       const stream = await connection.newStream(HTTP_STREAM_PROTOCOL, {
         signal,
         maxOutboundStreams: this.#options.maxOutboundStreams
       })
-      const socket: StreamSocket = new StreamSocket(stream, {
-        remotePeer: connection.remotePeer,
-        remoteAddr: connection.remoteAddr,
-        isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
-        resetIfUnused: true
-      })
-      return socket
+      return this.#socket(connection, stream, false)
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
         throw new ProtocolNotSupportedError(peer.toString(), HTTP_STREAM_PROTOCOL, { cause: err })
@@ -142,6 +153,17 @@ export class StreamOpener {
       }
       throw new DialError(peer.toString(), `could not open a ${HTTP_STREAM_PROTOCOL} stream to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
     }
+  }
+
+  #socket (connection: Connection, stream: Stream, propose: boolean): StreamSocket {
+    const socket: StreamSocket = new StreamSocket(stream, {
+      remotePeer: connection.remotePeer,
+      remoteAddr: connection.remoteAddr,
+      isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
+      resetIfUnused: true,
+      preamble: propose ? optimisticPreamble(HTTP_STREAM_PROTOCOL, connection.remotePeer.toString()) : undefined
+    })
+    return socket
   }
 }
 

@@ -18,6 +18,7 @@
 import { Duplex } from 'node:stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { StreamResetError } from '../errors.js'
+import type { StreamPreamble } from './optimistic.js'
 import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -62,6 +63,12 @@ export interface StreamSocketInit {
    * @default false
    */
   resetIfUnused?: boolean
+  /**
+   * Bytes exchanged before the socket's own (optimistic protocol negotiation): sent in front of the
+   * first write; the remote's must match before anything is delivered, else the socket is destroyed
+   * with the preamble's error and the stream reset.
+   */
+  preamble?: StreamPreamble
 }
 
 const DEFAULT_LINGER_MS = 60_000
@@ -96,6 +103,11 @@ export class StreamSocket extends Duplex {
   #lingerMs: number
   #isGracefulClose: (err: Error) => boolean
   readonly #resetIfUnused: boolean
+  /** Still to send in front of the first write. */
+  #outgoingPreamble: Uint8Array | undefined
+  /** Still expected from the remote, from `#expectedAt` on. */
+  #expectedPreamble: StreamPreamble | undefined
+  #expectedAt = 0
   #endPending = false
   #timeoutMs = 0
   #timer: NodeJS.Timeout | undefined
@@ -112,6 +124,8 @@ export class StreamSocket extends Duplex {
     this.#lingerMs = init.lingerMs ?? DEFAULT_LINGER_MS
     this.#isGracefulClose = init.isGracefulClose ?? (() => false)
     this.#resetIfUnused = init.resetIfUnused ?? false
+    this.#outgoingPreamble = init.preamble?.outgoing
+    this.#expectedPreamble = init.preamble
 
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)
@@ -127,7 +141,14 @@ export class StreamSocket extends Duplex {
 
   #handleMessage (evt: StreamMessageEvent): void {
     this.#touch()
-    const data = evt.data
+    let data: Uint8Array | Uint8ArrayList = evt.data
+    if (this.#expectedPreamble != null) {
+      const rest = this.#consumePreamble(data instanceof Uint8Array ? data : data.subarray())
+      if (rest == null) {
+        return
+      }
+      data = rest
+    }
     let more = true
     if (data instanceof Uint8Array) {
       this.bytesRead += data.byteLength
@@ -146,6 +167,30 @@ export class StreamSocket extends Duplex {
     }
   }
 
+  /** Match the remote's first bytes against the preamble; returns what follows it, if anything. */
+  #consumePreamble (bytes: Uint8Array): Uint8Array | undefined {
+    const preamble = this.#expectedPreamble as StreamPreamble
+    const expected = preamble.expected
+    const n = Math.min(bytes.byteLength, expected.byteLength - this.#expectedAt)
+    for (let i = 0; i < n; i++) {
+      if (bytes[i] !== expected[this.#expectedAt + i]) {
+        this.#refusePreamble(preamble.refused(this.#expectedAt + i))
+        return undefined
+      }
+    }
+    this.#expectedAt += n
+    if (this.#expectedAt === expected.byteLength) {
+      this.#expectedPreamble = undefined
+    }
+    return n < bytes.byteLength ? bytes.subarray(n) : undefined
+  }
+
+  /** Fail with `err`; destroying with an error that is not a graceful close resets the stream. */
+  #refusePreamble (err: Error): void {
+    this.#expectedPreamble = undefined
+    this.destroy(err)
+  }
+
   /**
    * `end` can be dispatched before the data of a frame that also carried FIN, so ending waits until
    * the stream's read buffer is empty.
@@ -156,6 +201,10 @@ export class StreamSocket extends Duplex {
     }
     if (this.stream.readBufferLength > 0) {
       this.#endPending = true
+      return
+    }
+    if (this.#expectedPreamble != null) {
+      this.#refusePreamble(this.#expectedPreamble.refused(undefined))
       return
     }
     this.#endPending = false
@@ -205,6 +254,11 @@ export class StreamSocket extends Duplex {
     this.#touch()
     try {
       this.bytesWritten += data.byteLength
+      if (this.#outgoingPreamble != null) {
+        // The proposal and the first bytes in one muxer frame: that is the round trip saved.
+        data = new Uint8ArrayList(this.#outgoingPreamble, data)
+        this.#outgoingPreamble = undefined
+      }
       if (this.stream.send(data)) {
         callback()
       } else {
