@@ -5,6 +5,7 @@
  * `bench/results/latest.json`).
  */
 import '../examples/polyfill.js'
+import './production.js'
 import { fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { CONTENDERS, connect } from './contenders.js'
 import { PROFILES, bulk, cpuPer10k, serverRSS, smallGets } from './scenarios.js'
 import { summarize } from './stats.js'
-import type { Contender } from './contenders.js'
+import type { Client, Contender } from './contenders.js'
 import type { Profile, ServerProbe } from './scenarios.js'
 import type { FromServer, ToServer } from './server.js'
 import type { Summary } from './stats.js'
@@ -49,11 +50,16 @@ export interface Ratio {
 /** Fork the server of `contender`; resolves once it listens. */
 async function startServer (contender: Contender): Promise<{ addr: string, ca?: string, probe: ServerProbe, stop: () => Promise<void> }> {
   const child = fork(join(here, 'server.ts'), [contender], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const waiters: Array<(message: FromServer) => void> = []
-  child.on('message', (message: FromServer) => { waiters.shift()?.(message) })
+  const waiters: Array<{ resolve: (message: FromServer) => void, reject: (err: Error) => void }> = []
+  let exited: Error | undefined
+  child.on('message', (message: FromServer) => { waiters.shift()?.resolve(message) })
+  child.once('exit', (code) => {
+    exited = new Error(`the ${contender} server exited (${String(code)})`)
+    for (const waiter of waiters.splice(0)) waiter.reject(exited)
+  })
   const next = async (): Promise<FromServer> => await new Promise((resolve, reject) => {
-    waiters.push(resolve)
-    child.once('exit', (code) => { reject(new Error(`the ${contender} server exited (${String(code)})`)) })
+    if (exited != null) reject(exited)
+    else waiters.push({ resolve, reject })
   })
   const ready = await next()
   if (ready.type !== 'ready') throw new Error(`unexpected message from the ${contender} server`)
@@ -79,31 +85,51 @@ async function startServer (contender: Contender): Promise<{ addr: string, ca?: 
   }
 }
 
-async function measure (contender: Contender, profile: Profile, log: (line: string) => void): Promise<Partial<Record<Scenario, Summary>>> {
-  const server = await startServer(contender)
-  const client = await connect(contender, server.addr, server.ca)
-  const out: Partial<Record<Scenario, Summary>> = {}
-  const repeat = async (scenario: Scenario, run: () => Promise<number>, times = profile.repeats): Promise<void> => {
-    const samples: number[] = []
-    for (let i = 0; i < times; i++) samples.push(await run())
-    out[scenario] = summarize(samples)
-    log(`  ${contender}: ${scenario} ${out[scenario].median.toFixed(2)}`)
+interface Running {
+  contender: Contender
+  client: Client
+  server: Awaited<ReturnType<typeof startServer>>
+}
+
+/**
+ * Every scenario's repeats are taken in rounds: one sample of each contender per round, in an order
+ * rotated from round to round. A change in the machine's load during the run then spreads over all
+ * contenders instead of landing on whichever was measured at that moment, so the ratios compare like
+ * with like.
+ */
+async function measureAll (running: Running[], profile: Profile, log: (line: string) => void): Promise<Results['results']> {
+  const out: Results['results'] = {}
+  for (const { contender } of running) out[contender] = {}
+  const rounds = async (scenario: Scenario, run: (client: Client) => Promise<number>, times = profile.repeats): Promise<void> => {
+    const samples = new Map<Contender, number[]>(running.map(r => [r.contender, []]))
+    for (let i = 0; i < times; i++) {
+      for (let j = 0; j < running.length; j++) {
+        const { contender, client } = running[(i + j) % running.length]
+        samples.get(contender)?.push(await run(client))
+      }
+    }
+    for (const [contender, values] of samples) {
+      const summary = summarize(values)
+      ;(out[contender] as Partial<Record<Scenario, Summary>>)[scenario] = summary
+      log(`  ${contender}: ${scenario} ${summary.median.toFixed(2)}`)
+    }
   }
-  try {
-    // warm up: connections, JIT, TLS sessions
-    await smallGets(client, Math.min(50, profile.requests), 4)
-    await repeat('small GET c=1 (req/s)', async () => await smallGets(client, profile.requests, 1))
-    await repeat('small GET c=32 (req/s)', async () => await smallGets(client, profile.requests, 32))
-    await repeat('download (MB/s)', async () => await bulk(client, 'down', profile.bulk))
-    await repeat('upload (MB/s)', async () => await bulk(client, 'up', profile.bulk))
-    await repeat('first byte (ms)', async () => await client.firstByte(), profile.firstBytes)
+  await rounds('small GET c=1 (req/s)', async (client) => await smallGets(client, profile.requests, 1))
+  await rounds('small GET c=32 (req/s)', async (client) => await smallGets(client, profile.requests, 32))
+  await rounds('download (MB/s)', async (client) => await bulk(client, 'down', profile.bulk))
+  await rounds('upload (MB/s)', async (client) => await bulk(client, 'up', profile.bulk))
+  await rounds('first byte (ms)', async (client) => await client.firstByte(), profile.firstBytes)
+  for (const { contender, client, server } of running) {
     const rss = await serverRSS(client, server.probe, profile.rssBytes)
-    out['server idle RSS (MiB)'] = summarize([rss.idle])
-    out['server peak RSS while streaming (MiB)'] = summarize([rss.peak])
-    await repeat('CPU s per 10k requests', async () => await cpuPer10k(client, server.probe, profile.cpuRequests), 1)
-  } finally {
-    await client.close()
-    await server.stop()
+    const results = out[contender] as Partial<Record<Scenario, Summary>>
+    results['server idle RSS (MiB)'] = summarize([rss.idle])
+    results['server peak RSS while streaming (MiB)'] = summarize([rss.peak])
+    log(`  ${contender}: server RSS idle ${rss.idle.toFixed(0)} MiB, peak ${rss.peak.toFixed(0)} MiB`)
+  }
+  for (const { contender, client, server } of running) {
+    const cpu = await cpuPer10k(client, server.probe, profile.cpuRequests)
+    ;(out[contender] as Partial<Record<Scenario, Summary>>)['CPU s per 10k requests'] = summarize([cpu])
+    log(`  ${contender}: CPU s per 10k requests ${cpu.toFixed(2)}`)
   }
   return out
 }
@@ -171,9 +197,21 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
   const profileName = options.profile ?? 'full'
   const log = options.log ?? (() => {})
   const results: Results = { profile: profileName, node: process.version, date: new Date().toISOString(), results: {}, ratios: [] }
-  for (const contender of options.only ?? CONTENDERS) {
-    log(`${contender}…`)
-    results.results[contender] = await measure(contender, PROFILES[profileName], log)
+  const running: Running[] = []
+  try {
+    for (const contender of options.only ?? CONTENDERS) {
+      log(`starting ${contender}…`)
+      const server = await startServer(contender)
+      running.push({ contender, server, client: await connect(contender, server.addr, server.ca) })
+      // warm up: connections, JIT, TLS sessions
+      await smallGets(running[running.length - 1].client, Math.min(50, PROFILES[profileName].requests), 4)
+    }
+    results.results = await measureAll(running, PROFILES[profileName], log)
+  } finally {
+    for (const { client, server } of running) {
+      await client.close().catch(() => {})
+      await server.stop()
+    }
   }
   results.ratios = ratios(results.results)
   return results

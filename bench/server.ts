@@ -3,6 +3,7 @@
  * `run.ts`): serves, reports its address over IPC, and answers `usage` with its RSS and CPU time.
  */
 import '../examples/polyfill.js'
+import './production.js'
 import { serve } from './contenders.js'
 import type { Contender } from './contenders.js'
 
