@@ -61,6 +61,20 @@ function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
 }
 
 /**
+ * `AbortSignal.timeout(ms)` from now, created on first use. Most streams open on a connection that is
+ * already there without waiting for anything, and an `AbortSignal` with its timer costs more than the
+ * rest of opening such a stream.
+ */
+function lazyTimeout (ms: number): () => AbortSignal {
+  const start = performance.now()
+  let signal: AbortSignal | undefined
+  return () => {
+    signal ??= AbortSignal.timeout(Math.max(0, Math.ceil(ms - (performance.now() - start))))
+    return signal
+  }
+}
+
+/**
  * Dial a peer and open a `/http/1.1` stream on it.
  *
  * The first stream on a connection is opened alone: a remote that is still setting the connection up
@@ -80,19 +94,20 @@ export class StreamOpener {
     this.#options = options
   }
 
-  /** Open one `/http/1.1` stream to `peer` and wrap it as a socket. */
-  async open (peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {
+  /** Open one `/http/1.1` stream to `peer` and wrap it as a socket, within `timeout` ms. */
+  async open (peer: PeerId, timeout: number): Promise<StreamSocket> {
+    const bound = lazyTimeout(timeout)
     const addrs = this.#options.addressesOf?.(peer)
     let connection: Connection
     try {
-      connection = await this.#dial(peer, addrs, signal)
+      connection = await this.#dial(peer, addrs, bound)
     } catch (err) {
       throw new DialError(peer.toString(), `could not dial peer ${peer.toString()}: ${(err as Error).message}`, { cause: err })
     }
     while (!this.#ready.has(connection)) {
       const pending = this.#firstStream.get(connection)
       if (pending == null) {
-        const first = this.#newStream(connection, peer, signal)
+        const first = this.#newStream(connection, peer, bound)
         this.#firstStream.set(connection, first)
         try {
           const socket = await first
@@ -104,18 +119,19 @@ export class StreamOpener {
       }
       await pending.catch(() => {})
     }
-    return await this.#newStream(connection, peer, signal)
+    return await this.#newStream(connection, peer, bound)
   }
 
   /**
    * An open connection to the peer if there is one (the common case: every request after the first);
    * else the addresses from the target first, and if they fail, whatever the node knows about the peer.
    */
-  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, signal: AbortSignal): Promise<Connection> {
+  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, bound: () => AbortSignal): Promise<Connection> {
     const open = this.#dialer.getConnections?.(peer).find(c => c.status === 'open' && c.limits == null)
     if (open != null) {
       return open
     }
+    const signal = bound()
     if (addrs == null || addrs.length === 0) {
       return await this.#dialer.dial(peer, { signal })
     }
@@ -131,7 +147,7 @@ export class StreamOpener {
     }
   }
 
-  async #newStream (connection: Connection, peer: PeerId, signal: AbortSignal): Promise<StreamSocket> {
+  async #newStream (connection: Connection, peer: PeerId, bound: () => AbortSignal): Promise<StreamSocket> {
     try {
       if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
         const optimistic = await openOptimisticStream(connection, HTTP_STREAM_PROTOCOL)
@@ -140,7 +156,7 @@ export class StreamOpener {
         }
       }
       const stream = await connection.newStream(HTTP_STREAM_PROTOCOL, {
-        signal,
+        signal: bound(),
         maxOutboundStreams: this.#options.maxOutboundStreams
       })
       return this.#socket(connection, stream, false)
@@ -178,8 +194,7 @@ export function createStreamConnector (opener: StreamOpener, fallback: buildConn
       fallback(options, callback)
       return
     }
-    const signal = AbortSignal.timeout(connectTimeout)
-    opener.open(peer, signal).then(
+    opener.open(peer, connectTimeout).then(
       (socket) => { callback(null, socket as unknown as Socket) },
       (err: Error) => { callback(err, null) }
     )
