@@ -132,10 +132,26 @@ export function peerFromHostname (hostname: string): PeerId | undefined {
 }
 
 
-/** Whether `ma` is an HTTP transport address: it has an `/http` (or the deprecated `/https`) component. */
-export function isHTTPTransportAddress (ma: Multiaddr): boolean {
-  return ma.getComponents().some(c => c.code === CODE_HTTP || c.code === CODE_HTTPS)
+/**
+ * `fn` remembered per multiaddr object. Multiaddrs are immutable, `getComponents()` copies every
+ * component on each call, and the same objects come back on every fetch of a target (`describeTarget`
+ * caches them), so routing a request reads each of them once instead of a dozen times.
+ */
+export function perMultiaddr<T> (fn: (ma: Multiaddr) => T): (ma: Multiaddr) => T {
+  const known = new WeakMap<Multiaddr, T>()
+  return (ma) => {
+    if (known.has(ma)) {
+      return known.get(ma) as T
+    }
+    const value = fn(ma)
+    known.set(ma, value)
+    return value
+  }
 }
+
+/** Whether `ma` is an HTTP transport address: it has an `/http` (or the deprecated `/https`) component. */
+export const isHTTPTransportAddress = perMultiaddr((ma: Multiaddr): boolean =>
+  ma.getComponents().some(c => c.code === CODE_HTTP || c.code === CODE_HTTPS))
 
 /** Where a server on the native HTTP transport is, read from its multiaddr. */
 export interface HTTPEndpoint {
@@ -224,6 +240,18 @@ export function componentText (c: Component): string {
  * @throws {InvalidTargetError} naming the component that does not fit
  */
 export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
+  // Only successes are remembered: a failure throws a fresh error each time.
+  let endpoint = endpoints.get(ma)
+  if (endpoint == null) {
+    endpoint = Object.freeze(readEndpoint(ma))
+    endpoints.set(ma, endpoint)
+  }
+  return endpoint
+}
+
+const endpoints = new WeakMap<Multiaddr, Readonly<HTTPEndpoint>>()
+
+function readEndpoint (ma: Multiaddr): HTTPEndpoint {
   assertPrintable(ma)
   let parts: HTTPAddressParts
   try {

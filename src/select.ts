@@ -5,7 +5,7 @@
  * @module
  */
 import { CODE_TLS, CODE_HTTPS } from '@multiformats/multiaddr'
-import { httpEndpoint, isHTTPTransportAddress } from './addressing.js'
+import { httpEndpoint, isHTTPTransportAddress, perMultiaddr } from './addressing.js'
 import { InsecureHTTPError, NoLibp2pError, NoTransportError, PeerAuthRequiredError } from './errors.js'
 import type { TransportChoice } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
@@ -45,19 +45,18 @@ export interface Selection extends TransportChoice {
   addr?: Multiaddr
 }
 
-function isPlainHTTP (ma: Multiaddr): boolean {
-  return !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_HTTPS)
-}
+const isPlainHTTP = perMultiaddr((ma: Multiaddr): boolean =>
+  !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_HTTPS))
 
 /** An HTTP address this host has a client for (not `/quic-v1/http`, which needs HTTP/3). */
-function isReachable (ma: Multiaddr): boolean {
+const isReachable = perMultiaddr((ma: Multiaddr): boolean => {
   try {
     httpEndpoint(ma)
     return true
   } catch {
     return false
   }
-}
+})
 
 /**
  * Choose the transport for a request. The rules, first match wins:

@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_DNSADDR, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import {
   MULTIADDR_URI_SCHEME, httpEndpoint, isHTTPTransportAddress, normalizeHTTPAddress, parseMultiaddr,
-  parseMultiaddrURI, peerFromHostname, peerHostname, requestTarget
+  parseMultiaddrURI, peerFromHostname, peerHostname, perMultiaddr, requestTarget
 } from './addressing.js'
 import { resolveDnsaddr } from './dnsaddr.js'
 import { DialError, InvalidTargetError, LibP2PHTTPError } from './errors.js'
@@ -209,8 +209,10 @@ function choose (description: TargetDescription, context: RouterContext): Select
   })
 }
 
+const isDnsaddr = perMultiaddr((ma: Multiaddr): boolean => ma.getComponents().some(c => c.code === CODE_DNSADDR))
+
 function hasDnsaddr (description: TargetDescription): boolean {
-  return description.addrs.some(ma => ma.getComponents().some(c => c.code === CODE_DNSADDR))
+  return description.addrs.some(isDnsaddr)
 }
 
 /**
