@@ -141,8 +141,14 @@ function httpClient (get: (path: string, init?: RequestInit & { duplex?: 'half' 
   }
 }
 
+/** Client options a probe may vary (`bench/probe.ts`); the bench uses the defaults. */
+export interface ClientOptions {
+  /** libp2phttp's `streamNegotiation`. */
+  streamNegotiation?: 'optimistic' | 'full'
+}
+
 /** Connect a client of `contender` to a server at `addr`. */
-export async function connect (contender: Contender, addr: string, ca?: string): Promise<Client> {
+export async function connect (contender: Contender, addr: string, ca?: string, options: ClientOptions = {}): Promise<Client> {
   switch (contender) {
     case 'node-http':
     case 'node-https': {
@@ -153,7 +159,7 @@ export async function connect (contender: Contender, addr: string, ca?: string):
     case 'libp2phttp-stream':
     case 'libp2phttp-native': {
       const libp2p = contender === 'libp2phttp-stream' ? await node() : undefined
-      const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64 })
+      const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64, streamNegotiation: options.streamNegotiation })
       const target = multiaddr(addr)
       return httpClient(async (path, init) => await host.fetch(`multiaddr:${target.toString()}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), async () => { await host.close({ timeout: 100 }); await libp2p?.stop() })
     }

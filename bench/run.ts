@@ -48,7 +48,7 @@ export interface Ratio {
 }
 
 /** Fork the server of `contender`; resolves once it listens. */
-async function startServer (contender: Contender): Promise<{ addr: string, ca?: string, probe: ServerProbe, stop: () => Promise<void> }> {
+export async function startServer (contender: Contender): Promise<{ addr: string, ca?: string, probe: ServerProbe, stop: () => Promise<void> }> {
   const child = fork(join(here, 'server.ts'), [contender], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const waiters: Array<{ resolve: (message: FromServer) => void, reject: (err: Error) => void }> = []
   let exited: Error | undefined
@@ -74,6 +74,11 @@ async function startServer (contender: Contender): Promise<{ addr: string, ca?: 
         const message = await answer
         if (message.type !== 'usage') throw new Error('unexpected answer')
         return message
+      },
+      profile: async (action) => {
+        const answer = next()
+        ask(action === 'start' ? { type: 'profile-start' } : { type: 'profile-stop', file: action.file })
+        if ((await answer).type !== 'profiled') throw new Error('unexpected answer')
       }
     },
     stop: async () => {

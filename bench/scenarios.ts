@@ -28,6 +28,8 @@ export const PROFILES: Record<'full' | 'quick' | 'smoke', Profile> = {
 /** What the bench can ask of the server process. */
 export interface ServerProbe {
   usage: () => Promise<{ rss: number, cpu: number }>
+  /** Start a CPU profile of the server, or stop it and write it to `file`. */
+  profile: (action: 'start' | { file: string }) => Promise<void>
 }
 
 /** Small GETs per second at `concurrency`. */
