@@ -209,7 +209,7 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
       const server = await startServer(contender)
       running.push({ contender, server, client: await connect(contender, server.addr, server.ca) })
       // warm up: connections, JIT, TLS sessions
-      await smallGets(running[running.length - 1].client, Math.min(50, PROFILES[profileName].requests), 4)
+      await smallGets(running[running.length - 1].client, PROFILES[profileName].warmup, 4)
     }
     results.results = await measureAll(running, PROFILES[profileName], log)
   } finally {

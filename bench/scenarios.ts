@@ -17,12 +17,14 @@ export interface Profile {
   firstBytes: number
   /** Repeats of each throughput measurement. */
   repeats: number
+  /** Small requests before measuring: the JIT settles after about a thousand (`bench:probe` shows it). */
+  warmup: number
 }
 
 export const PROFILES: Record<'full' | 'quick' | 'smoke', Profile> = {
-  full: { requests: 2000, bulk: 64 * 2 ** 20, rssBytes: 2 ** 30, cpuRequests: 10_000, firstBytes: 100, repeats: 5 },
-  quick: { requests: 300, bulk: 16 * 2 ** 20, rssBytes: 128 * 2 ** 20, cpuRequests: 1000, firstBytes: 20, repeats: 5 },
-  smoke: { requests: 10, bulk: 256 * 1024, rssBytes: 1024 * 1024, cpuRequests: 10, firstBytes: 2, repeats: 1 }
+  full: { requests: 2000, bulk: 64 * 2 ** 20, rssBytes: 2 ** 30, cpuRequests: 10_000, firstBytes: 100, repeats: 5, warmup: 1000 },
+  quick: { requests: 300, bulk: 16 * 2 ** 20, rssBytes: 128 * 2 ** 20, cpuRequests: 1000, firstBytes: 20, repeats: 5, warmup: 500 },
+  smoke: { requests: 10, bulk: 256 * 1024, rssBytes: 1024 * 1024, cpuRequests: 10, firstBytes: 2, repeats: 1, warmup: 5 }
 }
 
 /** What the bench can ask of the server process. */
