@@ -239,7 +239,7 @@ export function componentText (c: Component): string {
  *
  * @throws {InvalidTargetError} naming the component that does not fit
  */
-export function httpEndpoint (ma: Multiaddr): HTTPEndpoint {
+export function httpEndpoint (ma: Multiaddr): Readonly<HTTPEndpoint> {
   // Only successes are remembered: a failure throws a fresh error each time.
   let endpoint = endpoints.get(ma)
   if (endpoint == null) {

@@ -60,17 +60,27 @@ function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
   return code === 'UND_ERR_SOCKET' && socket.readableEnded
 }
 
+/** A time bound started now: its `AbortSignal`, created on first use, and the milliseconds left. */
+interface Bound {
+  signal: () => AbortSignal
+  left: () => number
+}
+
 /**
  * `AbortSignal.timeout(ms)` from now, created on first use. Most streams open on a connection that is
  * already there without waiting for anything, and an `AbortSignal` with its timer costs more than the
  * rest of opening such a stream.
  */
-function lazyTimeout (ms: number): () => AbortSignal {
+function lazyTimeout (ms: number): Bound {
   const start = performance.now()
   let signal: AbortSignal | undefined
-  return () => {
-    signal ??= AbortSignal.timeout(Math.max(0, Math.ceil(ms - (performance.now() - start))))
-    return signal
+  const left = (): number => Math.max(0, Math.ceil(ms - (performance.now() - start)))
+  return {
+    signal: () => {
+      signal ??= AbortSignal.timeout(left())
+      return signal
+    },
+    left
   }
 }
 
@@ -126,12 +136,12 @@ export class StreamOpener {
    * An open connection to the peer if there is one (the common case: every request after the first);
    * else the addresses from the target first, and if they fail, whatever the node knows about the peer.
    */
-  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, bound: () => AbortSignal): Promise<Connection> {
+  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
     const open = this.#dialer.getConnections?.(peer).find(c => c.status === 'open' && c.limits == null)
     if (open != null) {
       return open
     }
-    const signal = bound()
+    const signal = bound.signal()
     if (addrs == null || addrs.length === 0) {
       return await this.#dialer.dial(peer, { signal })
     }
@@ -147,19 +157,20 @@ export class StreamOpener {
     }
   }
 
-  async #newStream (connection: Connection, peer: PeerId, bound: () => AbortSignal): Promise<StreamSocket> {
+  async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {
     try {
       if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
         const optimistic = await openOptimisticStream(connection, HTTP_STREAM_PROTOCOL)
         if (optimistic != null) {
-          return this.#socket(connection, optimistic.stream, optimistic.propose)
+          // the confirmation gets what is left of the connect bound, as a full negotiation would
+          return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined)
         }
       }
       const stream = await connection.newStream(HTTP_STREAM_PROTOCOL, {
-        signal: bound(),
+        signal: bound.signal(),
         maxOutboundStreams: this.#options.maxOutboundStreams
       })
-      return this.#socket(connection, stream, false)
+      return this.#socket(connection, stream)
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
         throw new ProtocolNotSupportedError(peer.toString(), HTTP_STREAM_PROTOCOL, { cause: err })
@@ -171,13 +182,14 @@ export class StreamOpener {
     }
   }
 
-  #socket (connection: Connection, stream: Stream, propose: boolean): StreamSocket {
+  /** The stream as a socket; with `confirmWithin`, the protocol is proposed optimistically. */
+  #socket (connection: Connection, stream: Stream, confirmWithin?: number): StreamSocket {
     const socket: StreamSocket = new StreamSocket(stream, {
       remotePeer: connection.remotePeer,
       remoteAddr: connection.remoteAddr,
       isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
       resetIfUnused: true,
-      preamble: propose ? optimisticPreamble(HTTP_STREAM_PROTOCOL, connection.remotePeer.toString()) : undefined
+      preamble: confirmWithin == null ? undefined : optimisticPreamble(HTTP_STREAM_PROTOCOL, connection.remotePeer.toString(), confirmWithin)
     })
     return socket
   }

@@ -49,6 +49,9 @@ function message (text: string): Uint8Array {
   return Uint8Array.from([...length, ...body])
 }
 
+/** Why the remote's confirmation did not come: a different byte at `offset`, the end of the stream, or time. */
+export type PreambleFailure = number | 'ended' | 'timeout'
+
 /**
  * The bytes a stream carries before the application's own, in each direction: what we send in front of
  * the first write, and what the remote must answer before its first byte of response.
@@ -58,28 +61,33 @@ export interface StreamPreamble {
   readonly outgoing: Uint8Array
   /** The exact bytes the remote must send first. */
   readonly expected: Uint8Array
-  /**
-   * The error to fail with when the remote's first bytes differ from {@link StreamPreamble.expected}
-   * at `offset`, or (`offset` undefined) when the remote ended the stream before sending them all.
-   */
-  refused: (offset: number | undefined) => Error
+  /** How long the remote has to send them, in milliseconds from the socket's creation. */
+  readonly timeout: number
+  /** The error to fail with when {@link StreamPreamble.expected} does not arrive. */
+  refused: (why: PreambleFailure) => Error
 }
 
 /**
- * The preamble of an optimistic proposal of `protocol`. A remote that accepts answers with exactly the
- * bytes we sent: the multistream header, then the protocol echoed.
+ * The preamble of an optimistic proposal of `protocol` to peer `target`, to be confirmed within
+ * `timeout` ms (what is left of the connect timeout: the bound of a full negotiation too). A remote that
+ * accepts answers with exactly the bytes we sent: the multistream header, then the protocol echoed.
  */
-export function optimisticPreamble (protocol: string, target: string): StreamPreamble {
+export function optimisticPreamble (protocol: string, target: string, timeout: number): StreamPreamble {
   const header = message(MULTISTREAM_ID)
   const bytes = Uint8Array.from([...header, ...message(protocol)])
   return {
     outgoing: bytes,
     expected: bytes,
-    refused: (offset) => {
-      if (offset === undefined) {
-        return new ProtocolNotSupportedError(target, protocol, { cause: new Error(`the stream ended before the peer confirmed ${protocol}`) })
+    timeout,
+    refused: (why) => {
+      if (why === 'timeout') {
+        return new DialError(target, `peer ${target} did not confirm ${protocol} within ${timeout} ms`)
       }
-      if (offset < header.length) {
+      if (why === 'ended') {
+        // a clean end is the stream or connection closing, not an answer about the protocol
+        return new DialError(target, `peer ${target} ended the stream before confirming ${protocol}`)
+      }
+      if (why < header.length) {
         return new DialError(target, `peer ${target} did not answer with multistream-select on a ${protocol} stream`)
       }
       // After the header, multistream-select allows only the protocol echoed or `na`.

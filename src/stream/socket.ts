@@ -65,8 +65,8 @@ export interface StreamSocketInit {
   resetIfUnused?: boolean
   /**
    * Bytes exchanged before the socket's own (optimistic protocol negotiation): sent in front of the
-   * first write; the remote's must match before anything is delivered, else the socket is destroyed
-   * with the preamble's error and the stream reset.
+   * first write; the remote's must match, within the preamble's timeout, before anything is delivered,
+   * else the socket is destroyed with the preamble's error and the stream reset.
    */
   preamble?: StreamPreamble
 }
@@ -108,6 +108,9 @@ export class StreamSocket extends Duplex {
   /** Still expected from the remote, from `#expectedAt` on. */
   #expectedPreamble: StreamPreamble | undefined
   #expectedAt = 0
+  #preambleTimer: NodeJS.Timeout | undefined
+  /** Our write side's close, started once (by `end()` or a graceful `destroy()`). */
+  #closingWrite: Promise<void> | undefined
   #endPending = false
   #timeoutMs = 0
   #timer: NodeJS.Timeout | undefined
@@ -126,6 +129,11 @@ export class StreamSocket extends Duplex {
     this.#resetIfUnused = init.resetIfUnused ?? false
     this.#outgoingPreamble = init.preamble?.outgoing
     this.#expectedPreamble = init.preamble
+    if (init.preamble != null) {
+      const preamble = init.preamble
+      this.#preambleTimer = setTimeout(() => { this.#refusePreamble(preamble.refused('timeout')) }, preamble.timeout)
+      this.#preambleTimer.unref()
+    }
 
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)
@@ -181,6 +189,7 @@ export class StreamSocket extends Duplex {
     this.#expectedAt += n
     if (this.#expectedAt === expected.byteLength) {
       this.#expectedPreamble = undefined
+      clearTimeout(this.#preambleTimer)
     }
     return n < bytes.byteLength ? bytes.subarray(n) : undefined
   }
@@ -188,6 +197,7 @@ export class StreamSocket extends Duplex {
   /** Fail with `err`; destroying with an error that is not a graceful close resets the stream. */
   #refusePreamble (err: Error): void {
     this.#expectedPreamble = undefined
+    clearTimeout(this.#preambleTimer)
     this.destroy(err)
   }
 
@@ -204,7 +214,7 @@ export class StreamSocket extends Duplex {
       return
     }
     if (this.#expectedPreamble != null) {
-      this.#refusePreamble(this.#expectedPreamble.refused(undefined))
+      this.#refusePreamble(this.#expectedPreamble.refused('ended'))
       return
     }
     this.#endPending = false
@@ -307,11 +317,21 @@ export class StreamSocket extends Duplex {
   }
 
   override _final (callback: (error?: Error | null) => void): void {
-    this.stream.close().then(() => { callback() }, (err: Error) => { callback(this.#mapError(err)) })
+    this.#closeWrite().then(() => { callback() }, (err: Error) => { callback(this.#mapError(err)) })
+  }
+
+  /**
+   * Close our write side once: a second `stream.close()` returns at once while the first still waits
+   * for the remote to take our output, and the linger bound must follow the one that waits.
+   */
+  async #closeWrite (): Promise<void> {
+    this.#closingWrite ??= this.stream.close()
+    await this.#closingWrite
   }
 
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer()
+    clearTimeout(this.#preambleTimer)
     const stream = this.stream
     stream.removeEventListener('message', this.#onMessage)
     stream.removeEventListener('end', this.#onEnd)
@@ -347,7 +367,7 @@ export class StreamSocket extends Duplex {
       stream.abort(new StreamResetError(`the remote did not take our last ${stream.writeBufferLength} bytes within ${this.#lingerMs} ms`))
     }, this.#lingerMs)
     linger.unref()
-    stream.close().then(() => { clearTimeout(linger) }, (err: Error) => {
+    this.#closeWrite().then(() => { clearTimeout(linger) }, (err: Error) => {
       clearTimeout(linger)
       stream.abort(err)
     })

@@ -13,7 +13,7 @@ const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin
 
 describe('optimisticPreamble', () => {
   it('is the multistream header and the proposal, each varint length-prefixed (multistream-select spec)', () => {
-    const preamble = optimisticPreamble('/http/1.1', 'peer')
+    const preamble = optimisticPreamble('/http/1.1', 'peer', 1000)
     expect(latin1(preamble.outgoing)).toBe('\x13/multistream/1.0.0\n\x0a/http/1.1\n')
     // A remote that accepts echoes both messages byte for byte.
     expect(preamble.expected).toEqual(preamble.outgoing)
@@ -22,20 +22,23 @@ describe('optimisticPreamble', () => {
 
   it('prefixes long protocol ids with a multi-byte varint', () => {
     const protocol = `/${'x'.repeat(199)}`
-    const bytes = optimisticPreamble(protocol, 'peer').outgoing
+    const bytes = optimisticPreamble(protocol, 'peer', 1000).outgoing
     // 200 bytes plus the newline = 201 = 0xc9 0x01 as an unsigned varint
     expect([...bytes.subarray(20, 22)]).toEqual([0xc9, 0x01])
     expect(bytes.byteLength).toBe(20 + 2 + 201)
   })
 
-  it('tells a refused protocol from a remote that does not speak multistream-select', () => {
-    const preamble = optimisticPreamble('/http/1.1', 'peerX')
+  it('tells a refused protocol from a remote that does not speak multistream-select, ends or is silent', () => {
+    const preamble = optimisticPreamble('/http/1.1', 'peerX', 1000)
     expect(preamble.refused(20)).toBeInstanceOf(ProtocolNotSupportedError)
     expect(preamble.refused(25)).toBeInstanceOf(ProtocolNotSupportedError)
-    expect(preamble.refused(undefined)).toBeInstanceOf(ProtocolNotSupportedError)
     const garbage = preamble.refused(0)
     expect(garbage).toBeInstanceOf(DialError)
     expect(garbage.message).toMatch(/peerX did not answer with multistream-select/)
+    // a clean end is a closing stream or connection, not an answer about the protocol
+    expect(preamble.refused('ended')).toBeInstanceOf(DialError)
+    expect(preamble.refused('ended')).not.toBeInstanceOf(ProtocolNotSupportedError)
+    expect(preamble.refused('timeout').message).toMatch(/did not confirm \/http\/1\.1 within 1000 ms/)
   })
 })
 
@@ -59,7 +62,7 @@ describe('StreamSocket with a preamble', () => {
       remotePeer: b.peerId,
       remoteAddr: b.getMultiaddrs()[0],
       lingerMs: 500,
-      preamble: optimisticPreamble('/http/1.1', b.peerId.toString())
+      preamble: optimisticPreamble('/http/1.1', b.peerId.toString(), 2000)
     })
     socket.write('GET / HTTP/1.1\r\n\r\n')
     const remote = await inbound
@@ -120,15 +123,26 @@ describe('StreamSocket with a preamble', () => {
     await until(() => remote.status === 'reset', 5000, 'the remote to see a reset')
   })
 
-  it('fails when the remote ends the stream before confirming', async () => {
+  it('fails with DialError when the remote ends the stream before confirming', async () => {
     const { socket, remote, first } = await pair()
     await first
     const result = received(socket)
     remote.send(Buffer.from('\x13/multistream/1.0.0\n', 'latin1'))
     await remote.close()
     const { error } = await result
-    expect(error).toBeInstanceOf(ProtocolNotSupportedError)
-    expect((error as Error).cause).toMatchObject({ message: expect.stringMatching(/ended before the peer confirmed/) })
+    expect(error).toBeInstanceOf(DialError)
+    expect((error as Error).message).toMatch(/ended the stream before confirming \/http\/1\.1/)
+  })
+
+  it('fails with DialError and resets the stream when the confirmation does not come in time', async () => {
+    const { socket, remote, first } = await pair()
+    await first
+    const result = received(socket)
+    remote.send(Buffer.from('\x13/multistream/1.0.0\n', 'latin1'))
+    const { error } = await result
+    expect(error).toBeInstanceOf(DialError)
+    expect((error as Error).message).toMatch(/did not confirm \/http\/1\.1 within 2000 ms/)
+    await until(() => remote.status === 'reset', 5000, 'the remote to see a reset')
   })
 })
 
@@ -189,6 +203,40 @@ describe('the client negotiates /http/1.1 optimistically', () => {
     for (let i = 0; i < 3; i++) await (await client.host.fetch(uriOf(server, '/'))).text()
     expect(full.count).toBe(3)
     expect(ran).toBe(4)
+  })
+
+  /**
+   * Let the server's side of the connection hand new streams to `onStream` instead of negotiating them
+   * (libp2p 3's Connection listens to its muxer's `stream` events with `onIncomingStream`).
+   */
+  function interceptInbound (on: Peer, from: Peer, onStream: (stream: Stream) => void): void {
+    const connection = on.node.getConnections(from.node.peerId)[0] as unknown as {
+      muxer: EventTarget
+      onIncomingStream: (evt: Event) => void
+    }
+    connection.muxer.removeEventListener('stream', connection.onIncomingStream)
+    connection.muxer.addEventListener('stream', (evt) => { onStream((evt as CustomEvent<Stream>).detail) })
+  }
+
+  it('bounds the wait for a confirmation by connectTimeout, as a full negotiation is', async () => {
+    const { server, client } = await start({ connectTimeout: 300, client: { headersTimeout: 20_000 } })
+    await (await client.host.fetch(uriOf(server, '/'))).text()
+    interceptInbound(server, client, () => { /* never answers */ })
+    const start_ = Date.now()
+    const silent = client.host.fetch(uriOf(server, '/'))
+    await expect(silent).rejects.toBeInstanceOf(DialError)
+    await expect(silent).rejects.toMatchObject({ message: expect.stringMatching(/did not confirm \/http\/1\.1 within \d+ ms/) })
+    // nowhere near the 20 s header timeout that would otherwise end it
+    expect(Date.now() - start_).toBeLessThan(5000)
+  })
+
+  it('reports a stream closed before the confirmation as a DialError, not as a missing protocol', async () => {
+    const { server, client } = await start()
+    await (await client.host.fetch(uriOf(server, '/'))).text()
+    interceptInbound(server, client, (stream) => { void stream.close() })
+    const closed = client.host.fetch(uriOf(server, '/'))
+    await expect(closed).rejects.toBeInstanceOf(DialError)
+    await expect(closed).rejects.not.toBeInstanceOf(ProtocolNotSupportedError)
   })
 
   it('fails with ProtocolNotSupportedError, without hanging, once the peer stops speaking /http/1.1', async () => {
