@@ -4,8 +4,9 @@
  * confirmation is checked when the reply arrives, in front of the response.
  *
  * libp2p 3.3 documents this as `newStream(…, { negotiateFully: false })` but does not implement it:
- * `newStream` always waits a round trip for the remote to echo the protocol. go-libp2p negotiates
- * lazily whenever its peer store says the remote supports the protocol, and js-libp2p 1.x did too.
+ * `newStream` always waits a round trip for the remote to echo the protocol (the option worked before
+ * libp2p 3, through multistream-select's `optimisticSelect`). go-libp2p negotiates lazily whenever its
+ * peer store says the remote supports the protocol.
  * Measured on the bench (docs/decisions.md): +35–50 % small requests per second.
  *
  * It is sound for a single proposed protocol (go-multistream#20 concerns several proposals in a row):

@@ -153,6 +153,10 @@ export class StreamSocket extends Duplex {
     if (this.#expectedPreamble != null) {
       const rest = this.#consumePreamble(data instanceof Uint8Array ? data : data.subarray())
       if (rest == null) {
+        // all of it was preamble (or refused): an end that waited for this message may proceed
+        if (this.#endPending) {
+          this.#maybeEndReadable()
+        }
         return
       }
       data = rest

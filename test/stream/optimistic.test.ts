@@ -100,6 +100,16 @@ describe('StreamSocket with a preamble', () => {
     socket.destroy()
   })
 
+  it('ends cleanly when the remote confirms and then ends without a byte more', async () => {
+    const { socket, remote, first } = await pair()
+    await first
+    const result = received(socket)
+    remote.send(Buffer.from('\x13/multistream/1.0.0\n\x0a/http/1.1\n', 'latin1'))
+    await remote.close()
+    expect(await result).toEqual({ text: '' })
+    socket.destroy()
+  })
+
   it('fails with ProtocolNotSupportedError on `na` and resets the stream', async () => {
     const { socket, remote, first } = await pair()
     await first
