@@ -68,14 +68,26 @@ export interface StreamPreamble {
   refused: (why: PreambleFailure) => Error
 }
 
+const HEADER = message(MULTISTREAM_ID)
+const proposals = new Map<string, Uint8Array>()
+
+/** The multistream header and the proposal of `protocol`, built once per protocol (once per stream is measurable). */
+function proposalOf (protocol: string): Uint8Array {
+  let bytes = proposals.get(protocol)
+  if (bytes == null) {
+    bytes = Uint8Array.from([...HEADER, ...message(protocol)])
+    proposals.set(protocol, bytes)
+  }
+  return bytes
+}
+
 /**
  * The preamble of an optimistic proposal of `protocol` to peer `target`, to be confirmed within
  * `timeout` ms (what is left of the connect timeout: the bound of a full negotiation too). A remote that
  * accepts answers with exactly the bytes we sent: the multistream header, then the protocol echoed.
  */
 export function optimisticPreamble (protocol: string, target: string, timeout: number): StreamPreamble {
-  const header = message(MULTISTREAM_ID)
-  const bytes = Uint8Array.from([...header, ...message(protocol)])
+  const bytes = proposalOf(protocol)
   return {
     outgoing: bytes,
     expected: bytes,
@@ -88,7 +100,7 @@ export function optimisticPreamble (protocol: string, target: string, timeout: n
         // a clean end is the stream or connection closing, not an answer about the protocol
         return new DialError(target, `peer ${target} ended the stream before confirming ${protocol}`)
       }
-      if (why < header.length) {
+      if (why < HEADER.byteLength) {
         return new DialError(target, `peer ${target} did not answer with multistream-select on a ${protocol} stream`)
       }
       // After the header, multistream-select allows only the protocol echoed or `na`.
