@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CONTENDERS, connect } from './contenders.js'
 import { startServer } from './run.js'
+import { smallGets } from './scenarios.js'
 import type { Client, Contender } from './contenders.js'
 
 const { values, positionals } = parseArgs({
@@ -39,17 +40,18 @@ const op = values.op as 'small' | 'down' | 'up'
 const size = Number(values.size)
 // bulk operations default to a handful of transfers, small ones to thousands of requests
 const count = op === 'small' ? Number(values.requests) : Math.min(Number(values.requests), 5)
-const concurrency = op === 'small' ? Number(values.concurrency) : 1
+// transfers run one after another; concurrency applies to small requests
+const concurrency = Number(values.concurrency)
 
 async function run (client: Client): Promise<void> {
-  let left = count
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left-- > 0) {
-      if (op === 'small') await client.small()
-      else if (op === 'down') await client.download(size)
-      else await client.upload(size)
-    }
-  }))
+  if (op === 'small') {
+    await smallGets(client, count, concurrency)
+    return
+  }
+  for (let i = 0; i < count; i++) {
+    if (op === 'down') await client.download(size)
+    else await client.upload(size)
+  }
 }
 
 const server = await startServer(contender)

@@ -240,16 +240,11 @@ export function componentText (c: Component): string {
  * @throws {InvalidTargetError} naming the component that does not fit
  */
 export function httpEndpoint (ma: Multiaddr): Readonly<HTTPEndpoint> {
-  // Only successes are remembered: a failure throws a fresh error each time.
-  let endpoint = endpoints.get(ma)
-  if (endpoint == null) {
-    endpoint = Object.freeze(readEndpoint(ma))
-    endpoints.set(ma, endpoint)
-  }
-  return endpoint
+  return endpointOf(ma)
 }
 
-const endpoints = new WeakMap<Multiaddr, Readonly<HTTPEndpoint>>()
+// perMultiaddr remembers only what returns: a failure throws a fresh error each time.
+const endpointOf = perMultiaddr((ma: Multiaddr): Readonly<HTTPEndpoint> => Object.freeze(readEndpoint(ma)))
 
 function readEndpoint (ma: Multiaddr): HTTPEndpoint {
   assertPrintable(ma)
