@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
-import { peerFromHostname } from './addressing.js'
+import { peerOfURL } from './addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from './errors.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
@@ -225,7 +225,7 @@ class PeerDispatcher extends Dispatcher {
 
   override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const origin = typeof options.origin === 'string' ? options.origin : options.origin?.toString() ?? ''
-    if (!isPeerOrigin(origin)) {
+    if (peerOfURL(origin) == null) {
       return this.agent.dispatch(options, handler)
     }
     const key = new URL(origin).origin
@@ -271,9 +271,4 @@ class PeerDispatcher extends Dispatcher {
   }
 }
 
-function isPeerOrigin (origin: string): boolean {
-  if (!origin.startsWith('http://')) return false
-  const { hostname } = new URL(origin)
-  return peerFromHostname(hostname) != null
-}
 

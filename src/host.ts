@@ -8,18 +8,18 @@ import { resolveTxt } from 'node:dns/promises'
 import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
-import { peerFromHostname } from './addressing.js'
+import { peerOfURL } from './addressing.js'
 import { AuthClient, fetchAuth } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
-import { absoluteLocation, multiaddrLocations } from './redirect.js'
+import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
@@ -30,7 +30,6 @@ import type { FetchAuth } from './auth/client.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
-import type { TransportChoice } from './errors.js'
 import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
 import type { ResolvedServerLimits, ServerLimits } from './limits.js'
@@ -433,13 +432,14 @@ class Host implements HTTPHost {
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
       const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
       const auth = await this.#fetchAuth(route, init)
-      const dispatcher = auth == null ? base.compose(guardHops(hops)) : base.compose(auth.interceptor, guardHops(hops))
+      const dispatcher = auth == null ? base.compose(guardRedirects(hops)) : base.compose(auth.interceptor, guardRedirects(hops))
       let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
       const finalURL = response.url === '' ? route.url : response.url
       if (init.redirect === 'manual' && route.addr != null) {
         response = withAbsoluteLocation(response, route.url, route.addr)
       }
-      const streamPeer = peerFromHostname(new URL(finalURL).hostname)
+      // the final URL names its peer only when it went over a stream; an https: one only by proof
+      const streamPeer = peerOfURL(finalURL)
       const proven = streamPeer == null ? auth?.verified() : undefined
       setServerPeer(response, streamPeer ?? proven)
       const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
@@ -467,7 +467,7 @@ class Host implements HTTPHost {
     return await fetchAuth(this.#authClient, {
       expectedPeer: route.peer,
       body: init.body,
-      skip: (origin) => origin.protocol === 'http:' && peerFromHostname(origin.hostname) != null,
+      skip: (origin) => peerOfURL(origin) != null,
       hostOf: (origin) => {
         const sni = this.#sni.lookup(origin.hostname)
         return sni == null ? origin.host : origin.port === '' ? sni.servername : `${sni.servername}:${origin.port}`
@@ -509,35 +509,6 @@ class Host implements HTTPHost {
     this.#server.close()
     this.#server.closeAllConnections()
     await native
-  }
-}
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** The transport of a redirect hop, read off its URL. */
-function hopChoice (url: string): TransportChoice {
-  const stream = new URL(url).protocol === 'http:' && peerFromHostname(new URL(url).hostname) != null
-  return { transport: stream ? 'stream' : 'native', reason: `followed a redirect to ${url}` }
-}
-
-/**
- * An interceptor for one fetch: records each hop's URL, and refuses a redirect that carries an unsafe
- * method from a web server (native) into a libp2p stream, where it would arrive with this host's
- * authenticated peer id (a cross-transport request forgery). 303 and the POST → GET of 301/302 are
- * fine: fetch turns them into GETs before they get here.
- */
-function guardHops (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
-  let previousIsStream: boolean | undefined
-  return (dispatch) => (options, handler) => {
-    // cheap per hop: the URL string is kept for error reports; only its origin decides the transport
-    const origin = String(options.origin)
-    const isStream = origin.startsWith('http://') && peerFromHostname(new URL(origin).hostname) != null
-    hops.push(`${origin}${options.path}`)
-    if (previousIsStream === false && isStream && !SAFE_METHODS.has(options.method.toUpperCase())) {
-      throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(hops[hops.length - 2]).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
-    }
-    previousIsStream = isStream
-    return dispatch(options, handler)
   }
 }
 
