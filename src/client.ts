@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
 import { peerOfURL } from './addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from './errors.js'
+import { headersDeadline } from './headers-deadline.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { ProtocolNotSupportedError, ResponseError } from './errors.js'
@@ -61,7 +62,10 @@ export interface DispatcherOptions {
 
 /** Limits on responses; see {@link DispatcherOptions.client}. */
 export interface ClientLimits {
-  /** How long to wait for the complete response headers once the request is sent, in ms; `0` waits forever. */
+  /**
+   * How long to wait for the final response's headers once the request is sent, in ms; interim 1xx
+   * responses do not extend it. `0` waits forever.
+   */
   headersTimeout?: number
   /** How long the response body may go without a byte arriving, in ms; `0` waits forever. */
   bodyTimeout?: number
@@ -193,7 +197,7 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     bodyTimeout: options.client?.bodyTimeout ?? 300_000,
     maxHeaderSize: options.client?.maxHeaderSize ?? 16_384
   }
-  return new PeerDispatcher(
+  const dispatcher = new PeerDispatcher(
     (origin) => new Pool(origin, {
       ...limits,
       connect: streamConnect,
@@ -204,6 +208,8 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     }),
     new Agent({ ...limits, connect: socketConnect })
   )
+  // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
+  return dispatcher.compose(headersDeadline(limits.headersTimeout))
 }
 
 /**
