@@ -71,6 +71,13 @@ export interface ClientLimits {
   bodyTimeout?: number
   /** The most bytes the response status line and headers may take. */
   maxHeaderSize?: number
+  /**
+   * The most bytes a `host.fetch` response body may yield, after `Content-Encoding` is decoded (see
+   * `FetchInit.maxBodySize`, which overrides it per request). Not applied to `host.dispatcher`.
+   *
+   * @default Infinity
+   */
+  maxBodySize?: number
 }
 
 /** The connect timeout when none is given, in ms. */

@@ -279,6 +279,20 @@ export class ResponseHeadersTooLargeError extends ResponseError {
   }
 }
 
+/**
+ * The response body yielded more than `maxBodySize` bytes (counted after `Content-Encoding` is decoded,
+ * when it is): reading the body fails with this error, and the request is aborted.
+ */
+export class ResponseBodyTooLargeError extends ResponseError {
+  /** The bound, in bytes. */
+  readonly limit: number
+
+  constructor (limit: number) {
+    super('ERR_RESPONSE_BODY_TOO_LARGE', `the response body is larger than maxBodySize (${limit} bytes)`)
+    this.limit = limit
+  }
+}
+
 /** The response headers, or the next chunk of its body, did not arrive within the client's timeouts. */
 export class ResponseTimeoutError extends ResponseError {
   /** Which wait ran out: `headers` (`client.headersTimeout`) or `body` (`client.bodyTimeout`). */

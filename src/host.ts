@@ -7,19 +7,20 @@
 import { resolveTxt } from 'node:dns/promises'
 import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
-import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
+import { Headers as UndiciHeaders, fetch as undiciFetch } from 'undici'
 import { peerOfURL } from './addressing.js'
 import { AuthClient, fetchAuth } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
+import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
@@ -30,6 +31,7 @@ import type { FetchAuth } from './auth/client.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+import type { ResponseBodyTooLargeError } from './errors.js'
 import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
 import type { ResolvedServerLimits, ServerLimits } from './limits.js'
@@ -141,6 +143,22 @@ export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOpt
    * @default false
    */
   auth?: boolean
+  /**
+   * Decode the body's `Content-Encoding` (gzip, deflate, br, zstd), as WHATWG fetch does. `false` gives
+   * the bytes as sent, with `Content-Encoding` still in the headers (what `libp2phttp fetch` writes without
+   * `--compressed`). Fetch still sends its default `Accept-Encoding` unless the request sets one.
+   *
+   * @default true
+   */
+  decompress?: boolean
+  /**
+   * The most bytes the `Response` body may yield, counted after decoding: a small compressed body can
+   * decode to gigabytes. Past it, reading the body fails with {@link ResponseBodyTooLargeError}
+   * (`ERR_RESPONSE_BODY_TOO_LARGE`) and the request is aborted.
+   *
+   * @default the host's `client.maxBodySize` (`Infinity`)
+   */
+  maxBodySize?: number
 }
 
 /** Options for {@link HTTPHost.close}. */
@@ -425,6 +443,10 @@ class Host implements HTTPHost {
     if (this.#closing != null) {
       throw new HostClosedError()
     }
+    const maxBodySize = init.maxBodySize ?? this.#init.client?.maxBodySize ?? Infinity
+    if (!(maxBodySize >= 0)) {
+      throw new InvalidLimitError(`maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
+    }
     let route: Route | undefined
     const hops: string[] = []
     try {
@@ -432,12 +454,10 @@ class Host implements HTTPHost {
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
       const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
       const auth = await this.#fetchAuth(route, init)
-      const dispatcher = auth == null ? base.compose(guardRedirects(hops)) : base.compose(auth.interceptor, guardRedirects(hops))
-      let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
+      const keep = init.decompress === false ? new KeepContentEncoding() : undefined
+      const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
+      const response = this.#finish(await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
       const finalURL = response.url === '' ? route.url : response.url
-      if (init.redirect === 'manual' && route.addr != null) {
-        response = withAbsoluteLocation(response, route.url, route.addr)
-      }
       // the final URL names its peer only when it went over a stream; an https: one only by proof
       const streamPeer = peerOfURL(finalURL)
       const proven = streamPeer == null ? auth?.verified() : undefined
@@ -454,6 +474,21 @@ class Host implements HTTPHost {
       }
       throw error
     }
+  }
+
+  /**
+   * The response as the caller gets it: `Content-Encoding` given back when the body was kept as sent,
+   * a relative `Location` made an absolute `multiaddr:` URI (`redirect: 'manual'`), the body bounded.
+   */
+  #finish (response: Response, route: Route, init: FetchInit, keep: KeepContentEncoding | undefined, maxBodySize: number): Response {
+    let headers = keep?.headers(response)
+    const location = init.redirect === 'manual' && route.addr != null ? absoluteLocationOf(response, route.url, route.addr) : undefined
+    if (location != null) {
+      headers ??= new UndiciHeaders(response.headers as never) as unknown as Headers
+      headers.set('location', location)
+    }
+    const body = response.body != null && maxBodySize !== Infinity ? boundedBody(response.body, maxBodySize) : undefined
+    return headers == null && body == null ? response : rebuildResponse(response, { headers, body })
   }
 
   /** Peer ID Authentication for a native fetch that names a peer or asks for it. */
@@ -514,20 +549,12 @@ class Host implements HTTPHost {
 
 /**
  * With `redirect: 'manual'`, a relative `Location` from a multiaddr target is given back as an absolute
- * `multiaddr:` URI (the request's address with its `/http-path` replaced), which `host.fetch` accepts as is.
+ * `multiaddr:` URI (the request's address with its `/http-path` replaced), which `host.fetch` accepts as
+ * is; `undefined` when there is nothing to change.
  */
-function withAbsoluteLocation (response: Response, requestURL: string, addr: Multiaddr): Response {
+function absoluteLocationOf (response: Response, requestURL: string, addr: Multiaddr): string | undefined {
   const location = response.headers.get('location')
-  const absolute = location == null ? undefined : absoluteLocation(location, requestURL, addr)
-  if (absolute == null) {
-    return response
-  }
-  // fetch's response headers are immutable: the response is rebuilt around the same body stream
-  const headers = new UndiciHeaders(response.headers as never)
-  headers.set('location', absolute)
-  const rebuilt = new UndiciResponse(response.body as never, { status: response.status, statusText: response.statusText, headers }) as unknown as Response
-  Object.defineProperty(rebuilt, 'url', { value: response.url })
-  return rebuilt
+  return location == null ? undefined : absoluteLocation(location, requestURL, addr)
 }
 
 /** undici's fetch reports every network failure as `TypeError('fetch failed')`; surface our typed cause. */

@@ -84,6 +84,7 @@ export {
   BadResponseError,
   ResponseHeadersTooLargeError,
   ResponseTimeoutError,
+  ResponseBodyTooLargeError,
   PeerAuthHeaderError,
   PeerAuthError,
   PeerMismatchError,
