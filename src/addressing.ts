@@ -109,7 +109,10 @@ export function peerHostname (peer: PeerId): string {
   return hostname
 }
 
-/** The peer a URL hostname stands for (see {@link peerHostname}), or `undefined` for any other hostname. */
+/**
+ * The peer a URL hostname stands for (see {@link peerHostname}), or `undefined` for any other hostname.
+ * Whether a URL names a peer depends on its scheme too: ask {@link peerOfURL}.
+ */
 export function peerFromHostname (hostname: string): PeerId | undefined {
   // Only base36 CIDv1 of the libp2p-key codec: a DNS name can never be mistaken for a peer.
   if (!hostname.startsWith('k')) {
@@ -131,6 +134,28 @@ export function peerFromHostname (hostname: string): PeerId | undefined {
   }
 }
 
+
+/**
+ * The peer a URL names, or `undefined`. The one rule, which routing, the dispatcher and `serverPeer`
+ * all follow: only an `http:` URL whose hostname is a peer hostname names a peer, and exactly those
+ * URLs go over `/http/1.1` streams to it (the connection's security handshake proves who answers). An
+ * `https:` URL never does, whatever its hostname looks like: it is a DNS name, and only Peer ID
+ * Authentication proves who serves it.
+ */
+export function peerOfURL (url: string | Pick<URL, 'protocol' | 'hostname'>): PeerId | undefined {
+  if (typeof url === 'string') {
+    // cheap refusal of most URLs before parsing
+    if (url.slice(0, 7).toLowerCase() !== 'http://') {
+      return undefined
+    }
+    try {
+      url = new URL(url)
+    } catch {
+      return undefined
+    }
+  }
+  return url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
+}
 
 /**
  * `fn` remembered per multiaddr object. Multiaddrs are immutable, `getComponents()` copies every
@@ -323,7 +348,7 @@ export function urlToMultiaddr (input: string | URL): Multiaddr {
   if (url.username !== '' || url.password !== '') {
     throw new InvalidTargetError('a URL with credentials has no multiaddr form')
   }
-  const peer = url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
+  const peer = peerOfURL(url)
   let base: string
   if (peer != null) {
     base = `/p2p/${peer.toString()}`

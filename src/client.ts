@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto'
 import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
-import { peerFromHostname } from './addressing.js'
+import { peerOfURL } from './addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from './errors.js'
+import { headersDeadline } from './headers-deadline.js'
 import { LRUMap } from './lru.js'
 import { createStreamConnector } from './stream/connect.js'
 import type { ProtocolNotSupportedError, ResponseError } from './errors.js'
@@ -61,12 +62,22 @@ export interface DispatcherOptions {
 
 /** Limits on responses; see {@link DispatcherOptions.client}. */
 export interface ClientLimits {
-  /** How long to wait for the complete response headers once the request is sent, in ms; `0` waits forever. */
+  /**
+   * How long to wait for the final response's headers once the request is sent, in ms; interim 1xx
+   * responses do not extend it. `0` waits forever.
+   */
   headersTimeout?: number
   /** How long the response body may go without a byte arriving, in ms; `0` waits forever. */
   bodyTimeout?: number
   /** The most bytes the response status line and headers may take. */
   maxHeaderSize?: number
+  /**
+   * The most bytes a `host.fetch` response body may yield, after `Content-Encoding` is decoded (see
+   * `FetchInit.maxBodySize`, which overrides it per request). Not applied to `host.dispatcher`.
+   *
+   * @default Infinity
+   */
+  maxBodySize?: number
 }
 
 /** The connect timeout when none is given, in ms. */
@@ -193,7 +204,7 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     bodyTimeout: options.client?.bodyTimeout ?? 300_000,
     maxHeaderSize: options.client?.maxHeaderSize ?? 16_384
   }
-  return new PeerDispatcher(
+  const dispatcher = new PeerDispatcher(
     (origin) => new Pool(origin, {
       ...limits,
       connect: streamConnect,
@@ -204,6 +215,8 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     }),
     new Agent({ ...limits, connect: socketConnect })
   )
+  // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
+  return dispatcher.compose(headersDeadline(limits.headersTimeout))
 }
 
 /**
@@ -225,7 +238,7 @@ class PeerDispatcher extends Dispatcher {
 
   override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const origin = typeof options.origin === 'string' ? options.origin : options.origin?.toString() ?? ''
-    if (!isPeerOrigin(origin)) {
+    if (peerOfURL(origin) == null) {
       return this.agent.dispatch(options, handler)
     }
     const key = new URL(origin).origin
@@ -271,9 +284,4 @@ class PeerDispatcher extends Dispatcher {
   }
 }
 
-function isPeerOrigin (origin: string): boolean {
-  if (!origin.startsWith('http://')) return false
-  const { hostname } = new URL(origin)
-  return peerFromHostname(hostname) != null
-}
 

@@ -236,10 +236,10 @@ export class PingError extends LibP2PHTTPError {
 }
 
 /**
- * A redirect was not followed because following it would be unsafe: a web server (the native
- * transport) sending an unsafe method (`POST`, `PUT`, …, replayed by a 307/308) into a libp2p stream,
- * where the request would carry this host's authenticated peer id. Use `redirect: 'manual'` to decide
- * yourself.
+ * A redirect was not followed because following it would be unsafe: a 307/308 replaying an unsafe
+ * method (`POST`, `PUT`, `DELETE`, …) and its body to another origin, that is another peer or another
+ * web server, where the request would arrive with this host's identity (its authenticated peer id over
+ * a stream). Use `redirect: 'manual'` to decide yourself.
  */
 export class RedirectRefusedError extends LibP2PHTTPError {
   constructor (message: string) {
@@ -276,6 +276,20 @@ export class BadResponseError extends ResponseError {
 export class ResponseHeadersTooLargeError extends ResponseError {
   constructor (message: string, reason?: string, options?: { cause?: unknown }) {
     super('ERR_RESPONSE_HEADERS_TOO_LARGE', message, reason, options)
+  }
+}
+
+/**
+ * The response body yielded more than `maxBodySize` bytes (counted after `Content-Encoding` is decoded,
+ * when it is): reading the body fails with this error, and the request is aborted.
+ */
+export class ResponseBodyTooLargeError extends ResponseError {
+  /** The bound, in bytes. */
+  readonly limit: number
+
+  constructor (limit: number) {
+    super('ERR_RESPONSE_BODY_TOO_LARGE', `the response body is larger than maxBodySize (${limit} bytes)`)
+    this.limit = limit
   }
 }
 

@@ -7,19 +7,20 @@
 import { resolveTxt } from 'node:dns/promises'
 import { Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
-import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
-import { peerFromHostname } from './addressing.js'
+import { Headers as UndiciHeaders, fetch as undiciFetch } from 'undici'
+import { peerOfURL } from './addressing.js'
 import { AuthClient, fetchAuth } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, InvalidAuthOptionsError, LibP2PHTTPError, NoLibp2pError, RedirectRefusedError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
-import { absoluteLocation, multiaddrLocations } from './redirect.js'
+import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
+import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
 import { listenOnStreams } from './stream/server.js'
@@ -30,7 +31,7 @@ import type { FetchAuth } from './auth/client.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
-import type { TransportChoice } from './errors.js'
+import type { ResponseBodyTooLargeError } from './errors.js'
 import type { TxtResolver } from './dnsaddr.js'
 import type { Handler } from './handler.js'
 import type { ResolvedServerLimits, ServerLimits } from './limits.js'
@@ -142,6 +143,22 @@ export type FetchInit = Omit<UndiciRequestInit, 'dispatcher'> & ProtocolFetchOpt
    * @default false
    */
   auth?: boolean
+  /**
+   * Decode the body's `Content-Encoding` (gzip, deflate, br, zstd), as WHATWG fetch does. `false` gives
+   * the bytes as sent, with `Content-Encoding` still in the headers (what `libp2phttp fetch` writes without
+   * `--compressed`). Fetch still sends its default `Accept-Encoding` unless the request sets one.
+   *
+   * @default true
+   */
+  decompress?: boolean
+  /**
+   * The most bytes the `Response` body may yield, counted after decoding: a small compressed body can
+   * decode to gigabytes. Past it, reading the body fails with {@link ResponseBodyTooLargeError}
+   * (`ERR_RESPONSE_BODY_TOO_LARGE`) and the request is aborted.
+   *
+   * @default the host's `client.maxBodySize` (`Infinity`)
+   */
+  maxBodySize?: number
 }
 
 /** Options for {@link HTTPHost.close}. */
@@ -426,6 +443,10 @@ class Host implements HTTPHost {
     if (this.#closing != null) {
       throw new HostClosedError()
     }
+    const maxBodySize = init.maxBodySize ?? this.#init.client?.maxBodySize ?? Infinity
+    if (!(maxBodySize >= 0)) {
+      throw new InvalidLimitError(`maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
+    }
     let route: Route | undefined
     const hops: string[] = []
     try {
@@ -433,13 +454,12 @@ class Host implements HTTPHost {
       // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
       const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
       const auth = await this.#fetchAuth(route, init)
-      const dispatcher = auth == null ? base.compose(guardHops(hops)) : base.compose(auth.interceptor, guardHops(hops))
-      let response = await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response
+      const keep = init.decompress === false ? new KeepContentEncoding() : undefined
+      const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
+      const response = this.#finish(await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
       const finalURL = response.url === '' ? route.url : response.url
-      if (init.redirect === 'manual' && route.addr != null) {
-        response = withAbsoluteLocation(response, route.url, route.addr)
-      }
-      const streamPeer = peerFromHostname(new URL(finalURL).hostname)
+      // the final URL names its peer only when it went over a stream; an https: one only by proof
+      const streamPeer = peerOfURL(finalURL)
       const proven = streamPeer == null ? auth?.verified() : undefined
       setServerPeer(response, streamPeer ?? proven)
       const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
@@ -456,6 +476,21 @@ class Host implements HTTPHost {
     }
   }
 
+  /**
+   * The response as the caller gets it: `Content-Encoding` given back when the body was kept as sent,
+   * a relative `Location` made an absolute `multiaddr:` URI (`redirect: 'manual'`), the body bounded.
+   */
+  #finish (response: Response, route: Route, init: FetchInit, keep: KeepContentEncoding | undefined, maxBodySize: number): Response {
+    let headers = keep?.headers(response)
+    const location = init.redirect === 'manual' && route.addr != null ? absoluteLocationOf(response, route.url, route.addr) : undefined
+    if (location != null) {
+      headers ??= new UndiciHeaders(response.headers as never) as unknown as Headers
+      headers.set('location', location)
+    }
+    const body = response.body != null && maxBodySize !== Infinity ? boundedBody(response.body, maxBodySize) : undefined
+    return headers == null && body == null ? response : rebuildResponse(response, { headers, body })
+  }
+
   /** Peer ID Authentication for a native fetch that names a peer or asks for it. */
   async #fetchAuth (route: Route, init: FetchInit): Promise<FetchAuth | undefined> {
     if (route.choice.transport !== 'native' || (route.peer == null && init.auth !== true)) {
@@ -467,7 +502,7 @@ class Host implements HTTPHost {
     return await fetchAuth(this.#authClient, {
       expectedPeer: route.peer,
       body: init.body,
-      skip: (origin) => origin.protocol === 'http:' && peerFromHostname(origin.hostname) != null,
+      skip: (origin) => peerOfURL(origin) != null,
       hostOf: (origin) => {
         const sni = this.#sni.lookup(origin.hostname)
         return sni == null ? origin.host : origin.port === '' ? sni.servername : `${sni.servername}:${origin.port}`
@@ -512,51 +547,14 @@ class Host implements HTTPHost {
   }
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** The transport of a redirect hop, read off its URL. */
-function hopChoice (url: string): TransportChoice {
-  const stream = new URL(url).protocol === 'http:' && peerFromHostname(new URL(url).hostname) != null
-  return { transport: stream ? 'stream' : 'native', reason: `followed a redirect to ${url}` }
-}
-
-/**
- * An interceptor for one fetch: records each hop's URL, and refuses a redirect that carries an unsafe
- * method from a web server (native) into a libp2p stream, where it would arrive with this host's
- * authenticated peer id (a cross-transport request forgery). 303 and the POST → GET of 301/302 are
- * fine: fetch turns them into GETs before they get here.
- */
-function guardHops (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
-  let previousIsStream: boolean | undefined
-  return (dispatch) => (options, handler) => {
-    // cheap per hop: the URL string is kept for error reports; only its origin decides the transport
-    const origin = String(options.origin)
-    const isStream = origin.startsWith('http://') && peerFromHostname(new URL(origin).hostname) != null
-    hops.push(`${origin}${options.path}`)
-    if (previousIsStream === false && isStream && !SAFE_METHODS.has(options.method.toUpperCase())) {
-      throw new RedirectRefusedError(`refused to follow a redirect from ${new URL(hops[hops.length - 2]).origin} into a libp2p stream with ${options.method}: the request would carry this host's peer id (use redirect: 'manual' to decide)`)
-    }
-    previousIsStream = isStream
-    return dispatch(options, handler)
-  }
-}
-
 /**
  * With `redirect: 'manual'`, a relative `Location` from a multiaddr target is given back as an absolute
- * `multiaddr:` URI (the request's address with its `/http-path` replaced), which `host.fetch` accepts as is.
+ * `multiaddr:` URI (the request's address with its `/http-path` replaced), which `host.fetch` accepts as
+ * is; `undefined` when there is nothing to change.
  */
-function withAbsoluteLocation (response: Response, requestURL: string, addr: Multiaddr): Response {
+function absoluteLocationOf (response: Response, requestURL: string, addr: Multiaddr): string | undefined {
   const location = response.headers.get('location')
-  const absolute = location == null ? undefined : absoluteLocation(location, requestURL, addr)
-  if (absolute == null) {
-    return response
-  }
-  // fetch's response headers are immutable: the response is rebuilt around the same body stream
-  const headers = new UndiciHeaders(response.headers as never)
-  headers.set('location', absolute)
-  const rebuilt = new UndiciResponse(response.body as never, { status: response.status, statusText: response.statusText, headers }) as unknown as Response
-  Object.defineProperty(rebuilt, 'url', { value: response.url })
-  return rebuilt
+  return location == null ? undefined : absoluteLocation(location, requestURL, addr)
 }
 
 /** undici's fetch reports every network failure as `TypeError('fetch failed')`; surface our typed cause. */

@@ -49,7 +49,7 @@ export { nodeHandler, fetchHandler } from './handler.js'
 export type { Handler, NodeHandler, TaggedHandler } from './handler.js'
 export type { FetchHandler } from './fetch-handler.js'
 export {
-  parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, MULTIADDR_URI_SCHEME, isHTTPTransportAddress,
+  parseMultiaddrURI, parseMultiaddr, peerHostname, peerFromHostname, peerOfURL, MULTIADDR_URI_SCHEME, isHTTPTransportAddress,
   httpEndpoint, multiaddrToURL, urlToMultiaddr, withHTTPPath, normalizeHTTPAddress, multiaddrFromBytes, multiaddrToBytes
 } from './addressing.js'
 export type { ParsedMultiaddr, HTTPEndpoint } from './addressing.js'
@@ -84,6 +84,7 @@ export {
   BadResponseError,
   ResponseHeadersTooLargeError,
   ResponseTimeoutError,
+  ResponseBodyTooLargeError,
   PeerAuthHeaderError,
   PeerAuthError,
   PeerMismatchError,

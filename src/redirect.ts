@@ -7,8 +7,10 @@
  *
  * @module
  */
-import { MULTIADDR_URI_SCHEME, withHTTPPath } from './addressing.js'
+import { MULTIADDR_URI_SCHEME, peerOfURL, withHTTPPath } from './addressing.js'
+import { RedirectRefusedError } from './errors.js'
 import { ForwardingHandler } from './forwarding-handler.js'
+import type { TransportChoice } from './errors.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher } from 'undici'
 
@@ -66,4 +68,33 @@ export function absoluteLocation (location: string, requestURL: string, addr: Mu
     return undefined
   }
   return `${MULTIADDR_URI_SCHEME}${withHTTPPath(addr, `${resolved.pathname}${resolved.search}`).toString()}`
+}
+
+/** RFC 9110 §9.2.1: the methods that only read. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+/** The transport of a redirect hop, read off its URL. */
+export function hopChoice (url: string): TransportChoice {
+  return { transport: peerOfURL(url) != null ? 'stream' : 'native', reason: `followed a redirect to ${url}` }
+}
+
+/**
+ * An interceptor for one fetch: records each hop's URL in `hops`, and refuses a redirect that carries an
+ * unsafe method to another origin, that is another peer (each peer is an origin, `http://<peer>`) or
+ * another web server. Fetch repeats the method and body only on 307 and 308 (RFC 9110 §15.4.8,
+ * §15.4.9); 303, and the POST of 301/302, arrive here already turned into GETs. A repeated POST would
+ * reach a server its sender never chose: over a stream with this host's authenticated peer id, natively
+ * with whatever the body authorises (a cross-origin request forgery). `redirect: 'manual'` never gets
+ * here with a second hop: the caller decides.
+ */
+export function guardRedirects (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const origin = new URL(String(options.origin)).origin
+    const previous = hops.length === 0 ? undefined : new URL(hops[hops.length - 1]).origin
+    hops.push(`${origin}${options.path}`)
+    if (previous != null && previous !== origin && !SAFE_METHODS.has(options.method.toUpperCase())) {
+      throw new RedirectRefusedError(`refused to follow a redirect from ${previous} to ${origin} with ${options.method}: the request and its body would go to a server the caller did not choose, with this host's identity (use redirect: 'manual' to decide)`)
+    }
+    return dispatch(options, handler)
+  }
 }

@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_DNSADDR, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import {
   MULTIADDR_URI_SCHEME, httpEndpoint, isHTTPTransportAddress, normalizeHTTPAddress, parseMultiaddr,
-  parseMultiaddrURI, peerFromHostname, peerHostname, perMultiaddr, requestTarget
+  parseMultiaddrURI, peerHostname, peerOfURL, perMultiaddr, requestTarget
 } from './addressing.js'
 import { resolveDnsaddr } from './dnsaddr.js'
 import { DialError, InvalidTargetError, LibP2PHTTPError } from './errors.js'
@@ -111,8 +111,7 @@ export function describeTarget (target: FetchTarget): TargetDescription {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new InvalidTargetError(`unsupported URL scheme ${url.protocol} in ${text}`)
     }
-    // only http: peer URLs go over streams (the dispatcher's rule too); https://<base36> is a DNS name
-    const peer = url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
+    const peer = peerOfURL(url)
     return peer == null ? { url, addrs: [], path: `${url.pathname}${url.search}` } : { peer, addrs: [], path: `${url.pathname}${url.search}` }
   }
   if (Array.isArray(target)) {

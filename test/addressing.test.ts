@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InvalidTargetError, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname } from '../src/index.js'
+import { InvalidTargetError, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, peerOfURL } from '../src/index.js'
 import {
   httpEndpoint, isHTTPTransportAddress, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, normalizeHTTPAddress,
   requestTarget, urlToMultiaddr, withHTTPPath
@@ -80,6 +80,28 @@ describe('peer hostnames', () => {
     expect(peerFromHostname('localhost')).toBeUndefined()
     expect(peerFromHostname('k51qzi5uqu5dinvalid')).toBeUndefined()
     expect(peerFromHostname(PEER.toLowerCase())).toBeUndefined()
+  })
+})
+
+// the one rule for which URLs name a peer (issue 14: https://<base36>/ was taken for that peer, unproven)
+describe('peerOfURL', () => {
+  const HOST = peerHostname(peerIdFromString(PEER))
+  it.each([
+    [`http://${HOST}/x`, PEER],
+    [`http://${HOST}:8080/x?y`, PEER],
+    [`HTTP://${HOST.toUpperCase()}/`, PEER],
+    [new URL(`http://${HOST}/`), PEER],
+    [{ protocol: 'http:', hostname: HOST }, PEER],
+    [`https://${HOST}/x`, undefined],
+    [`https://${HOST}:8443/`, undefined],
+    [new URL(`https://${HOST}/`), undefined],
+    [{ protocol: 'https:', hostname: HOST }, undefined],
+    [`ws://${HOST}/`, undefined],
+    ['http://example.com/', undefined],
+    ['http://k51qzi5uqu5dinvalid/', undefined],
+    ['not a url', undefined]
+  ])('%s names %s', (url, peer) => {
+    expect(peerOfURL(url)?.toString()).toBe(peer)
   })
 })
 

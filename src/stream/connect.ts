@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { peerFromHostname } from '../addressing.js'
+import { peerOfURL } from '../addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
 import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
@@ -201,7 +201,7 @@ export class StreamOpener {
  */
 export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 10_000): buildConnector.connector {
   return (options, callback) => {
-    const peer = peerFromHostname(options.hostname)
+    const peer = peerOfURL(options)
     if (peer == null) {
       fallback(options, callback)
       return

@@ -4,9 +4,13 @@
  * error carrying a `code`; nothing crashes and no rejection goes unhandled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LibP2PHTTPError } from '../../src/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { LibP2PHTTPError, ResponseTimeoutError } from '../../src/index.js'
 import { settle, snapshot } from '../helpers/leaks.js'
 import { createNode, createPeer, stopPeers } from '../helpers/nodes.js'
+import { createRawServer } from '../helpers/raw-server.js'
+import { testCertificate } from '../helpers/tls.js'
+import type { RawServer } from '../helpers/raw-server.js'
 import type { Snapshot } from '../helpers/leaks.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -109,5 +113,53 @@ describe('a client facing bad servers', () => {
     const after = await settle([client.node, server], before)
     expect(after.streams).toBe(0)
     expect(after.heapUsed - before.heapUsed).toBeLessThan(16 * 1024 * 1024)
+  })
+})
+
+// issue 14: undici restarts its headers timer on every 1xx, so a server sending `103 Early Hints` once a
+// second held a request with a 3 s headers timeout for as long as it liked
+describe('1xx responses do not extend the headers timeout', () => {
+  let raw: RawServer
+  let hinted: Peer
+  let timers: Array<ReturnType<typeof setInterval>> = []
+  let baseline: Snapshot
+  beforeAll(async () => {
+    const cert = await testCertificate()
+    raw = await createRawServer({ tls: cert })
+    raw.respond = (_req, res) => {
+      // a 103 every second, and the final answer only after 8 s
+      const timer = setInterval(() => { res.writeEarlyHints({ link: '</style.css>; rel=preload' }) }, 1000)
+      const final = setTimeout(() => { clearInterval(timer); res.end('too late') }, 8000)
+      timers.push(timer, final)
+      res.on('close', () => { clearInterval(timer); clearTimeout(final) })
+    }
+    hinted = await createPeer({ client: { headersTimeout: 2500 }, clientTLS: { ca: cert.cert } })
+    await hinted.node.dial(raw.node.getMultiaddrs())
+    baseline = await snapshot([hinted.node, raw.node])
+  })
+  afterAll(async () => {
+    for (const timer of timers) clearTimeout(timer)
+    timers = []
+    await stopPeers(hinted)
+    await raw.stop()
+  })
+
+  it.each([
+    ['stream', () => raw.addrs()[0]],
+    // without /p2p: a plain HTTPS server, no Peer ID Authentication
+    ['native', () => multiaddr(raw.addrs().at(-1)!.toString().replace(/\/p2p\/.*$/, ''))]
+  ])('over the %s transport: ResponseTimeoutError (headers) at the deadline', async (transport, addr) => {
+    const started = Date.now()
+    const outcome = await hinted.host.fetch(addr()).then(async (res) => `${res.status} ${await res.text()}`, (err: unknown) => err)
+    expect(outcome).toBeInstanceOf(ResponseTimeoutError)
+    expect(outcome).toMatchObject({ code: 'ERR_RESPONSE_TIMEOUT', phase: 'headers' })
+    expect((outcome as { transport?: { transport: string } }).transport?.transport).toBe(transport)
+    // 2.5 s, well before the final answer at 8 s
+    expect(Date.now() - started).toBeLessThan(7000)
+  })
+
+  it('the timed-out exchanges leave no stream or socket behind', async () => {
+    const after = await settle([hinted.node, raw.node], baseline)
+    expect(after.streams).toBe(0)
   })
 })

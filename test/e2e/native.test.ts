@@ -9,11 +9,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
-  remotePeer, serverPeer, transportOf
+  peerHostname, remotePeer, serverPeer, transportOf
 } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
-import type { HTTPHost } from '../../src/index.js'
+import type { ClientTLSOptions, HTTPHost } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { TestCertificate } from '../helpers/tls.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -313,7 +313,8 @@ describe('redirects', () => {
     web.serve((_req, res) => { res.writeHead(307, { location: `http://127.0.0.1:${port}/leak` }).end() })
     const lax = await createHTTPHost({ insecureAllowHTTP: true, clientTLS: { ca: cert.cert } })
     try {
-      const err = await client.host.fetch(web.addrs()[0], { method: 'POST', body: 'secret' }).catch((e: unknown) => e)
+      // a GET: a POST is refused before that, as any 307 of a POST to another origin
+      const err = await client.host.fetch(web.addrs()[0], { headers: { authorization: 'Bearer secret' } }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(InsecureHTTPError)
       expect(leaked).toBe(0)
       // the caller asking for that origin itself is fine
@@ -364,6 +365,122 @@ describe('redirects', () => {
     other.host.serve((_req, res) => { res.writeHead(302, { location: 'multiaddr:/ip4/127.0.0.1/tcp/1/http-path/x' }).end() })
     const err = await client.host.fetch(other.node.getMultiaddrs()[0]).catch((e: unknown) => e)
     expect((err as Error).message).toMatch(/must name its peer/)
+  })
+})
+
+describe('which responses name their server', () => {
+  // issue 14: a plain HTTPS server reached as https://<base36 peer id>:port/ was reported as that peer
+  it('https://<base36 peer id>/ without Peer ID Authentication names no peer', async () => {
+    const web = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    web.serve((_req, res) => { res.end('not who you think') })
+    // the name resolves to the web server (a DNS record an attacker controls would do the same); the
+    // certificate is accepted whatever its name, as from a CA that issued one for it
+    const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
+      if (options.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }])
+      else callback(null, '127.0.0.1', 4)
+    }
+    const lax = await createHTTPHost({ clientTLS: { ca: cert.cert, checkServerIdentity: () => undefined, lookup } as ClientTLSOptions })
+    try {
+      const url = `https://${peerHostname(server.node.peerId)}:${portOf(web.addrs()[0])}/`
+      const res = await lax.fetch(url)
+      expect(await res.text()).toBe('not who you think')
+      expect(serverPeer(res)).toBeUndefined()
+      expect(transportOf(res)?.transport).toBe('native')
+    } finally {
+      await Promise.all([web.close(), lax.close()])
+    }
+  })
+})
+
+describe('a 307/308 does not replay an unsafe method to another peer or origin', () => {
+  let sender: Peer
+  let target: Peer
+  let web: HTTPHost
+  let otherWeb: HTTPHost
+  /** `METHOD path body` of every request `target` and `otherWeb` received. */
+  const received: string[] = []
+  async function record (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    received.push(`${req.method ?? ''} ${req.url ?? ''} ${Buffer.concat(chunks).toString()}`)
+    res.end(`${req.method ?? ''} from ${remotePeer(req)?.toString() ?? 'nobody'}`)
+  }
+  beforeAll(async () => {
+    sender = await createPeer()
+    target = await createPeer()
+    target.host.serve(record)
+    web = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    otherWeb = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    otherWeb.serve(record)
+  })
+  afterAll(async () => {
+    await stopPeers(sender, target)
+    await Promise.all([web.close(), otherWeb.close()])
+  })
+
+  /** `sender` answers every request with `status` and `location`. */
+  function senderRedirects (status: number, location: string): void {
+    sender.host.serve((req, res) => {
+      if (req.url === '/here') {
+        void record(req, res)
+        return
+      }
+      res.writeHead(status, { location }).end()
+    })
+  }
+
+  it('stream → another peer: refused for POST (307 and 308), the body never sent', async () => {
+    received.length = 0
+    for (const status of [307, 308]) {
+      senderRedirects(status, `multiaddr:${target.node.getMultiaddrs()[0].toString()}/http-path/transfer`)
+      const err = await client.host.fetch(sender.node.getMultiaddrs()[0], { method: 'POST', body: 'transfer everything' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(RedirectRefusedError)
+      expect((err as RedirectRefusedError).code).toBe('ERR_REDIRECT_REFUSED')
+    }
+    // DELETE is unsafe too
+    const err = await client.host.fetch(sender.node.getMultiaddrs()[0], { method: 'DELETE' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RedirectRefusedError)
+    expect(received).toEqual([])
+  })
+
+  it('native → another origin: refused for POST', async () => {
+    received.length = 0
+    web.serve((_req, res) => { res.writeHead(307, { location: `multiaddr:${otherWeb.addrs()[0].toString()}/http-path/transfer` }).end() })
+    const err = await client.host.fetch(web.addrs()[0], { method: 'POST', body: 'transfer everything' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RedirectRefusedError)
+    expect(received).toEqual([])
+  })
+
+  it('native → stream: refused for PUT', async () => {
+    received.length = 0
+    web.serve((_req, res) => { res.writeHead(308, { location: `multiaddr:${target.node.getMultiaddrs()[0].toString()}/http-path/transfer` }).end() })
+    const err = await client.host.fetch(web.addrs()[0], { method: 'PUT', body: 'x' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RedirectRefusedError)
+    expect(received).toEqual([])
+  })
+
+  it('the same origin keeps the POST and its body', async () => {
+    received.length = 0
+    senderRedirects(307, '/here')
+    const res = await client.host.fetch(sender.node.getMultiaddrs()[0], { method: 'POST', body: 'stay' })
+    expect(await res.text()).toBe(`POST from ${client.node.peerId.toString()}`)
+    expect(received).toEqual(['POST /here stay'])
+  })
+
+  it('303, and 301/302 of a POST, become a GET elsewhere: followed', async () => {
+    for (const status of [301, 302, 303]) {
+      received.length = 0
+      senderRedirects(status, `multiaddr:${target.node.getMultiaddrs()[0].toString()}/http-path/moved`)
+      const res = await client.host.fetch(sender.node.getMultiaddrs()[0], { method: 'POST', body: 'form' })
+      expect(await res.text()).toBe(`GET from ${client.node.peerId.toString()}`)
+      expect(received).toEqual(['GET /moved '])
+    }
+  })
+
+  it("redirect: 'manual' hands the 307 to the caller", async () => {
+    senderRedirects(307, `multiaddr:${target.node.getMultiaddrs()[0].toString()}/http-path/transfer`)
+    const res = await client.host.fetch(sender.node.getMultiaddrs()[0], { method: 'POST', body: 'x', redirect: 'manual' })
+    expect(res.status).toBe(307)
   })
 })
 

@@ -36,7 +36,9 @@ export const EXIT = {
   /** `--max-time` ran out, or the peer stopped answering (curl: operation timed out). */
   TIMEOUT: 28,
   /** The response broke off or was malformed (curl: failure receiving network data). */
-  RECEIVE: 56
+  RECEIVE: 56,
+  /** The body is larger than `--max-filesize` (curl: maximum file size exceeded). */
+  TOO_LARGE: 63
 } as const
 
 export const FETCH_USAGE = `libp2phttp fetch URL [options]
@@ -47,8 +49,12 @@ export const FETCH_USAGE = `libp2phttp fetch URL [options]
   -o, --output FILE     write the body to FILE instead of stdout
   -s, --silent          no progress indicator
   -m, --max-time SEC    give up after SEC seconds (exit 28)
+  --compressed          ask for a compressed body (Accept-Encoding: gzip, deflate) and write it decoded;
+                        without it the body is written as sent (Accept-Encoding: identity is asked for)
+  --max-filesize BYTES  stop when the body written exceeds BYTES (after decoding; exit 63)
   --key FILE            identity key file; without one (and no default file) an ephemeral identity
-  exit: 0 2xx, 22 other status, 7 cannot connect, 28 timeout, 56 receive failure, 3 bad URL, 23 write failure, 2 usage`
+  exit: 0 2xx, 22 other status, 7 cannot connect, 28 timeout, 56 receive failure, 63 body over --max-filesize,
+        3 bad URL, 23 write failure, 2 usage`
 
 const CODES: Record<string, number> = {
   ERR_INVALID_TARGET: EXIT.BAD_URL,
@@ -60,7 +66,8 @@ const CODES: Record<string, number> = {
   ERR_RESPONSE_TIMEOUT: EXIT.TIMEOUT,
   ERR_STREAM_RESET: EXIT.RECEIVE,
   ERR_BAD_RESPONSE: EXIT.RECEIVE,
-  ERR_RESPONSE_HEADERS_TOO_LARGE: EXIT.RECEIVE
+  ERR_RESPONSE_HEADERS_TOO_LARGE: EXIT.RECEIVE,
+  ERR_RESPONSE_BODY_TOO_LARGE: EXIT.TOO_LARGE
 }
 
 /** The exit code for an error thrown while fetching (its `code`, or its cause's). */
@@ -83,6 +90,8 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     output: { type: 'string', short: 'o' },
     silent: { type: 'boolean', short: 's' },
     'max-time': { type: 'string', short: 'm' },
+    compressed: { type: 'boolean' },
+    'max-filesize': { type: 'string' },
     key: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -100,6 +109,14 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     : values.data === '@-' ? await readAll(process.stdin) : values.data.startsWith('@') ? await readFile(values.data.slice(1)) : values.data
   const method = values.request ?? (body == null ? 'GET' : 'POST')
   const maxTime = integer('max-time', values['max-time'], 0)
+  const maxFilesize = values['max-filesize'] == null ? Infinity : integer('max-filesize', values['max-filesize'], 0)
+  // As curl: the bytes as sent unless --compressed. Without it curl sends no Accept-Encoding, which
+  // RFC 9110 §12.5.3 reads as "any coding is fine"; `identity` asks for what gets written. A header
+  // given with -H wins either way.
+  const compressed = values.compressed === true
+  if (!headers.some(([name]) => name.toLowerCase() === 'accept-encoding')) {
+    headers.push(['accept-encoding', compressed ? 'gzip, deflate' : 'identity'])
+  }
 
   // a one-off request should not leave a key file behind: an ephemeral identity unless one is named or exists
   const named = values.key != null || io.env[KEY_ENV] != null
@@ -109,7 +126,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
   const host = await createHTTPHost({ libp2p: node })
   const deadline = maxTime > 0 ? AbortSignal.timeout(maxTime * 1000) : undefined
   try {
-    const res = await host.fetch(url, { method, headers, body, redirect: 'manual', signal: deadline })
+    const res = await host.fetch(url, { method, headers, body, redirect: 'manual', signal: deadline, decompress: compressed, maxBodySize: maxFilesize })
     const sink = values.output == null ? output : createWriteStream(values.output)
     const total = Number(res.headers.get('content-length') ?? NaN)
     const source = res.body == null ? Readable.from([]) : Readable.fromWeb(res.body as never)
