@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serverPeer, remotePeer } from '../../src/index.js'
+import { originalUrl, remotePeer, serverPeer } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
@@ -143,6 +143,7 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
     go = await startGoPeer(binary, { cert: caPath, key: join(dir, 'key.pem'), ca: caPath, try443: true })
     ours = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert } })
     ours.host.serve(ourRoutes)
+    ours.host.handle('/kv/1', (req, res) => { res.end(JSON.stringify({ url: req.url, original: originalUrl(req), peer: remotePeer(req)?.toString() })) })
   }, 11 * 60_000)
 
   afterAll(async () => {
@@ -333,6 +334,67 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
       const port = /\/tcp\/(\d+)\//.exec(goHTTPSAddr())![1]
       const echo = await (await ours.host.fetch(`multiaddr:/dns4/localhost/tcp/${port}/tls/http${httpPath('/echo')}`)).json() as Echo
       expect(echo.host).toBe(`localhost:${port}`)
+    })
+  })
+
+  describe('/.well-known/libp2p/protocols', () => {
+    const OUR_MAP = { '/http-ping/1': { path: '/http-ping/1/' }, '/kv/1': { path: '/kv/1/' } }
+    const GO_MAP = {
+      '/kv/1': { path: '/kv-go/' },
+      '/http-ping/1': { path: '/http-ping/1/' },
+      '/auth/1': { path: '/auth/' },
+      '/auth-host/1': { path: '/auth-host/' }
+    }
+    // go, like us, uses an open libp2p connection over an HTTP address unless told otherwise
+    const ourHTTPS = (): { peer: string, addrs: string[], preferHTTP: boolean } => ({ peer: ours.node.peerId.toString(), addrs: [ourHTTPSAddr()], preferHTTP: true })
+    const ourStream = (): { peer: string, addrs: string[], preferHTTP: boolean } => ({ peer: ours.node.peerId.toString(), addrs: [ourStreamAddr().replace(/\/p2p\/.*$/, '')], preferHTTP: false })
+
+    for (const [transport, server] of [['streams', ourStream], ['native HTTPS', ourHTTPS]] as const) {
+      it(`go reads our map (${transport})`, async () => {
+        const a = expectOk(await go.request({ op: 'wellknown', ...server() }))
+        expect(a.map).toEqual(OUR_MAP)
+      })
+
+      it(`go's NamespacedClient reaches our mount (${transport})`, async () => {
+        const a = expectOk(await go.request({ op: 'client', protocol: '/kv/1', path: '/keys/a?x=1', ...server() }))
+        const seen = JSON.parse(a.body ?? '') as { url: string, original: string, peer?: string }
+        expect(seen.url).toBe('/keys/a?x=1')
+        expect(seen.original).toBe('/kv/1/keys/a?x=1')
+        expect(seen.peer).toBe(transport === 'streams' ? go.peerId : undefined)
+      })
+    }
+
+    const goTargets = { streams: (): string => `multiaddr:${goStreamAddr()}`, 'native HTTPS': (): string => `multiaddr:${goHTTPSAddr()}` }
+    for (const [transport, target] of Object.entries(goTargets)) {
+      it(`we read go's map (${transport})`, async () => {
+        expect(await ours.host.protocols(target(), { refresh: true })).toEqual(GO_MAP)
+      })
+
+      it(`host.client(peer, protocol) reaches go's SetHTTPHandlerAtPath (${transport})`, async () => {
+        const res = await ours.host.client(target(), '/kv/1').fetch('/keys/a?x=1')
+        const echo = await res.json() as Echo
+        expect(echo.requestURI).toBe('/kv-go/keys/a?x=1')
+        expect(echo.path).toBe('/keys/a')
+        expect(echo.rawQuery).toBe('x=1')
+      })
+    }
+  })
+
+  describe('/http-ping/1', () => {
+    it('go pings us (streams)', async () => {
+      expectOk(await go.request({ op: 'ping', peer: ours.node.peerId.toString(), addrs: [ourStreamAddr().replace(/\/p2p\/.*$/, '')] }))
+    })
+
+    it('go pings us (native HTTPS)', async () => {
+      expectOk(await go.request({ op: 'ping', peer: ours.node.peerId.toString(), addrs: [ourHTTPSAddr()], preferHTTP: true }))
+    })
+
+    it('we ping go (streams)', async () => {
+      expect(await ours.host.ping(`multiaddr:${goStreamAddr()}`)).toBeGreaterThanOrEqual(0)
+    })
+
+    it('we ping go (native HTTPS)', async () => {
+      expect(await ours.host.ping(`multiaddr:${goHTTPSAddr()}`)).toBeGreaterThanOrEqual(0)
     })
   })
 })
