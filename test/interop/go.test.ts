@@ -11,8 +11,10 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { originalUrl, remotePeer, serverPeer } from '../../src/index.js'
+import { authenticationOf, originalUrl, remotePeer, serverPeer } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
@@ -63,6 +65,8 @@ interface OurEcho { method: string, url: string, headers: Record<string, string 
 
 let go: GoPeer
 let ours: Peer
+/** A peer of ours whose HTTPS listener requires Peer ID Authentication. */
+let oursAuth: Peer
 let dir: string
 let caPath: string
 let sseRelease: (() => void) | undefined
@@ -143,12 +147,19 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
     go = await startGoPeer(binary, { cert: caPath, key: join(dir, 'key.pem'), ca: caPath, try443: true })
     ours = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert } })
     ours.host.serve(ourRoutes)
+    oursAuth = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert }, auth: { server: { tokenTTL: '1h' } } })
+    oursAuth.host.serve((req, res) => {
+      let body = ''
+      req.setEncoding('utf8').on('data', (chunk: string) => { body += chunk }).on('end', () => {
+        res.end(`hello ${remotePeer(req)?.toString() ?? '?'} ${req.method ?? ''} ${JSON.stringify(body)} ${authenticationOf(req) ?? 'none'}`)
+      })
+    })
     ours.host.handle('/kv/1', (req, res) => { res.end(JSON.stringify({ url: req.url, original: originalUrl(req), peer: remotePeer(req)?.toString() })) })
   }, 11 * 60_000)
 
   afterAll(async () => {
     await go?.close()
-    await stopPeers(ours)
+    await stopPeers(ours, oursAuth)
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })
 
@@ -395,6 +406,91 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
 
     it('we ping go (native HTTPS)', async () => {
       expect(await ours.host.ping(`multiaddr:${goHTTPSAddr()}`)).toBeGreaterThanOrEqual(0)
+    })
+  })
+
+  describe('Peer ID Authentication', () => {
+    const otherPeer = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const portOf = (addr: string): string => /\/tcp\/(\d+)\//.exec(addr)![1]
+
+    describe('go\'s ClientPeerIDAuth -> our server', () => {
+      const target = (path: string, peer = oursAuth.node.peerId.toString()): string => {
+        const port = portOf(oursAuth.host.addrs().map(String).find(a => a.includes('/tls/http'))!)
+        return `multiaddr:/dns4/localhost/tcp/${port}/tls/http/p2p/${peer}${httpPath(path)}`
+      }
+
+      it('authenticates both ways, then reuses its token', async () => {
+        const first = expectOk(await go.request({ op: 'fetch', url: target('/whoami') }))
+        expect(first.status).toBe(200)
+        expect(first.serverPeer).toBe(oursAuth.node.peerId.toString())
+        expect(first.hadToken ?? false).toBe(false)
+        expect(first.body).toBe(`hello ${go.peerId} GET "" peer-id-auth`)
+
+        const second = expectOk(await go.request({ op: 'fetch', url: target('/whoami') }))
+        expect(second.hadToken).toBe(true)
+        expect(second.body).toBe(`hello ${go.peerId} GET "" peer-id-auth-token`)
+      })
+
+      it('a POST body arrives once the server is authenticated', async () => {
+        const a = expectOk(await go.request({ op: 'fetch', method: 'POST', url: target('/whoami'), body: 'payload' }))
+        expect(a.body).toMatch(new RegExp(`^hello ${go.peerId} POST "payload" `))
+      })
+
+      it('a target naming another peer is refused by go', async () => {
+        const a = await go.request({ op: 'fetch', url: target('/whoami', await otherPeer()) })
+        expect(a.error).toMatch(/authenticated server ID does not match expected server ID/)
+      })
+    })
+
+    describe('our client -> go\'s ServerPeerIDAuth', () => {
+      const goPort = (): string => portOf(goHTTPSAddr())
+      const target = (path: string, peer = go.peerId, port = goPort()): string => `multiaddr:/dns4/localhost/tcp/${port}/tls/http/p2p/${peer}${httpPath(path)}`
+      const hitsOf = (body: string): number => Number(/hits=(\d+)$/.exec(body)![1])
+
+      it('authenticates both ways (Host checked by ValidHostnameFn), then reuses its token', async () => {
+        const first = await ours.host.fetch(target('/auth-host/'))
+        const firstBody = await first.text()
+        expect(first.status).toBe(200)
+        expect(serverPeer(first)?.toString()).toBe(go.peerId)
+        expect(firstBody).toMatch(new RegExp(`^hello ${ours.node.peerId.toString()} GET ""`))
+
+        const second = await ours.host.fetch(target('/auth-host/'))
+        const secondBody = await second.text()
+        expect(second.status).toBe(200)
+        expect(serverPeer(second)?.toString()).toBe(go.peerId)
+        // one request more at go's endpoint: the token, no new handshake
+        expect(hitsOf(secondBody)).toBe(hitsOf(firstBody) + 1)
+      })
+
+      it('a POST body reaches go\'s handler', async () => {
+        const res = await ours.host.fetch(target('/auth-host/'), { method: 'POST', body: 'payload' })
+        expect(await res.text()).toMatch(new RegExp(`^hello ${ours.node.peerId.toString()} POST "payload"`))
+      })
+
+      it('a target naming another peer is refused by us (ERR_PEER_MISMATCH)', async () => {
+        const err = await ours.host.fetch(target('/auth-host/', await otherPeer())).catch((e: unknown) => e)
+        expect(err).toMatchObject({ code: 'ERR_PEER_MISMATCH', expected: expect.any(String), actual: go.peerId })
+      })
+
+      it('go\'s default check (Host must equal the TLS server name) refuses a Host with a port: 400 on any port but 443', async () => {
+        // a client without tokens: ours holds one for this Host from the tests above, and a token is
+        // presented without a handshake (go's client does the same)
+        const fresh = await createPeer({ clientTLS: { ca: (await testCertificate()).cert } })
+        try {
+          const err = await fresh.host.fetch(target('/auth/')).catch((e: unknown) => e)
+          expect(err).toMatchObject({ code: 'ERR_PEER_AUTH_FAILED', message: expect.stringMatching(/answered 400 without a libp2p-PeerID challenge/) })
+        } finally {
+          await stopPeers(fresh)
+        }
+      })
+
+      it('go\'s default check on port 443 (Host without a port)', async (ctx) => {
+        if (!go.listen443) ctx.skip('127.0.0.1:443 could not be bound by the go peer')
+        const res = await ours.host.fetch(target('/auth/', go.peerId, '443'))
+        expect(res.status).toBe(200)
+        expect(serverPeer(res)?.toString()).toBe(go.peerId)
+        expect(await res.text()).toMatch(new RegExp(`^hello ${ours.node.peerId.toString()} GET ""`))
+      })
     })
   })
 })

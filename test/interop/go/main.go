@@ -26,10 +26,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -271,12 +273,21 @@ func mountRoutes(h *libp2phttp.Host, priv crypto.PrivKey) {
 
 	h.SetHTTPHandlerAtPath("/kv/1", "/kv-go/", http.HandlerFunc(echo))
 	h.SetHTTPHandler(httpping.PingProtocolID, httpping.Ping{})
+	// hits counts the requests that reached the auth endpoints, handshake steps included: a
+	// request made with a reused token adds one.
+	var hits atomic.Int64
+	counted := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			next.ServeHTTP(w, r)
+		})
+	}
 	authed := func(p peer.ID, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintf(w, "hello %s %s %s", p, r.Method, readAllString(r.Body))
+		fmt.Fprintf(w, "hello %s %s %q hits=%d", p, r.Method, readAllString(r.Body), hits.Load())
 	}
-	h.SetHTTPHandlerAtPath("/auth/1", "/auth/", &httpauth.ServerPeerIDAuth{PrivKey: priv, TokenTTL: time.Hour, Next: authed})
-	h.SetHTTPHandlerAtPath("/auth-host/1", "/auth-host/", &httpauth.ServerPeerIDAuth{
+	h.SetHTTPHandlerAtPath("/auth/1", "/auth/", counted(&httpauth.ServerPeerIDAuth{PrivKey: priv, TokenTTL: time.Hour, Next: authed}))
+	h.SetHTTPHandlerAtPath("/auth-host/1", "/auth-host/", counted(&httpauth.ServerPeerIDAuth{
 		PrivKey: priv, TokenTTL: time.Hour, Next: authed, NoTLS: true,
 		ValidHostnameFn: func(hostname string) bool {
 			name, _, err := net.SplitHostPort(hostname)
@@ -285,7 +296,7 @@ func mountRoutes(h *libp2phttp.Host, priv crypto.PrivKey) {
 			}
 			return name == "localhost" || name == "127.0.0.1"
 		},
-	})
+	}))
 }
 
 func readAllString(r io.Reader) string {
@@ -409,6 +420,29 @@ func runOp(ctx context.Context, h *libp2phttp.Host, c command) (answer, error) {
 	return answer{}, fmt.Errorf("unknown op %q", c.Op)
 }
 
+// hostOf is the Host a request to u carries, the key of go's token map: for a
+// multiaddr URI, its name or address and TCP port as libp2phttp.Host writes them.
+func hostOf(u *url.URL) string {
+	if u.Scheme != "multiaddr" {
+		return u.Host
+	}
+	addr, err := ma.NewMultiaddr(strings.TrimPrefix(u.String(), "multiaddr:"))
+	if err != nil {
+		return ""
+	}
+	var name, port string
+	ma.ForEach(addr, func(c ma.Component) bool {
+		switch c.Protocol().Code {
+		case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+			name = c.Value()
+		case ma.P_TCP:
+			port = c.Value()
+		}
+		return true
+	})
+	return name + ":" + port
+}
+
 type onlyReader struct{ io.Reader }
 
 func do(ctx context.Context, client *http.Client, h *libp2phttp.Host, c command, target string) (answer, error) {
@@ -452,7 +486,7 @@ func do(ctx context.Context, client *http.Client, h *libp2phttp.Host, c command,
 	var a answer
 	hostname := req.Host
 	if hostname == "" {
-		hostname = req.URL.Host
+		hostname = hostOf(req.URL)
 	}
 	a.HadToken = hostname != "" && h.ClientPeerIDAuth.HasToken(hostname)
 	res, err := client.Do(req)
