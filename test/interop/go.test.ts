@@ -9,18 +9,21 @@
  */
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authenticationOf, originalUrl, remotePeer, serverPeer } from '../../src/index.js'
+import { authenticationOf, invalidEntriesOf, originalUrl, remotePeer, serverPeer } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
 import type { GoAnswer, GoPeer } from './go-peer.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Server } from 'node:https'
+import type { AddressInfo } from 'node:net'
 
 const missing = await goMissing()
 if (missing != null && process.env.CI !== 'true') {
@@ -491,6 +494,61 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
         expect(serverPeer(res)?.toString()).toBe(go.peerId)
         expect(await res.text()).toMatch(new RegExp(`^hello ${ours.node.peerId.toString()} GET ""`))
       })
+    })
+  })
+
+  describe('/http-path edge cases where go differs (the spec followed; decisions.md "Interoperability")', () => {
+    // What go and we send as the request target for the same `/http-path` value (as written in the
+    // multiaddr), seen by the other side's server. `go` over streams and over HTTPS, then ours (the
+    // same on both transports). A number is the status our server answered: go's request line was broken.
+    const CASES: Array<{ value: string, goStreams: string | number, goHTTPS: string, ours: string }> = [
+      // `+` is a literal plus in RFC 3986 percent-encoding; go reads the value with QueryUnescape (a space),
+      // and over streams writes that space into the request line
+      { value: 'echo%2Fa+b', goStreams: 400, goHTTPS: '/echo/a%20b', ours: '/echo/a+b' },
+      { value: 'echo%2Fa%2Bb', goStreams: '/echo/a+b', goHTTPS: '/echo/a+b', ours: '/echo/a+b' },
+      // a value starting with `/`: one leading slash, not two, on both sides
+      { value: '%2Fecho%2Fuser', goStreams: '/echo/user', goHTTPS: '/echo/user', ours: '/echo/user' },
+      // dot segments: go sends them; we resolve them (RFC 3986 §5.2.4) so no server reads them differently
+      { value: 'echo%2F..%2Fecho%2Fx', goStreams: '/echo/../echo/x', goHTTPS: '/echo/../echo/x', ours: '/echo/x' },
+      // `?`: a query on streams for both; go's HTTPS client escapes it into the path
+      { value: 'echo%3Fa%3D1', goStreams: '/echo?a=1', goHTTPS: '/echo%3Fa=1', ours: '/echo?a=1' },
+      // a space: go writes it raw on streams (a broken request line); escaped otherwise
+      { value: 'echo%2Fa%20b%3Fq%3Dx%20y', goStreams: 400, goHTTPS: '/echo/a%20b%3Fq=x%20y', ours: '/echo/a%20b?q=x%20y' }
+    ]
+    const seen = (a: GoAnswer): string | number => a.status === 200 ? (JSON.parse(a.body ?? '') as OurEcho).url : a.status ?? a.error ?? '?'
+
+    for (const c of CASES) {
+      it(`/http-path/${c.value}`, async () => {
+        const goStreams = await go.request({ op: 'fetch', url: `multiaddr:${ourStreamAddr()}/http-path/${c.value}` })
+        const goHTTPS = await go.request({ op: 'fetch', url: `multiaddr:${ourHTTPSAddr()}/http-path/${c.value}` })
+        const oursStreams = await (await ours.host.fetch(`multiaddr:${goStreamAddr()}/http-path/${c.value}`)).json() as Echo
+        const oursHTTPS = await (await ours.host.fetch(`multiaddr:${goHTTPSAddr()}/http-path/${c.value}`)).json() as Echo
+        expect({ goStreams: seen(goStreams), goHTTPS: seen(goHTTPS), oursStreams: oursStreams.requestURI, oursHTTPS: oursHTTPS.requestURI })
+          .toEqual({ goStreams: c.goStreams, goHTTPS: c.goHTTPS, oursStreams: c.ours, oursHTTPS: c.ours })
+      })
+    }
+  })
+
+  describe('a well-known map with a bad entry', () => {
+    let server: Server | undefined
+    afterAll(async () => { await new Promise(resolve => server?.close(resolve) ?? resolve(undefined)) })
+
+    it('go keeps every entry unchecked; we keep the good ones and report the bad ones', async () => {
+      const cert = await testCertificate()
+      const map = '{"/good/1":{"path":"/good/"},"/relative/1":{"path":"relative/"},"/nopath/1":{}}'
+      server = createServer(cert, (_req, res) => { res.setHeader('content-type', 'application/json'); res.end(map) })
+      await new Promise<void>(resolve => server!.listen(0, '127.0.0.1', resolve))
+      const addr = `/ip4/127.0.0.1/tcp/${(server.address() as AddressInfo).port}/tls/http`
+
+      const theirs = expectOk(await go.request({ op: 'wellknown', addrs: [addr], preferHTTP: true }))
+      expect(theirs.map).toEqual({ '/good/1': { path: '/good/' }, '/relative/1': { path: 'relative/' }, '/nopath/1': { path: '' } })
+
+      const mine = await ours.host.protocols(`multiaddr:${addr}`)
+      expect(mine).toEqual({ '/good/1': { path: '/good/' } })
+      expect(invalidEntriesOf(mine)).toEqual([
+        { protocol: '/relative/1', reason: 'the path "relative/" of "/relative/1" is not absolute' },
+        { protocol: '/nopath/1', reason: 'the entry of "/nopath/1" has no string "path"' }
+      ])
     })
   })
 })
