@@ -104,13 +104,32 @@ function isRecord (value: unknown): value is Record<string, unknown> {
   return value != null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** An entry of a peer's protocol map that was left out, and why. */
+export interface InvalidProtocolEntry {
+  protocol: string
+  reason: string
+}
+
+const invalidEntries = new WeakMap<object, readonly InvalidProtocolEntry[]>()
+
+/**
+ * The entries left out of a protocol map a peer sent (see {@link parseProtocolMap}); empty when there
+ * were none, or for a map that did not come from a peer.
+ */
+export function invalidEntriesOf (map: Readonly<ProtocolMap>): readonly InvalidProtocolEntry[] {
+  return invalidEntries.get(map) ?? []
+}
+
 /**
  * Parse a protocol map as a peer sent it: the flat map, or the spec's `{"protocols": {…}}` wrapper
  * (unwrapped when `protocols` is an object that is not itself an entry, i.e. has no string `path`;
- * flat entries next to it are kept).
+ * flat entries next to it are kept). An entry without an absolute string `path` is left out and
+ * reported by {@link invalidEntriesOf}, the others kept: one peer's bad entry (go-libp2p serves
+ * whatever path its user mounted) must not hide the protocols it serves well, and go's client keeps
+ * them too.
  *
  * @param source - the peer id or origin it came from, for error messages
- * @throws {InvalidProtocolMapError} for text that is not JSON, or JSON of another shape
+ * @throws {InvalidProtocolMapError} for text that is not JSON, or JSON that is not an object
  */
 export function parseProtocolMap (text: string, source: string): Readonly<ProtocolMap> {
   let value: unknown
@@ -125,28 +144,45 @@ export function parseProtocolMap (text: string, source: string): Readonly<Protoc
     const { protocols, ...flat } = value
     value = { ...flat, ...protocols }
   }
-  return validateProtocolMap(value, source)
+  const invalid: InvalidProtocolEntry[] = []
+  const map = checkProtocolMap(value, source, (protocol, reason) => { invalid.push({ protocol, reason }) })
+  if (invalid.length > 0) invalidEntries.set(map, Object.freeze(invalid))
+  return map
 }
 
 /**
  * Check that `value` is a protocol map whose paths are absolute; return a frozen copy holding only the
- * `path` of each entry.
+ * `path` of each entry. For maps given by hand (`host.setProtocols`): any bad entry throws.
  *
  * @throws {InvalidProtocolMapError} otherwise
  */
 export function validateProtocolMap (value: unknown, source: string): Readonly<ProtocolMap> {
+  return checkProtocolMap(value, source, (_protocol, reason) => { throw new InvalidProtocolMapError(source, reason) })
+}
+
+/** Why `entry` is not a protocol map entry, or undefined when it is one. */
+function entryProblem (protocol: string, entry: unknown): string | undefined {
+  if (!isRecord(entry) || typeof entry.path !== 'string') {
+    return `the entry of ${JSON.stringify(protocol)} has no string "path"`
+  }
+  if (!entry.path.startsWith('/')) {
+    return `the path ${JSON.stringify(entry.path)} of ${JSON.stringify(protocol)} is not absolute`
+  }
+  return undefined
+}
+
+function checkProtocolMap (value: unknown, source: string, onInvalid: (protocol: string, reason: string) => void): Readonly<ProtocolMap> {
   if (!isRecord(value)) {
     throw new InvalidProtocolMapError(source, 'expected an object mapping protocol ids to { "path": … }')
   }
   const entries: Array<[string, { path: string }]> = []
   for (const [protocol, entry] of Object.entries(value)) {
-    if (!isRecord(entry) || typeof entry.path !== 'string') {
-      throw new InvalidProtocolMapError(source, `the entry of ${JSON.stringify(protocol)} has no string "path"`)
+    const problem = entryProblem(protocol, entry)
+    if (problem != null) {
+      onInvalid(protocol, problem)
+      continue
     }
-    if (!entry.path.startsWith('/')) {
-      throw new InvalidProtocolMapError(source, `the path ${JSON.stringify(entry.path)} of ${JSON.stringify(protocol)} is not absolute`)
-    }
-    entries.push([protocol, Object.freeze({ path: entry.path })])
+    entries.push([protocol, Object.freeze({ path: (entry as { path: string }).path })])
   }
   // fromEntries defines own properties: a "__proto__" key stays data, never a prototype.
   return Object.freeze(Object.fromEntries(entries))

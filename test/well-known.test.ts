@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidProtocolMapError } from '../src/index.js'
-import { acceptsJSON, isWellKnownPath, parseProtocolMap, serializeProtocolMap, validateProtocolMap } from '../src/well-known.js'
+import { acceptsJSON, invalidEntriesOf, isWellKnownPath, parseProtocolMap, serializeProtocolMap, validateProtocolMap } from '../src/well-known.js'
 import { caught } from './helpers/caught.js'
 
 describe('acceptsJSON (406 rules)', () => {
@@ -58,20 +58,29 @@ describe('parseProtocolMap', () => {
     ['not JSON', '{"/a":{"path":"/a/"},}'],
     ['an array', '[]'],
     ['null', 'null'],
-    ['a string', '"x"'],
-    ['an entry without path', '{"/a":{}}'],
-    ['a numeric path', '{"/a":{"path":1}}'],
-    ['a relative path', '{"/a":{"path":"a/"}}'],
-    ['an entry that is a string', '{"/a":"/a/"}']
+    ['a string', '"x"']
   ])('refuses %s with ERR_INVALID_PROTOCOL_MAP', (_what, text) => {
     const err = caught(() => parseProtocolMap(text, 'peer-x'))
     expect(err).toBeInstanceOf(InvalidProtocolMapError)
     expect(err).toMatchObject({ code: 'ERR_INVALID_PROTOCOL_MAP', target: 'peer-x' })
   })
 
+  it.each([
+    ['an entry without path', '{}', 'has no string "path"'],
+    ['a numeric path', '{"path":1}', 'has no string "path"'],
+    ['a relative path', '{"path":"b/"}', 'is not absolute'],
+    ['an entry that is a string', '"/b/"', 'has no string "path"']
+  ])('a map with one bad entry (%s) keeps the good ones and reports the bad one (go keeps them too)', (_what, bad, reason) => {
+    const map = parseProtocolMap(`{"/a":{"path":"/a/"},"/b":${bad},"/c":{"path":"/c/"}}`, 'peer-x')
+    expect(map).toEqual({ '/a': { path: '/a/' }, '/c': { path: '/c/' } })
+    expect(invalidEntriesOf(map)).toEqual([{ protocol: '/b', reason: expect.stringContaining(reason) }])
+    expect(invalidEntriesOf(parseProtocolMap('{"/a":{"path":"/a/"}}', 'p'))).toEqual([])
+  })
+
   it('validateProtocolMap checks maps given by hand the same way', () => {
     expect(validateProtocolMap({ '/a': { path: '/a/' } }, 'p')).toEqual({ '/a': { path: '/a/' } })
     expect(() => validateProtocolMap({ '/a': { path: 'a' } }, 'p')).toThrow(InvalidProtocolMapError)
+    expect(() => validateProtocolMap({ '/a': { path: '/a/' }, '/b': {} }, 'p')).toThrow(InvalidProtocolMapError)
   })
 })
 

@@ -11,6 +11,7 @@ import {
   WellKnownStatusError,
   WellKnownTimeoutError,
   WellKnownTooLargeError,
+  invalidEntriesOf,
   originalUrl
 } from '../../src/index.js'
 import { createPeer, sleep, stopPeers, until } from '../helpers/nodes.js'
@@ -132,11 +133,18 @@ describe.each(transports)('over $name', (transport) => {
       expect(written).toBeLessThan(1024 * 1024)
     })
 
-    it('malformed JSON and paths that are not absolute strings are typed errors', async () => {
-      for (const body of ['{"/a":{"path":"/a/"},}', '{"/a":{"path":"a/"}}', '{"/a":{"path":7}}', '[1]']) {
+    it('malformed JSON and a map that is not an object are typed errors', async () => {
+      for (const body of ['{"/a":{"path":"/a/"},}', '[1]']) {
         raw.respond = jsonAt(WELL_KNOWN, body)
         await expect(client.host.protocols(target(raw)), body).rejects.toBeInstanceOf(InvalidProtocolMapError)
       }
+    })
+
+    it('entries whose path is not an absolute string are left out and reported; the others kept', async () => {
+      raw.respond = jsonAt(WELL_KNOWN, '{"/a":{"path":"a/"},"/b":{"path":7},"/c":{"path":"/c/"}}')
+      const map = await client.host.protocols(target(raw), { refresh: true })
+      expect(map).toEqual({ '/c': { path: '/c/' } })
+      expect(invalidEntriesOf(map).map(e => e.protocol)).toEqual(['/a', '/b'])
     })
 
     it('gives up after the timeout with a typed error, and the request is abandoned', async () => {
