@@ -3,7 +3,7 @@
  * records every byte it is sent, `proxy --to` and `gateway` in front of them, and a libp2p node that
  * writes raw requests to the provider's streams.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer as createTCPServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -253,5 +253,25 @@ describe('cross-site requests to the local ports (issue 14 item 13)', () => {
   it('a WebSocket from a foreign origin is refused too', async () => {
     const answer = await tcpExchange(localURL, `GET /ws HTTP/1.1\r\nHost: ${new URL(localURL).host}\r\nOrigin: https://evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
     expect(answer).toMatch(/^HTTP\/1\.1 403 /)
+  })
+})
+
+describe.skipIf(process.getuid?.() !== 0)('key and config files others could have written (issue 14 item 12)', () => {
+  it('a key file owned by another user: refused, naming the file and the fix', async () => {
+    const theirs = join(dir, 'theirs-key')
+    await copyFile(join(dir, 'consumer'), theirs)
+    await chown(theirs, 4242, 4242)
+    const { code, err } = await runCLI(['id', '--key', theirs])
+    expect(code).toBe(1)
+    expect(err.join('\n')).toMatch(new RegExp(`the key file ${theirs} is owned by uid 4242.*chown 0 ${theirs}.*\\(ERR_KEY_FILE\\)`))
+  })
+
+  it('serve --config with a config file others can write: refused, naming the file and the fix', async () => {
+    const config = join(dir, 'open.json')
+    await writeFile(config, JSON.stringify({ services: [{ upstream: 'http://127.0.0.1:1', allowAny: true }], listen: ['/ip4/127.0.0.1/tcp/0'], key: join(dir, 'provider') }))
+    await chmod(config, 0o666)
+    const { code, err } = await runCLI(['serve', '--config', config])
+    expect(code).toBe(1)
+    expect(err.join('\n')).toMatch(new RegExp(`the config file ${config} is writable by others \\(mode 666\\): chmod go-w ${config} \\(ERR_UNSAFE_FILE\\)`))
   })
 })
