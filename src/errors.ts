@@ -403,3 +403,18 @@ export class EgressDeniedError extends LibP2PHTTPError {
     this.destination = destination
   }
 }
+
+/**
+ * A file that decides who this machine is or whom it serves (a key, a config file) could have been
+ * written by someone else: writable by group or others, owned by another user, or in a directory others
+ * can write. The message names the file and the fix.
+ */
+export class UnsafeFileError extends LibP2PHTTPError {
+  /** The file's path. */
+  readonly path: string
+
+  constructor (path: string, message: string) {
+    super('ERR_UNSAFE_FILE', message)
+    this.path = path
+  }
+}

@@ -94,6 +94,7 @@ export {
   InvalidLimitError,
   UsageError,
   KeyFileError,
+  UnsafeFileError,
   EgressDeniedError
 } from './errors.js'
 export type { TransportChoice } from './errors.js'

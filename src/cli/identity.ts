@@ -9,6 +9,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { KeyFileError } from '../errors.js'
+import { fileRefusal } from './file-check.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The environment variable that names the key file when `--key` is not given. */
@@ -28,6 +29,9 @@ export async function readKey (path: string): Promise<PrivateKey | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new KeyFileError(path, `cannot read the key file ${path}: ${(err as Error).message}`, { cause: err })
   }
+  // a key someone else could have written is not ours to trust (ssh's rule: see file-check.ts)
+  const unsafe = await fileRefusal(path, 'the key file')
+  if (unsafe != null) throw new KeyFileError(path, unsafe)
   // a key others can read is someone else's identity too: refuse it rather than use it (ssh's rule)
   const mode = (await stat(path)).mode & 0o077
   if (mode !== 0 && process.platform !== 'win32') {
@@ -47,6 +51,9 @@ export async function readKey (path: string): Promise<PrivateKey | undefined> {
 export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey, created: boolean }> {
   const existing = await readKey(path)
   if (existing != null) return { key: existing, created: false }
+  // nor is one created where someone else could replace it
+  const unsafe = await fileRefusal(path, 'the key file')
+  if (unsafe != null) throw new KeyFileError(path, unsafe)
   const key = await generateKeyPair('Ed25519')
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })

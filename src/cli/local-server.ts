@@ -1,14 +1,49 @@
 /**
  * The local HTTP servers of `proxy` and `gateway`: bound to loopback by default (they reach peers with
- * this machine's identity for whoever can connect), closed gracefully.
+ * this machine's identity for whoever can connect), under the host's limits table (`limits.ts`) with no
+ * limit on a request's total duration, a bound on open connections, closed gracefully.
  *
  * @module
  */
 import { createServer } from 'node:http'
 import { ListenError } from '../errors.js'
+import { nodeServerOptions, refuseMalformed, resolveServerLimits } from '../limits.js'
+import { integer } from './args.js'
+import type { ServerLimits } from '../limits.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+
+/** The most connections a local port holds open at once, by default. */
+export const DEFAULT_MAX_CONNECTIONS = 1024
+
+/** The flags of the local ports, shared by `proxy` and `gateway`. */
+export const LOCAL_OPTIONS = {
+  'headers-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true }
+} as const
+
+/** The usage lines of {@link LOCAL_OPTIONS}. */
+export const LOCAL_USAGE = `  --headers-timeout MS  how long a local client may take to send request headers (default 60000);
+                        a request's body and the answer have no total limit (uploads, LLM streams)
+  --max-connections N   connections the local port holds open at once; more are closed at once
+                        (default ${DEFAULT_MAX_CONNECTIONS})
+  --allow-origin ORIGIN accept requests from web pages of this origin (https://app.example), repeatable;
+                        a request with any other Origin than the local port's own gets 403`
+
+/** Options for {@link listenLocal}. */
+export interface LocalServerOptions {
+  hostname: string
+  /** 0: any free port. */
+  port: number
+  /** Upgrade requests (WebSocket) go here; without it Node closes their connections. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** How long a client may take to send the request headers, in ms. @default 60000 */
+  headersTimeout?: number
+  /** The most connections open at once; more are closed as they arrive. @default 1024 */
+  maxConnections?: number
+}
 
 /** A listening local server and its base URL (`http://127.0.0.1:8000/`). */
 export interface LocalServer {
@@ -18,12 +53,29 @@ export interface LocalServer {
   close: (grace: number) => Promise<void>
 }
 
-/** Listen on `hostname:port` (port 0: any free port). */
-export async function listenLocal (listener: (req: IncomingMessage, res: ServerResponse) => unknown, hostname: string, port: number, upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<LocalServer> {
-  // no request timeout: a streamed LLM answer may run for minutes; idle keep-alive sockets still time out
-  const server = createServer({ requestTimeout: 0 }, (req, res) => { void listener(req, res) })
-  // upgrade requests (WebSocket) go to `upgrade`; without it Node closes their connections
-  if (upgrade != null) server.on('upgrade', upgrade)
+/** The local port options from parsed flags (`--headers-timeout`, `--max-connections`). */
+export function localLimits (values: { 'headers-timeout'?: string, 'max-connections'?: string }): Pick<LocalServerOptions, 'headersTimeout' | 'maxConnections'> {
+  return {
+    headersTimeout: integer('headers-timeout', values['headers-timeout'], 60_000),
+    maxConnections: integer('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS)
+  }
+}
+
+/** Listen on `hostname:port`. */
+export async function listenLocal (listener: (req: IncomingMessage, res: ServerResponse) => unknown, options: LocalServerOptions): Promise<LocalServer> {
+  const { hostname, port } = options
+  // The host's limits, but no request timeout: an upload or a streamed LLM answer may run for minutes.
+  // The headers timeout must then be given: Node's default is min(60 s, requestTimeout), 0 here, which
+  // would leave half-sent requests open for ever (slowloris).
+  const limits = resolveServerLimits({ requestTimeout: 0, headersTimeout: options.headersTimeout ?? 60_000 } satisfies ServerLimits)
+  const server = createServer(nodeServerOptions(limits), (req, res) => {
+    if (!refuseMalformed(req, res, false)) void listener(req, res)
+  })
+  // a connection on which nothing moves either way for this long is closed, as on the host's
+  server.timeout = limits.idleTimeout
+  // past it, Node closes new connections as they are accepted (its 'drop' event)
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+  if (options.upgrade != null) server.on('upgrade', options.upgrade)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => { reject(new ListenError(`${hostname}:${port}`, err.message, { cause: err })) })
     server.listen(port, hostname, resolve)

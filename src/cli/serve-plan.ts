@@ -10,8 +10,9 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { UsageError } from '../errors.js'
+import { UnsafeFileError, UsageError } from '../errors.js'
 import { parseEgressRule } from '../proxy/egress.js'
+import { fileRefusal } from './file-check.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -80,6 +81,9 @@ export function planFromFlags (flags: ServeFlags): ServePlan {
 
 /** The plan in a JSON config file; relative paths in it are relative to the file. */
 export async function planFromFile (path: string): Promise<ServePlan> {
+  // it says whom the services are for: someone else's edit would open them (ssh's rule: see file-check.ts)
+  const unsafe = await fileRefusal(path, 'the config file')
+  if (unsafe != null) throw new UnsafeFileError(path, unsafe)
   let text: string
   try {
     text = await readFile(path, 'utf8')

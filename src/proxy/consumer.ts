@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ProtocolNotFoundError } from '../errors.js'
-import { hostRefusal } from './host-check.js'
+import { hostRefusal, originRefusal } from './host-check.js'
 import { classify, fail, failUpgrade, proxyTo } from './upstream.js'
-import type { ProxyError, ProxyHandler, UpgradeListener } from './upstream.js'
+import type { HostCheckOptions } from './host-check.js'
+import type { ProxyError, ProxyHandler, ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { FetchTarget } from '../target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -37,6 +38,21 @@ export interface ForwardOptions {
    * @default 'any'
    */
   allowHosts?: readonly string[] | 'any'
+  /**
+   * Origins (`https://app.example`) whose web pages may use the server besides its own; a request with
+   * another `Origin` gets 403 (a cross-site `POST` from a page in a browser on this machine). Checked
+   * only when `allowHosts` is a list: a forward proxy carries browsers' requests to every site, each with
+   * that site's `Origin`.
+   *
+   * @default []
+   */
+  allowOrigins?: readonly string[]
+  /**
+   * The `Upgrade` protocols relayed to the peer (see {@link ProxyOptions.upgrades}).
+   *
+   * @default ['websocket']
+   */
+  upgrades?: readonly string[]
 }
 
 /** A request listener forwarding to a peer, and the way to learn its upstream ahead of the first request. */
@@ -80,14 +96,15 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
         rewriteHost: false,
         pseudonym,
         headersTimeout: options.headersTimeout,
-        idleTimeout: options.idleTimeout
+        idleTimeout: options.idleTimeout,
+        upgrades: options.upgrades
       })
       handlers.set(upstream, handler)
     }
     return handler
   }
 
-  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : hostRefusal({ allowHosts: options.allowHosts })
+  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : local({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins })
 
   /**
    * Check `req`'s `Host`, find the upstream, then `go`; a refusal or failure is answered with `answer`
@@ -123,4 +140,11 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
   }
   forward.resolve = resolve
   return forward
+}
+
+/** The checks of a local server: its `Host` (DNS rebinding), then its `Origin` (cross-site requests). */
+function local (options: HostCheckOptions): (req: IncomingMessage) => string | undefined {
+  const host = hostRefusal(options)
+  const origin = originRefusal(options)
+  return (req) => host(req) ?? origin(req)
 }

@@ -19,8 +19,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { LRUMap } from '../lru.js'
 import { forwardToPeer } from './consumer.js'
 import { failUpgrade } from './upstream.js'
-import type { PeerForwarder } from './consumer.js'
-import type { UpgradeListener } from './upstream.js'
+import type { ForwardOptions, PeerForwarder } from './consumer.js'
+import type { ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -39,6 +39,10 @@ export interface GatewayOptions {
    * @default []
    */
   allowHosts?: readonly string[] | 'any'
+  /** Origins whose web pages may use the gateway besides its own (see {@link ForwardOptions.allowOrigins}). @default [] */
+  allowOrigins?: readonly string[]
+  /** The `Upgrade` protocols relayed to peers (see {@link ProxyOptions.upgrades}). @default ['websocket'] */
+  upgrades?: readonly string[]
 }
 
 /** {@link gateway}'s handler: a request listener, and `upgrade` for upgrade requests (WebSocket). */
@@ -108,7 +112,7 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts })
+      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, upgrades: options.upgrades })
       forwarders.set(key, forward)
     }
     req.url = parsed.target

@@ -14,6 +14,18 @@ export function isPeerIdHeader (name: string): boolean {
   return name.toLowerCase().replaceAll('_', '-') === PEER_ID_HEADER
 }
 
+/**
+ * Whether `name` is one by which a client claims where a request came from: `Forwarded` (RFC 7239),
+ * `X-Real-IP` and the whole de-facto `X-Forwarded-*` family (`-For`, `-Host`, `-Proto`, `-Port`,
+ * `-Prefix`, …), `_` read as `-` as CGI-style servers read it. Upstreams often trust them for rate
+ * limits, access or the URLs they build; a peer's own copies are never passed on (the proven peer id
+ * goes in {@link PEER_ID_HEADER}).
+ */
+export function isForwardingHeader (name: string): boolean {
+  const n = name.toLowerCase().replaceAll('_', '-')
+  return n === 'forwarded' || n === 'x-real-ip' || n.startsWith('x-forwarded-')
+}
+
 /** Hop-by-hop headers RFC 9110 §7.6.1 names, plus `Proxy-Connection` (deployed, never standard). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 

@@ -2,20 +2,23 @@
  * Expose an HTTP service to peers: a Node request listener that forwards each request to an upstream
  * (an LLM server, a web app) and streams the answer back, as a reverse proxy should: end-to-end headers
  * only, `Via`, the upstream's `Host` with the original in `X-Forwarded-Host`, the caller's authenticated
- * peer id in `x-libp2p-peer-id` (any copy the caller sent removed), bodies streamed both ways with
+ * peer id in `x-libp2p-peer-id` (any copy the caller sent removed, and its `Forwarded`, `X-Forwarded-*`
+ * and `X-Real-IP` with it), only WebSocket upgrades relayed, bodies streamed both ways with
  * backpressure, no decompression, no redirects followed, an aborted caller aborting the upstream
  * request, and failures answered once, as 502/504 with `Proxy-Status` (RFC 9209), never 500.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
 import { remotePeer } from '../identity.js'
-import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isLoop, isPeerIdHeader } from './headers.js'
+import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader } from './headers.js'
 import { splice } from './splice.js'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
@@ -52,6 +55,16 @@ export interface ProxyOptions {
   forwardPeerId?: boolean
   /** The dispatcher that reaches the upstream. @default a dedicated undici `Agent` */
   dispatcher?: Dispatcher
+  /**
+   * The `Upgrade` protocols relayed (by name, case-insensitive; a version after `/` is kept). Any other
+   * protocol is removed from the request, which is then served as the plain request it also is (RFC
+   * 9110 §7.8: a server may ignore `Upgrade`) and its connection closed after the answer: after a `101`
+   * the relay is a byte pipe, and an `h2c` upgrade would carry further requests, a forged
+   * `x-libp2p-peer-id` among them, to the upstream unchecked.
+   *
+   * @default ['websocket']
+   */
+  upgrades?: readonly string[]
 }
 
 /** RFC 9209 error types this proxy reports. */
@@ -137,7 +150,10 @@ export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffe
  */
 export interface ProxyHandler {
   (req: IncomingMessage, res: ServerResponse): void
-  /** Relay an upgrade request: the upstream's `101` and then the bytes both ways, or its other answer as is. */
+  /**
+   * Relay an upgrade request: the upstream's `101` and then the bytes both ways, or its other answer as
+   * is; an upgrade to a protocol not in {@link ProxyOptions.upgrades} is served as a plain request.
+   */
   upgrade: UpgradeListener
 }
 
@@ -173,14 +189,19 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
   const dispatcher = options.dispatcher ?? new Agent()
   const headersTimeout = options.headersTimeout ?? 300_000
   const bodyTimeout = options.idleTimeout ?? 0
+  const upgrades = new Set((options.upgrades ?? ['websocket']).map(p => p.toLowerCase()))
 
   /**
    * The headers for the upstream: end-to-end ones only; no `Expect` (Node answered `100-continue` on this
    * hop), no `Proxy-Authorization` (this hop's credentials), no copy of the peer id header in any
-   * spelling (`x_libp2p_peer_id` becomes `x-libp2p-peer-id` behind some servers).
+   * spelling (`x_libp2p_peer_id` becomes `x-libp2p-peer-id` behind some servers), no claim of where the
+   * request came from (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`: see `isForwardingHeader`).
    */
   const requestHeaders = (req: IncomingMessage, via: string | undefined, maxForwards: number | undefined): string[] => {
-    const raw = req.rawHeaders.filter((_v, i) => !isPeerIdHeader(req.rawHeaders[i - (i % 2)]))
+    const raw = req.rawHeaders.filter((_v, i) => {
+      const name = req.rawHeaders[i - (i % 2)]
+      return !isPeerIdHeader(name) && !isForwardingHeader(name)
+    })
     const headers = endToEnd(raw, new Set(['via', 'max-forwards', 'expect', 'proxy-authorization', ...(options.rewriteHost === false ? [] : ['host'])]))
     if (options.rewriteHost !== false) {
       headers.push('host', base.host)
@@ -207,9 +228,9 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       failUpgrade(socket, pseudonym, 508, 'proxy_loop_detected')
       return
     }
-    const protocol = headerValue(req.rawHeaders, 'upgrade')
+    const protocol = relayed(headerValue(req.rawHeaders, 'upgrade'))
     if (protocol == null) {
-      failUpgrade(socket, pseudonym, 400, 'http_request_error', 'no Upgrade header')
+      servePlain(req, socket, head0)
       return
     }
     const controller = new AbortController()
@@ -223,6 +244,13 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       onUpgrade: (statusCode, rawHeaders, remote) => {
         answered = true
         const raw = (rawHeaders ?? []).map(String)
+        // the upstream switched to a protocol it was not offered: no bytes may flow under it
+        const switched = headerValue(raw, 'upgrade')
+        if (switched != null && !names(protocol).includes(names(switched)[0])) {
+          remote.destroy()
+          failUpgrade(socket, pseudonym, 502, 'http_protocol_error', `the upstream switched to ${switched}, not to ${protocol}`)
+          return
+        }
         // the 101 needs its Connection and Upgrade: they are this exchange's, not hop-by-hop here
         const out = [...responseHeaders(raw), 'connection', 'Upgrade', 'upgrade', headerValue(raw, 'upgrade') ?? protocol]
         socket.write(head(statusCode, 'Switching Protocols', out))
@@ -258,7 +286,39 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     }, handler)
   }
 
+  /**
+   * The protocols of an `Upgrade` value that may be relayed, in the client's order (`websocket`, from
+   * `h2c, websocket`), or `undefined` when none may.
+   */
+  const relayed = (value: string | undefined): string | undefined => {
+    const kept = (value ?? '').split(',').map(p => p.trim()).filter(p => upgrades.has(names(p)[0]))
+    return kept.length === 0 ? undefined : kept.join(', ')
+  }
+
+  /**
+   * Serve an upgrade request that is not relayed as a plain one, on the socket Node handed over, then
+   * close it: what the client sends after the request is never read.
+   */
+  const servePlain = (req: IncomingMessage, socket: Duplex, head0: Buffer): void => {
+    const res = new ServerResponse(req)
+    res.shouldKeepAlive = false
+    res.assignSocket(socket as Socket)
+    res.once('finish', () => { res.detachSocket(socket as Socket); socket.end() })
+    if (req.headers['transfer-encoding'] != null) {
+      // Node's parser reads no body after an upgrade request's headers; a chunked one would need a parser of our own
+      fail(res, pseudonym, 400, 'http_request_error', 'an upgrade request with a chunked body is not served')
+      return
+    }
+    const length = Number(req.headers['content-length'] ?? 0)
+    serve(req, res, length > 0 ? bodyAfterHead(socket, head0, length) : undefined)
+  }
+
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    serve(req, res, req.headers['content-length'] != null || req.headers['transfer-encoding'] != null ? req : undefined)
+  }
+
+  /** Forward `req` with `body` and relay the answer to `res`. */
+  const serve = (req: IncomingMessage, res: ServerResponse, body: Readable | undefined): void => {
     const via = headerValue(req.rawHeaders, 'via')
     if (isLoop(via, pseudonym)) {
       fail(res, pseudonym, 508, 'proxy_loop_detected')
@@ -283,14 +343,13 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
     const controller = new AbortController()
     res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the caller went away')) })
-    const hasBody = req.headers['content-length'] != null || req.headers['transfer-encoding'] != null
 
     dispatcher.request({
       origin: base.origin,
       path: `${basePath}${req.url ?? '/'}`,
       method: method as Dispatcher.HttpMethod,
       headers,
-      body: hasBody ? req : undefined,
+      body,
       signal: controller.signal,
       headersTimeout,
       bodyTimeout
@@ -316,4 +375,36 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     })
   }
   return Object.assign(listener, { upgrade })
+}
+
+/** The protocol names of an `Upgrade` value, lowercase, versions dropped (`WebSocket/13` → `websocket`). */
+function names (value: string): string[] {
+  return value.split(',').map(p => p.trim().split('/')[0].toLowerCase())
+}
+
+/**
+ * The `length` body bytes of a request whose headers Node parsed as an upgrade: those that came with the
+ * headers (`head`), then the socket's, with backpressure. Bytes past them are not read.
+ */
+function bodyAfterHead (socket: Duplex, head: Buffer, length: number): Readable {
+  let left = length
+  const body = new Readable({ read () { if (left > 0) socket.resume() } })
+  const take = (chunk: Buffer): void => {
+    const part = chunk.subarray(0, left)
+    left -= part.length
+    if (left === 0) {
+      socket.off('data', take)
+      socket.pause()
+      body.push(part)
+      body.push(null)
+    } else if (!body.push(part)) {
+      socket.pause()
+    }
+  }
+  take(head)
+  if (left > 0) {
+    socket.on('data', take)
+    socket.once('close', () => { if (left > 0) body.destroy(new Error('the request body ended early')) })
+  }
+  return body
 }

@@ -31,6 +31,35 @@ describe('egressPolicy', () => {
     await expect(open.resolve(hostname, 80, false)).rejects.toHaveProperty('code', expect.stringMatching(/^(ERR_EGRESS_DENIED|ENOTFOUND|EAI_AGAIN)$/))
   })
 
+  // issue 14: the IANA special-purpose registries (RFC 6890, with RFC 5737, 2544, 3849, 4380, 9637 …)
+  it.each([
+    ['::ffff:0:a9fe:a9fe', 'IPv4-translated metadata (RFC 2765 ::ffff:0:0:0/96)'], ['::ffff:0:7f00:1', 'IPv4-translated loopback'],
+    ['192.0.2.1', 'TEST-NET-1 (RFC 5737)'], ['198.51.100.7', 'TEST-NET-2'], ['203.0.113.200', 'TEST-NET-3'],
+    ['198.19.255.1', 'benchmarking (RFC 2544)'], ['192.88.99.1', '6to4 relay anycast (RFC 7526)'], ['255.255.255.255', 'limited broadcast'],
+    ['2001::1', 'Teredo (RFC 4380)'], ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo'], ['2001:2::1', 'IPv6 benchmarking (RFC 5180)'],
+    ['2001:10::1', 'ORCHID (RFC 4843)'], ['2001:20::1', 'ORCHIDv2 (RFC 7343)'], ['2001:db8::1', 'documentation (RFC 3849)'],
+    ['3fff::1', 'documentation (RFC 9637)'], ['5f00::1', 'SRv6 SIDs (RFC 9602)'], ['100::1', 'discard-only (RFC 6666)']
+  ])('refuses %s: %s (issue 14)', (address) => {
+    expect(isSpecial(address)).toBe(true)
+    expect(open.refusal(address, address, 80, false)).toMatch(/special address/)
+  })
+
+  it('refuses the machine\'s own addresses, whatever their range, unless a rule names them (issue 14)', () => {
+    const own = egressPolicy([], { ownAddresses: () => ['8.8.4.4', '2606:4700::6810:84e5'] })
+    for (const address of ['8.8.4.4', '::ffff:8.8.4.4', '::ffff:808:404', '2606:4700::6810:84e5', '2606:4700:0:0:0:0:6810:84e5']) {
+      expect(own.refusal(address, address, 80, false)).toMatch(/this machine's own address/)
+    }
+    expect(own.refusal('8.8.8.8', '8.8.8.8', 80, false)).toBeUndefined()
+    expect(egressPolicy(['8.8.4.4'], { ownAddresses: () => ['8.8.4.4'] }).refusal('8.8.4.4', '8.8.4.4', 80, false)).toBeUndefined()
+  })
+
+  it('by default the machine\'s own addresses are its interfaces\' (os.networkInterfaces)', async () => {
+    const { networkInterfaces } = await import('node:os')
+    for (const a of Object.values(networkInterfaces()).flat()) {
+      if (a != null) expect(open.refusal(a.address, a.address, 80, false)).toBeDefined()
+    }
+  })
+
   it('allows public addresses; CONNECT only to 443', () => {
     expect(open.refusal('example.com', '93.184.215.14', 80, false)).toBeUndefined()
     expect(open.refusal('example.com', '2606:2800:21f:cb07:6820:80da:af6b:8b2c', 8080, false)).toBeUndefined()

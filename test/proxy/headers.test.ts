@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { appendVia, endToEnd, headerValue, isLoop } from '../../src/proxy/headers.js'
+import { appendVia, endToEnd, headerValue, isForwardingHeader, isLoop } from '../../src/proxy/headers.js'
 
 describe('endToEnd', () => {
   it('drops the hop-by-hop headers of RFC 9110 §7.6.1 and those Connection names, keeps case and order', () => {
@@ -27,5 +27,15 @@ describe('Via', () => {
 
   it('joins repeated headers', () => {
     expect(headerValue(['Via', '1.1 a', 'via', '1.1 b'], 'via')).toBe('1.1 a, 1.1 b')
+  })
+})
+
+describe('isForwardingHeader (issue 14)', () => {
+  it.each([
+    ['X-Forwarded-For', true], ['x-forwarded-host', true], ['X-Forwarded-Proto', true], ['X-Forwarded-Port', true],
+    ['X-Forwarded-Prefix', true], ['X_Forwarded_For', true], ['Forwarded', true], ['X-Real-IP', true], ['x_real_ip', true],
+    ['X-Forwarding', false], ['Forwarded-By', false], ['X-Request-Id', false], ['x-libp2p-peer-id', false]
+  ])('%s: %s', (name, expected) => {
+    expect(isForwardingHeader(name)).toBe(expected)
   })
 })

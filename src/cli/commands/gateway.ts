@@ -8,7 +8,7 @@ import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gatewa
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
-import { listenLocal } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -24,12 +24,14 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address; DNS rebinding defence), repeatable
   --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
+${LOCAL_USAGE}
 ${COMMON_USAGE}`
 
 /** Run `gateway` until a signal; resolves with the exit code. */
 export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
+    ...LOCAL_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
@@ -40,6 +42,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const port = integer('port', values.port, 8080)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const connect = (values.connect ?? []).map(providerAddress)
+  const limits = localLimits(values)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
@@ -50,8 +53,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   let local: LocalServer
   try {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
-    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [] })
-    local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), bind, port, listener.upgrade)
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] })
+    local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
     await host.close()
     await node.stop()

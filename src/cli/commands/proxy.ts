@@ -15,7 +15,7 @@ import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
-import { listenLocal } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -34,6 +34,7 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
+${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
 
 /** The provider address of `--to`, which must name its peer. */
@@ -52,6 +53,7 @@ export function providerAddress (to: string): Multiaddr {
 export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
+    ...LOCAL_OPTIONS,
     to: { type: 'string' },
     protocol: { type: 'string' },
     port: { type: 'string' },
@@ -66,6 +68,9 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const to = providerAddress(values.to)
   const forwarding = values.forward === true
   if (forwarding && values.protocol != null) throw new UsageError('--forward uses the exit protocol: no --protocol')
+  // a forward proxy carries a browser's requests to every site, each with that site's Origin
+  if (forwarding && values['allow-origin'] != null) throw new UsageError('--forward does not check Origin: no --allow-origin')
+  const limits = localLimits(values)
   const port = integer('port', values.port, forwarding ? 8541 : 8000)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const headersTimeout = integer('timeout', values.timeout, 300_000)
@@ -76,9 +81,10 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const host = await createHTTPHost({ libp2p: node })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the proxy with this machine's peer identity`)
-  // a reverse proxy for local programs: a web page must not drive it through DNS rebinding, so Host
-  // must name this machine (the forward proxy is addressed by absolute-form targets instead)
-  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [] }) })
+  // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a
+  // cross-site request, so Host must name this machine and Origin, if any, be its own (the forward
+  // proxy is addressed by absolute-form targets instead)
+  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,
@@ -88,7 +94,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
   let local: LocalServer
   try {
-    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), bind, port, forwarding ? undefined : forward.upgrade)
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, ...limits })
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
     await host.close()

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { isHTTPTransportAddress } from '../../addressing.js'
-import { UsageError } from '../../errors.js'
+import { UnsafeFileError, UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { remotePeer } from '../../identity.js'
 import { accessRefusal, allowPeers } from '../../proxy/access.js'
@@ -15,6 +15,7 @@ import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
 import { originalUrl } from '../../original-url.js'
 import { failUpgrade, proxyTo } from '../../proxy/upstream.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { fileRefusal } from '../file-check.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
 import { CONFIG_EXCLUDES, planFromFile, planFromFlags } from '../serve-plan.js'
@@ -82,6 +83,8 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   let tls: { key: Buffer, cert: Buffer } | undefined
   if (native.length > 0) {
     if (plan.tls == null) throw new UsageError(`a /tls/http listener needs ${values.config == null ? '--tls-key and --tls-cert' : 'tlsKey and tlsCert'}`)
+    const unsafe = await fileRefusal(plan.tls.key, 'the TLS key file')
+    if (unsafe != null) throw new UnsafeFileError(plan.tls.key, unsafe)
     tls = { key: await readFile(plan.tls.key), cert: await readFile(plan.tls.cert) }
   }
 
