@@ -125,6 +125,13 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     }
     perPeer.set(peer, count + 1)
     open.add(socket)
+    // One exchange per stream: once our write side has finished, nothing the peer still sends can be
+    // answered, so the socket is done. Node's own responses end that way (destroySoon), but a socket
+    // Node has detached for an upgrade is answered by whoever took it (a refused CONNECT, a failed
+    // WebSocket relay) with a bare `end()`: with half-open allowed and nobody reading, its readable side
+    // never ends, so it never closed and its slot was never released (issue 14). A graceful destroy
+    // still delivers our last bytes.
+    socket.once('finish', () => { socket.destroy() })
     socket.once('close', () => {
       open.delete(socket)
       const left = (perPeer.get(peer) ?? 1) - 1
