@@ -58,8 +58,10 @@ const corpus: Case[] = [
   { name: 'Expect: 100-continue', send: `POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello`, statuses: [100, 200], contains: '"body":5' },
   { name: 'partial headers then EOF', send: `GET / HTTP/1.1\r\n${H}X-A: `, statuses: [400] },
   { name: 'empty stream closed at once', send: '', statuses: [] },
-  // the extra bytes are the start of a second request, and `d` cannot start a method: Node answers that
-  { name: 'body longer than Content-Length', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcdef`, statuses: [400] },
+  // the request is whole after 3 bytes: what follows is dropped, not answered as a malformed second request
+  { name: 'body longer than Content-Length', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcdef`, statuses: [200], contains: '"body":3' },
+  { name: 'body longer than Content-Length, the surplus in a later write', send: [`POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`, 'de'], statuses: [200], contains: '"body":3' },
+  { name: 'body longer than Content-Length, write side left open', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcde`, then: 'keep-open', statuses: [200], contains: '"body":3' },
   { name: 'stream reset mid-body', send: `POST / HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\nabc`, then: 'reset', statuses: [], end: 'reset' }
 ]
 
