@@ -5,7 +5,7 @@
  * @module
  */
 import { resolveTxt } from 'node:dns/promises'
-import { Server, createServer } from 'node:http'
+import { STATUS_CODES, Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, Response as UndiciResponse, fetch as undiciFetch } from 'undici'
 import { peerFromHostname } from './addressing.js'
@@ -19,6 +19,7 @@ import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, 
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
+import { admitRequest } from './request-checks.js'
 import { absoluteLocation, multiaddrLocations } from './redirect.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
@@ -396,6 +397,13 @@ class Host implements HTTPHost {
   }
 
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
+    if (!authenticated) {
+      const fault = admitRequest(req)
+      if (fault != null) {
+        answerDetached(socket, fault.status, fault.reason)
+        return
+      }
+    }
     if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
       this.#authGuard.upgrade(req, socket, () => { this.#onUpgrade(req, socket, head, true) })
       return
@@ -405,8 +413,7 @@ class Host implements HTTPHost {
       target.emit('upgrade', req, socket, head)
       return
     }
-    // Node has detached the socket from its HTTP machinery: answer and finish it ourselves.
-    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => { socket.destroy() })
+    answerDetached(socket, 501, '')
   }
 
   async url (target: FetchTarget): Promise<string> {
@@ -510,6 +517,11 @@ class Host implements HTTPHost {
     this.#server.closeAllConnections()
     await native
   }
+}
+
+/** Answer an upgrade request on its socket, which Node has detached from its HTTP machinery, and finish it. */
+function answerDetached (socket: Duplex, status: number, body: string): void {
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => { socket.destroy() })
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])

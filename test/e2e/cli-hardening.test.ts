@@ -103,3 +103,47 @@ describe('refused CONNECTs and upgrades release their stream slot (issue 14 item
     expect(await interrupt(provider.proc)).toBeLessThan(10_000)
   }, 120_000)
 })
+
+/** Targets that climb, or name another host, or none: each must get 400 before any upstream sees it. */
+const ESCAPES = [
+  '/../admin/secret.txt',
+  '/%2e%2e/admin/secret.txt',
+  '/%2E%2E/admin/secret.txt',
+  '/.%2e/admin/secret.txt',
+  '/..;x=1/admin/secret.txt',
+  '/a/..;/..;/admin/secret.txt',
+  '/./admin',
+  '/a/..%2fadmin',
+  '/a/..\\admin',
+  'http://elsewhere.example/admin',
+  '*'
+]
+
+describe('the upstream\'s base path cannot be escaped (issue 14 item 1)', () => {
+  it('serve --upstream http://…/public/ at / and as a protocol: dot segments, absolute-form for another host and * get 400; nothing leaves /public', async () => {
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/public/`
+    const root = await serve(['--upstream', base, '--allow', peer.peerId.toString()], 'provider-root')
+    const mounted = await serve(['--upstream', base, '--protocol', '/x/pub/1', '--allow', peer.peerId.toString()], 'provider-mounted')
+    reached.length = 0
+    for (const [server, prefix] of [[root, ''], [mounted, '/x/pub/1']] as const) {
+      for (const target of ESCAPES) {
+        const path = target.startsWith('/') ? `${prefix}${target}` : target
+        for (const method of ['GET', 'OPTIONS']) {
+          const result = await rawExchange(peer, server.addrs, { send: `${method} ${path} HTTP/1.1\r\n${H}\r\n` })
+          expect(result.statuses, `${method} ${path}`).toEqual([400])
+        }
+        // and as an upgrade
+        const upgrade = await rawExchange(peer, server.addrs, { send: `GET ${path} HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n` })
+        expect(upgrade.statuses, `upgrade ${path}`).toEqual([400])
+      }
+      // the issue's own case under a mount: resolves inside the mount, but raw bytes would climb out
+      expect((await rawExchange(peer, server.addrs, { send: `GET ${prefix}/1/../1/x HTTP/1.1\r\n${H}\r\n` })).statuses).toEqual([400])
+    }
+    expect(reached).toEqual([])
+    // what is below the base still reaches it, absolute-form for the Host it names too
+    expect((await rawExchange(peer, root.addrs, { send: `GET /ok?q=1 HTTP/1.1\r\n${H}\r\n` })).statuses).toEqual([200])
+    expect((await rawExchange(peer, mounted.addrs, { send: `GET /x/pub/1/ok HTTP/1.1\r\n${H}\r\n` })).statuses).toEqual([200])
+    expect((await rawExchange(peer, root.addrs, { send: `GET http://x/self HTTP/1.1\r\n${H}\r\n` })).statuses).toEqual([200])
+    expect(reached).toEqual(['/public/ok?q=1', '/public/ok', '/public/self'])
+  }, 60_000)
+})

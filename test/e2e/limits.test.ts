@@ -10,6 +10,7 @@ import { openHTTPStreams, rawExchange } from '../helpers/raw-stream.js'
 import { transports } from '../helpers/transports.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Server as NetServer } from 'node:net'
 
@@ -213,5 +214,8 @@ describe('limits on the native transport', () => {
     const res = await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(11) })
     expect(res.status).toBe(413)
     expect(await (await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(10) })).text()).toBe('ok')
+    // a dot segment a URL parser leaves alone (`..;x`) is refused here too (issue 14)
+    const climbing = await client.host.fetch(`multiaddr:${(https.target(server) as Multiaddr).toString()}/http-path/${encodeURIComponent('a/..;x/b')}`)
+    expect(climbing.status).toBe(400)
   })
 })
