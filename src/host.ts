@@ -99,7 +99,9 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    */
   maxInboundStreams?: number
   /**
-   * How many `/http/1.1` streams all peers together may have open to us at once; past it, `503`.
+   * How many `/http/1.1` streams all peers together may have open to us at once; past it, `503`. The
+   * last eighth is kept for peers that hold fewer than 4 streams (at most half of it per remote
+   * address), so peers holding many streams cannot lock a new one out.
    *
    * @default 4096
    */

@@ -5,6 +5,7 @@
  * @module
  */
 import { STATUS_CODES } from 'node:http'
+import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { StreamSocketInit } from './socket.js'
@@ -30,7 +31,9 @@ export interface StreamServerOptions {
    */
   maxInboundStreams?: number
   /**
-   * How many `/http/1.1` streams all connections together may have open towards us at once.
+   * How many `/http/1.1` streams all connections together may have open towards us at once. The last
+   * eighth is kept for peers holding fewer than 4 streams, at most half of it per remote address (see
+   * `slots.ts`), so that a few peers cannot lock everyone else out.
    *
    * @default 4096
    */
@@ -124,9 +127,8 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
   server.on('clientError', onClientError)
   const open = new Set<StreamSocket>()
-  const perPeer = new Map<string, number>()
   const maxPerPeer = options.maxInboundStreams ?? 256
-  const maxTotal = options.maxInboundStreamsTotal ?? 4096
+  const slots = new StreamSlots(maxPerPeer, options.maxInboundStreamsTotal ?? 4096)
   let closed = false
 
   await registrar.handle(HTTP_STREAM_PROTOCOL, (stream, connection) => {
@@ -144,13 +146,11 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     // Node's HTTP server removes its own 'error' listener when it hands a socket to an 'upgrade'
     // listener; a remote reset must never become an uncaught exception.
     socket.on('error', () => {})
-    const peer = connection.remotePeer.toString()
-    const count = perPeer.get(peer) ?? 0
-    if (count >= maxPerPeer || open.size >= maxTotal) {
+    const slot = slots.acquire(connection.remotePeer.toString(), addressKey(connection.remoteAddr))
+    if (slot == null) {
       refuseBusy(socket)
       return
     }
-    perPeer.set(peer, count + 1)
     open.add(socket)
     // One exchange per stream: once our write side has finished, nothing the peer still sends can be
     // answered, so the socket is done. Node's own responses end that way (destroySoon), but a socket
@@ -161,9 +161,7 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     socket.once('finish', () => { socket.destroy() })
     socket.once('close', () => {
       open.delete(socket)
-      const left = (perPeer.get(peer) ?? 1) - 1
-      if (left === 0) perPeer.delete(peer)
-      else perPeer.set(peer, left)
+      slots.release(slot)
     })
     server.emit('connection', socket)
   }, {
