@@ -5,7 +5,7 @@
  * @module
  */
 import { resolveTxt } from 'node:dns/promises'
-import { Server, createServer } from 'node:http'
+import { STATUS_CODES, Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, fetch as undiciFetch } from 'undici'
 import { peerOfURL } from './addressing.js'
@@ -20,6 +20,7 @@ import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
+import { admitRequest } from './request-checks.js'
 import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
@@ -99,7 +100,9 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    */
   maxInboundStreams?: number
   /**
-   * How many `/http/1.1` streams all peers together may have open to us at once; past it, `503`.
+   * How many `/http/1.1` streams all peers together may have open to us at once; past it, `503`. The
+   * last eighth is kept for peers that hold fewer than 4 streams (at most half of it per remote
+   * address), so peers holding many streams cannot lock a new one out.
    *
    * @default 4096
    */
@@ -413,6 +416,13 @@ class Host implements HTTPHost {
   }
 
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
+    if (!authenticated) {
+      const fault = admitRequest(req)
+      if (fault != null) {
+        answerDetached(socket, fault.status, fault.reason)
+        return
+      }
+    }
     if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
       this.#authGuard.upgrade(req, socket, () => { this.#onUpgrade(req, socket, head, true) })
       return
@@ -422,8 +432,7 @@ class Host implements HTTPHost {
       target.emit('upgrade', req, socket, head)
       return
     }
-    // Node has detached the socket from its HTTP machinery: answer and finish it ourselves.
-    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => { socket.destroy() })
+    answerDetached(socket, 501, '')
   }
 
   async url (target: FetchTarget): Promise<string> {
@@ -545,6 +554,11 @@ class Host implements HTTPHost {
     this.#server.closeAllConnections()
     await native
   }
+}
+
+/** Answer an upgrade request on its socket, which Node has detached from its HTTP machinery, and finish it. */
+function answerDetached (socket: Duplex, status: number, body: string): void {
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => { socket.destroy() })
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { InvalidLimitError, RequestBodyTooLargeError } from './errors.js'
+import { admitRequest } from './request-checks.js'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
 
 /** Limits of the HTTP/1.1 server, for streams and native listeners alike. */
@@ -164,14 +165,14 @@ function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void
 }
 
 /**
- * Answer what Node's parser accepts but HTTP/1.1 over a stream must not: returns `true` when the request
- * was answered (or dropped) here and the handler must not run.
+ * Answer what Node's parser accepts but this server must not: returns `true` when the request was
+ * answered (or dropped) here and the handler must not run.
  *
- * - More than one `Host` field: `400` (RFC 9112 §3.2 requires it; Node keeps the first and goes on).
- * - A major version other than 1 (`GET / HTTP/2.0`): `505` (RFC 9110 §15.6.6); llhttp parses any digit.
  * - A second request on a connection that carries one (`oneRequest`, a `/http/1.1` stream, where clients
  *   SHOULD NOT pipeline): dropped unanswered. Node would run the handler and then discard its answer,
  *   because the first response closes the stream; not running it spares the side effects.
+ * - The checks of {@link admitRequest} (two `Host` fields, HTTP/2.0, request targets that are not
+ *   origin-form or have dot segments): answered with their status.
  */
 export function refuseMalformed (req: IncomingMessage, res: ServerResponse, oneRequest: boolean): boolean {
   if (oneRequest) {
@@ -181,16 +182,9 @@ export function refuseMalformed (req: IncomingMessage, res: ServerResponse, oneR
     }
     answered.add(req.socket)
   }
-  let hosts = 0
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hosts++
-  }
-  if (hosts > 1) {
-    refuse(res, 400, 'more than one Host header\n')
-    return true
-  }
-  if (req.httpVersionMajor !== 1) {
-    refuse(res, 505, 'only HTTP/1.x is spoken here\n')
+  const fault = admitRequest(req)
+  if (fault != null) {
+    refuse(res, fault.status, fault.reason)
     return true
   }
   return false

@@ -19,6 +19,7 @@
  * @module
  */
 import { InvalidMountError, MountConflictError } from './errors.js'
+import { hasDotSegment } from './request-checks.js'
 
 /** Options for `host.handle`. */
 export interface MountOptions {
@@ -115,7 +116,9 @@ function strip (prefix: string, pathname: string, search: string, raw: string | 
   const queryAt = raw.indexOf('?')
   const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt)
   const rawQuery = queryAt === -1 ? '' : raw.slice(queryAt)
-  if (rawPath.startsWith(prefix)) {
+  // raw bytes with a dot segment would climb out of the prefix once a server behind resolves them (the
+  // host refuses such targets before matching; this keeps the table safe on its own)
+  if (rawPath.startsWith(prefix) && !hasDotSegment(rawPath)) {
     return raw.slice(prefix.length - 1)
   }
   return `${pathname.slice(prefix.length - 1)}${rawQuery}`

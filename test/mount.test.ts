@@ -88,6 +88,13 @@ describe('MountTable.match', () => {
     expect(served(table(), '/kv%2F1.0.0/keys')).toEqual({ value: 'root', url: undefined })
   })
 
+  it('a raw path with dot segments is never handed on: the handler gets the resolved path (issue 14)', () => {
+    // `/kv/1.0.0/../1.0.0/x` starts with the prefix literally; its raw rest `/../1.0.0/x` would climb
+    // out of an upstream's base path
+    expect(served(table(), '/kv/1.0.0/../1.0.0/x')).toEqual({ value: 'kv', url: '/x' })
+    expect(served(table(), '/kv/1.0.0/x/%2e/y?q')).toEqual({ value: 'kv', url: '/x/y?q' })
+  })
+
   it('absolute-form targets are matched by their path', () => {
     expect(served(table(), 'http://example.com/kv/1.0.0/k?q')).toEqual({ value: 'kv', url: '/k?q' })
   })

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
 import { remotePeer } from '../identity.js'
+import { pathBelow } from '../request-checks.js'
 import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader } from './headers.js'
 import { splice } from './splice.js'
 import type { IncomingMessage } from 'node:http'
@@ -66,6 +67,9 @@ export interface ProxyOptions {
    */
   upgrades?: readonly string[]
 }
+
+/** Why a target is not forwarded: joined to the upstream's path it could leave it. */
+const OUTSIDE_BASE = 'the request target must be origin-form without "." or ".." segments'
 
 /** RFC 9209 error types this proxy reports. */
 export type ProxyError = 'http_request_denied' | 'http_request_error' | 'destination_ip_prohibited' | 'destination_not_found' | 'destination_unavailable' | 'connection_refused' | 'connection_timeout' | 'connection_terminated' | 'http_response_incomplete' | 'http_protocol_error' | 'http_response_header_timeout' | 'proxy_loop_detected' | 'proxy_internal_error'
@@ -125,7 +129,7 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
   res.statusCode = status
   res.setHeader('proxy-status', `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`)
   res.setHeader('content-type', 'text/plain; charset=utf-8')
-  res.end(`${status === 504 ? 'Gateway Timeout' : status === 403 ? 'Forbidden' : 'Bad Gateway'}: ${error}\n`)
+  res.end(`${STATUS_CODES[status] ?? 'Error'}: ${error}\n`)
 }
 
 /** @internal Answer a failed upgrade on its raw socket (Node has detached it from its HTTP machinery). */
@@ -172,7 +176,8 @@ function head (statusCode: number, statusText: string, raw: ReadonlyArray<string
 
 /**
  * A request listener forwarding to `upstream` (`http://host:port[/base]`); the request target is
- * appended to the upstream's path byte for byte. Mount it like any handler:
+ * appended to the upstream's path byte for byte, and one that could leave that path (not origin-form,
+ * or with a dot segment) is answered `400` instead. Mount it like any handler:
  *
  * @example
  * ```ts
@@ -275,9 +280,14 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
         failUpgrade(socket, pseudonym, status, error, err.message)
       }
     }
+    const path = pathBelow(basePath, req.url ?? '/')
+    if (path == null) {
+      failUpgrade(socket, pseudonym, 400, 'http_request_error', OUTSIDE_BASE)
+      return
+    }
     dispatcher.dispatch({
       origin: base.origin,
-      path: `${basePath}${req.url ?? '/'}`,
+      path,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: requestHeaders(req, via, undefined),
       upgrade: protocol,
@@ -338,6 +348,11 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       }
       return
     }
+    const path = pathBelow(basePath, req.url ?? '/')
+    if (path == null) {
+      fail(res, pseudonym, 400, 'http_request_error', OUTSIDE_BASE)
+      return
+    }
     const headers = requestHeaders(req, via, method === 'TRACE' || method === 'OPTIONS' ? maxForwards : undefined)
 
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
@@ -346,7 +361,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
 
     dispatcher.request({
       origin: base.origin,
-      path: `${basePath}${req.url ?? '/'}`,
+      path,
       method: method as Dispatcher.HttpMethod,
       headers,
       body,

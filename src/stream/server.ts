@@ -4,10 +4,13 @@
  *
  * @module
  */
+import { STATUS_CODES } from 'node:http'
+import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { StreamSocketInit } from './socket.js'
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 
 /** The protocol id of HTTP/1.1 over libp2p streams (libp2p+HTTP spec, "Using HTTP semantics over stream transports"). */
 export const HTTP_STREAM_PROTOCOL = '/http/1.1'
@@ -28,7 +31,9 @@ export interface StreamServerOptions {
    */
   maxInboundStreams?: number
   /**
-   * How many `/http/1.1` streams all connections together may have open towards us at once.
+   * How many `/http/1.1` streams all connections together may have open towards us at once. The last
+   * eighth is kept for peers holding fewer than 4 streams, at most half of it per remote address (see
+   * `slots.ts`), so that a few peers cannot lock everyone else out.
    *
    * @default 4096
    */
@@ -51,6 +56,29 @@ export interface StreamServerOptions {
 function isNodeServerGracefulClose (err: Error): boolean {
   const code = (err as { code?: string }).code ?? ''
   return code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_REQUEST_BODY_TOO_LARGE'
+}
+
+/** What Node's server answers a parse error with when no `clientError` listener decides (lib/_http_server.js). */
+const NODE_ERROR_STATUS: Readonly<Record<string, number>> = { HPE_HEADER_OVERFLOW: 431, HPE_CHUNK_EXTENSIONS_OVERFLOW: 413, ERR_HTTP_REQUEST_TIMEOUT: 408 }
+
+/**
+ * Node's `clientError` for a stream. A parse error once the stream's one request has arrived whole is
+ * about bytes that follow it (a `Content-Length` shorter than the body; @libp2p/http counts a string
+ * body in UTF-16 units): that is no second request, and nothing after the first is processed (RFC 9112
+ * §9.6), so the bytes are dropped and the request is answered; the stream closes after the response.
+ * Any other error gets what Node does without a listener: its short answer, if nothing of a response
+ * went out yet, and the socket destroyed with the error (a graceful close for HPE_* codes).
+ */
+function onClientError (err: Error & { code?: string }, socket: Duplex): void {
+  const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (socket instanceof StreamSocket && res?.req.complete === true) {
+    return
+  }
+  if (socket.writable && (res == null || !res.headersSent)) {
+    const status = NODE_ERROR_STATUS[err.code ?? ''] ?? 400
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`)
+  }
+  socket.destroy(err)
 }
 
 /** Streams a connection may open beyond `maxInboundStreams` that still get a `503` instead of a reset. */
@@ -91,15 +119,16 @@ export interface StreamListener {
 /**
  * Register `/http/1.1` on `registrar` and feed each inbound stream to `server` as a connection.
  * `server.httpAllowHalfOpen` is turned on: a client's half-close right after its request (what go-libp2p
- * does) must not abort that request.
+ * does) must not abort that request. The server gets a `clientError` listener (see {@link onClientError}):
+ * a server fed by native listeners too must keep those on separate `http.Server`s.
  */
 export async function listenOnStreams (registrar: StreamRegistrar, server: Server, options: StreamServerOptions = {}): Promise<StreamListener> {
   // Not in @types/node, but read by Node's http server since v0.x (lib/_http_server.js socketOnEnd).
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
+  server.on('clientError', onClientError)
   const open = new Set<StreamSocket>()
-  const perPeer = new Map<string, number>()
   const maxPerPeer = options.maxInboundStreams ?? 256
-  const maxTotal = options.maxInboundStreamsTotal ?? 4096
+  const slots = new StreamSlots(maxPerPeer, options.maxInboundStreamsTotal ?? 4096)
   let closed = false
 
   await registrar.handle(HTTP_STREAM_PROTOCOL, (stream, connection) => {
@@ -117,19 +146,22 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     // Node's HTTP server removes its own 'error' listener when it hands a socket to an 'upgrade'
     // listener; a remote reset must never become an uncaught exception.
     socket.on('error', () => {})
-    const peer = connection.remotePeer.toString()
-    const count = perPeer.get(peer) ?? 0
-    if (count >= maxPerPeer || open.size >= maxTotal) {
+    const slot = slots.acquire(connection.remotePeer.toString(), addressKey(connection.remoteAddr))
+    if (slot == null) {
       refuseBusy(socket)
       return
     }
-    perPeer.set(peer, count + 1)
     open.add(socket)
+    // One exchange per stream: once our write side has finished, nothing the peer still sends can be
+    // answered, so the socket is done. Node's own responses end that way (destroySoon), but a socket
+    // Node has detached for an upgrade is answered by whoever took it (a refused CONNECT, a failed
+    // WebSocket relay) with a bare `end()`: with half-open allowed and nobody reading, its readable side
+    // never ends, so it never closed and its slot was never released (issue 14). A graceful destroy
+    // still delivers our last bytes.
+    socket.once('finish', () => { socket.destroy() })
     socket.once('close', () => {
       open.delete(socket)
-      const left = (perPeer.get(peer) ?? 1) - 1
-      if (left === 0) perPeer.delete(peer)
-      else perPeer.set(peer, left)
+      slots.release(slot)
     })
     server.emit('connection', socket)
   }, {

@@ -110,12 +110,18 @@ describe('proxy --forward + serve --exit', () => {
     expect(text).toMatch(/\r\nProxy-Status: libp2phttp-\w+; error=destination_ip_prohibited; details="[^"]*CONNECT to port/i)
   })
 
-  it('the path and query go on byte for byte (no dot segments resolved, no quotes escaped); Host is the target\'s', async () => {
+  it('the path and query go on byte for byte (no quotes escaped, nothing re-encoded); Host is the target\'s', async () => {
     // the whole JSON body: headers and body may arrive in separate reads
-    const { text, socket } = await raw(allowedProxy, `GET http://127.0.0.1:${plainPort}/a/../b/./c?x='y'&z=%7e HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, /\r\n\r\n\{[\s\S]*\}$/)
+    const { text, socket } = await raw(allowedProxy, `GET http://127.0.0.1:${plainPort}/a/b..c/.d?x='y'&z=%7e&p=/../q HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, /\r\n\r\n\{[\s\S]*\}$/)
     socket.destroy()
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
-    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ url: "/a/../b/./c?x='y'&z=%7e", host: `127.0.0.1:${plainPort}` })
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ url: "/a/b..c/.d?x='y'&z=%7e&p=/../q", host: `127.0.0.1:${plainPort}` })
+  })
+
+  it('a path with dot segments is refused (400) by the exit, not resolved or passed on (issue 14)', async () => {
+    const { text, socket } = await raw(allowedProxy, `GET http://127.0.0.1:${plainPort}/a/../b HTTP/1.1\r\nHost: 127.0.0.1:${plainPort}\r\nConnection: close\r\n\r\n`, /\r\n\r\n[\s\S]*\n$/)
+    socket.destroy()
+    expect(text).toMatch(/^HTTP\/1\.1 400 /)
   })
 
   it('SIGTERM with a CONNECT tunnel open: the proxy exits once the grace is over', async () => {

@@ -1,5 +1,5 @@
 /**
- * Issue 14 through the real command: `serve --upstream` + `serve --exit` in front of a raw upstream that
+ * Issue 14, proxy and command side, through the real command: `serve --upstream` + `serve --exit` in front of a raw upstream that
  * records every byte it is sent, `proxy --to` and `gateway` in front of them, and a libp2p node that
  * writes raw requests to the provider's streams.
  */

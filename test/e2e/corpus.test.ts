@@ -50,7 +50,19 @@ const corpus: Case[] = [
   { name: 'HTTP/1.0 request line', send: `GET / HTTP/1.0\r\n${H}\r\n`, statuses: [200] },
   { name: 'HTTP/2.0 request line', send: `GET / HTTP/2.0\r\n${H}\r\n`, statuses: [505] },
   { name: 'HTTP/2 connection preface', send: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', statuses: [400] },
-  { name: 'absolute-form target for another host', send: `GET http://elsewhere.example/x HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"http://elsewhere.example/x"' },
+  { name: 'absolute-form target for another host', send: `GET http://elsewhere.example/x HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'absolute-form target for the Host it is sent to', send: `GET http://X/x?q HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"/x?q"' },
+  { name: 'asterisk-form target (OPTIONS *)', send: `OPTIONS * HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment ..', send: `GET /a/../b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment .', send: `GET /a/./b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment %2e%2e', send: `GET /a/%2e%2e/b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment %2E%2E', send: `GET /a/%2E%2E/b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment .%2E (mixed)', send: `GET /a/.%2E/b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment with ; parameters', send: `GET /a/..;jsessionid=1/b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment before %2F', send: `GET /a/..%2Fb HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dot segment in an absolute-form target', send: `GET http://x/a/../b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'dots inside a segment', send: `GET /a/..b/.c/d.. HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"/a/..b/.c/d.."' },
+  { name: 'dot segment in the query only', send: `GET /a?p=/../x HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"/a?p=/../x"' },
   { name: '1 MiB request target', send: `GET ${bigTarget} HTTP/1.1\r\n${H}\r\n`, statuses: [431] },
   { name: '100 KiB header', send: `GET / HTTP/1.1\r\n${H}X-Big: ${'b'.repeat(100 * 1024)}\r\n\r\n`, statuses: [431] },
   { name: '10 000 headers', send: `GET / HTTP/1.1\r\n${H}${manyHeaders}\r\n`, statuses: [431] },
@@ -58,8 +70,10 @@ const corpus: Case[] = [
   { name: 'Expect: 100-continue', send: `POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello`, statuses: [100, 200], contains: '"body":5' },
   { name: 'partial headers then EOF', send: `GET / HTTP/1.1\r\n${H}X-A: `, statuses: [400] },
   { name: 'empty stream closed at once', send: '', statuses: [] },
-  // the extra bytes are the start of a second request, and `d` cannot start a method: Node answers that
-  { name: 'body longer than Content-Length', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcdef`, statuses: [400] },
+  // the request is whole after 3 bytes: what follows is dropped, not answered as a malformed second request
+  { name: 'body longer than Content-Length', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcdef`, statuses: [200], contains: '"body":3' },
+  { name: 'body longer than Content-Length, the surplus in a later write', send: [`POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`, 'de'], statuses: [200], contains: '"body":3' },
+  { name: 'body longer than Content-Length, write side left open', send: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcde`, then: 'keep-open', statuses: [200], contains: '"body":3' },
   { name: 'stream reset mid-body', send: `POST / HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\nabc`, then: 'reset', statuses: [], end: 'reset' }
 ]
 

@@ -103,6 +103,24 @@ describe('their client (@libp2p/http) -> our server', () => {
     expect(new TextDecoder().decode(body)).toBe(TEXT)
   })
 
+  it('POST: a non-ASCII *string* body (their Content-Length counts UTF-16 units) is answered, not replaced by a 400 (issue 14)', async () => {
+    ours = await createPeer()
+    theirs = await createTheirNode()
+    let seen: number | undefined
+    ours.host.serve(async (req, res) => {
+      let bytes = 0
+      for await (const chunk of req) bytes += (chunk as Buffer).length
+      seen = bytes
+      res.end(`read ${bytes}`)
+    })
+    // their client declares TEXT.length and then writes TEXT_BYTES: the bytes past the declared length
+    // follow a complete request on the stream
+    const res = await theirs.services.http.fetch(theirTarget(ours, '/echo'), { method: 'POST', body: TEXT })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(`read ${TEXT.length}`)
+    expect(seen).toBe(TEXT.length)
+  })
+
   it('GET: a fetch-style handler sees a multi-segment path sent as one percent-encoded http-path', async () => {
     ours = await createPeer()
     theirs = await createTheirNode()

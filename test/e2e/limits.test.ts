@@ -5,11 +5,12 @@
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DialError, ResponseHeadersTooLargeError, WellKnownTooLargeError } from '../../src/index.js'
-import { createNode, createPeer, stopPeers, until, uriOf } from '../helpers/nodes.js'
+import { createNode, createPeer, sleep, stopPeers, until, uriOf } from '../helpers/nodes.js'
 import { openHTTPStreams, rawExchange } from '../helpers/raw-stream.js'
 import { transports } from '../helpers/transports.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Server as NetServer } from 'node:net'
 
@@ -165,6 +166,37 @@ describe('server limits', () => {
   })
 })
 
+describe('the total limit cannot be used to lock a new peer out (issue 14)', () => {
+  it('17 peers holding 16 slow streams each (per-peer limit 16, total 256): a fresh peer is still answered within 2 s', async () => {
+    const { server } = await serverWith({ maxInboundStreams: 16, maxInboundStreamsTotal: 256 })
+    const addrs = server.node.getMultiaddrs()
+    const attackers = await Promise.all(Array.from({ length: 17 }, async () => await createNode()))
+    nodes.push(...attackers)
+    const innocent = await createNode()
+    nodes.push(innocent)
+    // libp2p accepts 5 inbound connections per second from one address: connect them at that pace (the
+    // innocent peer too, before the attack: its connection is not what is measured)
+    for (const a of [...attackers, innocent]) {
+      while (a.getConnections().length === 0) await a.dial(addrs).catch(async () => { await sleep(250) })
+    }
+    let ended = 0
+    // slowloris: partial headers, write side open (headersTimeout is the default 60 s)
+    const held = attackers.flatMap(a => Array.from({ length: 16 }, async () => {
+      const result = await rawExchange(a, addrs, { send: `GET / HTTP/1.1\r\n${H}X-Slow: `, then: 'keep-open' }, 30_000)
+      ended++
+      return result
+    }))
+    await until(() => openHTTPStreams(server.node) + ended >= 17 * 16 && openHTTPStreams(server.node) >= 224, 20_000, 'the attack to settle').catch((err: Error) => { throw new Error(`${err.message}: open ${openHTTPStreams(server.node)}, ended ${ended}`) })
+    const start = performance.now()
+    const answer = await rawExchange(innocent, addrs, { send: `GET / HTTP/1.1\r\n${H}\r\n` })
+    expect(answer.statuses).toEqual([200])
+    expect(performance.now() - start).toBeLessThan(2000)
+    for (const s of server.node.getConnections().flatMap(c => c.streams)) if (s.protocol === '/http/1.1') s.abort(new Error('release'))
+    // the attackers did reach the limits: some of their streams were refused
+    expect((await Promise.all(held)).filter(r => r.statuses[0] === 503).length).toBeGreaterThan(0)
+  }, 60_000)
+})
+
 describe('client limits', () => {
   it('client.maxHeaderSize: larger response headers fail with ERR_RESPONSE_HEADERS_TOO_LARGE', async () => {
     const { server } = await serverWith({})
@@ -213,5 +245,8 @@ describe('limits on the native transport', () => {
     const res = await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(11) })
     expect(res.status).toBe(413)
     expect(await (await client.host.fetch(https.target(server), { method: 'POST', body: 'x'.repeat(10) })).text()).toBe('ok')
+    // a dot segment a URL parser leaves alone (`..;x`) is refused here too (issue 14)
+    const climbing = await client.host.fetch(`multiaddr:${(https.target(server) as Multiaddr).toString()}/http-path/${encodeURIComponent('a/..;x/b')}`)
+    expect(climbing.status).toBe(400)
   })
 })

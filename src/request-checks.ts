@@ -1,0 +1,120 @@
+/**
+ * What Node's parser accepts but this server refuses, checked once in the host's request pipeline (for
+ * streams and native listeners, requests and upgrades alike) before any mount, guard or handler sees
+ * the request; and the path join that keeps a proxied target below its upstream's base path.
+ *
+ * The request target (RFC 9112 §3.2) must be:
+ * 1. origin-form (`/a/b?q`) whose path has no dot segment: `.` or `..`, also spelt `%2e`, `%2E` or
+ *    mixed, followed by `;` parameters (`..;x`), or delimited by `\`, `%2F` or `%5C` (servers that take
+ *    those for `/` would climb out of a base path: an upstream behind `proxyTo` is one);
+ * 2. or absolute-form (`http://h/a`) naming the host the request names in `Host`: it is then served as
+ *    its origin-form (`req.url`; the original in `req.originalUrl`). For another host it is a proxy
+ *    request, and this server is not a proxy.
+ *
+ * Anything else, `*` (asterisk-form) included, is refused with `400`.
+ *
+ * @module
+ */
+import { rewriteUrl } from './original-url.js'
+import type { IncomingMessage } from 'node:http'
+
+/** A refusal: the status and the reason sent as the body. */
+export interface RequestFault {
+  status: number
+  reason: string
+}
+
+/** What delimits segments for some server on the way: `/`, and `\`, `%2F`, `%5C` for the lenient ones. */
+const SEPARATOR = /\/|\\|%2f|%5c/i
+
+/** Whether `path` (without its query) has a `.` or `..` segment in any spelling (see the module comment). */
+export function hasDotSegment (path: string): boolean {
+  return path.split(SEPARATOR).some((segment) => {
+    const name = segment.split(/;|%3b/i, 1)[0].replace(/%2e/gi, '.')
+    return name === '.' || name === '..'
+  })
+}
+
+/** The path of an origin-form target: up to its query or fragment. */
+function pathOf (target: string): string {
+  const end = target.search(/[?#]/)
+  return end === -1 ? target : target.slice(0, end)
+}
+
+/** The `host[:port]` a URL authority names, as WHATWG URLs spell it (lowercase, default port dropped); `undefined` if none. */
+function authorityOf (scheme: string, authority: string): string | undefined {
+  try {
+    return new URL(`${scheme}//${authority}`).host
+  } catch {
+    return undefined
+  }
+}
+
+const ABSOLUTE = /^(https?:)\/\/([^/?#]*)(.*)$/is
+
+/**
+ * The origin-form target `target` is served as, or why it is refused (see the module comment for the
+ * rules). `host` is the request's `Host` value.
+ */
+export function originForm (target: string, host: string | undefined): { target: string } | { refusal: string } {
+  let origin = target
+  if (!target.startsWith('/')) {
+    const absolute = ABSOLUTE.exec(target)
+    if (absolute == null) {
+      return { refusal: `request target ${JSON.stringify(target.slice(0, 64))} is neither origin-form (/path) nor absolute-form (http://host/path)` }
+    }
+    const [, scheme, authority, rest] = absolute
+    const named = authorityOf(scheme, authority)
+    if (named == null || host == null || named === '' || named !== authorityOf(scheme, host)) {
+      // RFC 9112 §3.2.2: a server MUST accept absolute-form, and this one does for itself; for
+      // another host it would be acting as a proxy, which it is not
+      return { refusal: 'an absolute-form request target must name the Host it is sent to: this server is not a proxy' }
+    }
+    origin = rest.startsWith('/') ? rest : `/${rest}`
+  }
+  if (hasDotSegment(pathOf(origin))) {
+    // RFC 3986 §5.2.4 would remove them, but the client, every proxy on the way and the upstream may
+    // each do it differently: a path that needs it is refused rather than guessed at
+    return { refusal: 'the request path has a "." or ".." segment' }
+  }
+  return { target: origin }
+}
+
+/**
+ * Refuse what Node's parser lets through, or admit `req`: more than one `Host` field is a `400` (RFC
+ * 9112 §3.2 requires it; Node keeps the first and goes on), a major version other than 1 (`GET /
+ * HTTP/2.0`) a `505` (RFC 9110 §15.6.6; llhttp parses any digit), a target outside the rules of this
+ * module a `400`. An admitted absolute-form target is rewritten to its origin-form.
+ */
+export function admitRequest (req: IncomingMessage): RequestFault | undefined {
+  let hosts = 0
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hosts++
+  }
+  if (hosts > 1) {
+    return { status: 400, reason: 'more than one Host header\n' }
+  }
+  if (req.httpVersionMajor !== 1) {
+    return { status: 505, reason: 'only HTTP/1.x is spoken here\n' }
+  }
+  const verdict = originForm(req.url ?? '', req.headers.host)
+  if ('refusal' in verdict) {
+    return { status: 400, reason: `${verdict.refusal}\n` }
+  }
+  if (verdict.target !== req.url) {
+    rewriteUrl(req, verdict.target)
+  }
+  return undefined
+}
+
+/**
+ * `target` (origin-form) appended to `base` (a path without its trailing `/`), or `undefined` when the
+ * result could leave `base`: a target that is not origin-form or has a dot segment. The host refuses
+ * those before any handler runs; this keeps a proxy safe behind a server that does not.
+ */
+export function pathBelow (base: string, target: string): string | undefined {
+  if (!target.startsWith('/') || hasDotSegment(pathOf(target))) {
+    return undefined
+  }
+  return `${base}${target}`
+}
