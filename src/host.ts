@@ -375,7 +375,7 @@ class Host implements HTTPHost {
         res.shouldKeepAlive = false
       }
       // cheap refusals first: no handshake for a request that cannot be served anyway
-      if (refuseMalformed(req, res, onStream) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
+      if (refuseMalformed(req, res, { oneRequest: onStream }) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
         return
       }
       if (this.#authGuard != null && needsPeerIdAuth(req)) {

@@ -172,9 +172,9 @@ function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void
  *   SHOULD NOT pipeline): dropped unanswered. Node would run the handler and then discard its answer,
  *   because the first response closes the stream; not running it spares the side effects.
  * - The checks of {@link admitRequest} (two `Host` fields, HTTP/2.0, request targets that are not
- *   origin-form or have dot segments): answered with their status.
+ *   origin-form or have dot segments, except on a `forwardProxy`): answered with their status.
  */
-export function refuseMalformed (req: IncomingMessage, res: ServerResponse, oneRequest: boolean): boolean {
+export function refuseMalformed (req: IncomingMessage, res: ServerResponse, { oneRequest = false, forwardProxy = false }: { oneRequest?: boolean, forwardProxy?: boolean } = {}): boolean {
   if (oneRequest) {
     if (answered.has(req.socket)) {
       req.resume()
@@ -182,7 +182,7 @@ export function refuseMalformed (req: IncomingMessage, res: ServerResponse, oneR
     }
     answered.add(req.socket)
   }
-  const fault = admitRequest(req)
+  const fault = admitRequest(req, forwardProxy)
   if (fault != null) {
     refuse(res, fault.status, fault.reason)
     return true

@@ -85,8 +85,12 @@ export function originForm (target: string, host: string | undefined): { target:
  * 9112 §3.2 requires it; Node keeps the first and goes on), a major version other than 1 (`GET /
  * HTTP/2.0`) a `505` (RFC 9110 §15.6.6; llhttp parses any digit), a target outside the rules of this
  * module a `400`. An admitted absolute-form target is rewritten to its origin-form.
+ *
+ * `forwardProxy`: the server is a forward proxy, whose requests are absolute-form for other hosts by
+ * design (RFC 9112 §3.2.2); their targets are its listener's to judge, and the peer that carries them
+ * out applies these rules again.
  */
-export function admitRequest (req: IncomingMessage): RequestFault | undefined {
+export function admitRequest (req: IncomingMessage, forwardProxy = false): RequestFault | undefined {
   let hosts = 0
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hosts++
@@ -96,6 +100,9 @@ export function admitRequest (req: IncomingMessage): RequestFault | undefined {
   }
   if (req.httpVersionMajor !== 1) {
     return { status: 505, reason: 'only HTTP/1.x is spoken here\n' }
+  }
+  if (forwardProxy) {
+    return undefined
   }
   const verdict = originForm(req.url ?? '', req.headers.host)
   if ('refusal' in verdict) {

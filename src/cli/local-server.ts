@@ -43,6 +43,8 @@ export interface LocalServerOptions {
   headersTimeout?: number
   /** The most connections open at once; more are closed as they arrive. @default 1024 */
   maxConnections?: number
+  /** A forward proxy: absolute-form targets for other hosts are its requests, not refused. @default false */
+  forwardProxy?: boolean
 }
 
 /** A listening local server and its base URL (`http://127.0.0.1:8000/`). */
@@ -69,7 +71,7 @@ export async function listenLocal (listener: (req: IncomingMessage, res: ServerR
   // would leave half-sent requests open for ever (slowloris).
   const limits = resolveServerLimits({ requestTimeout: 0, headersTimeout: options.headersTimeout ?? 60_000 } satisfies ServerLimits)
   const server = createServer(nodeServerOptions(limits), (req, res) => {
-    if (!refuseMalformed(req, res, false)) void listener(req, res)
+    if (!refuseMalformed(req, res, { forwardProxy: options.forwardProxy })) void listener(req, res)
   })
   // a connection on which nothing moves either way for this long is closed, as on the host's
   server.timeout = limits.idleTimeout

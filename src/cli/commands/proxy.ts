@@ -94,7 +94,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
   let local: LocalServer
   try {
-    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, ...limits })
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, forwardProxy: forwarding, ...limits })
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
     await host.close()
