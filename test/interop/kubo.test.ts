@@ -1,0 +1,107 @@
+/**
+ * Interop with Kubo v0.43.1 (`cmd/ipfs`, built from `test/interop/kubo/` and run as a daemon, see
+ * `kubo-peer.ts`), loopback only: its trustless gateway over libp2p (`Experimental.GatewayOverLibp2p`,
+ * go-libp2p's `p2p/http` on `/http/1.1` streams). One daemon for the file; our side is a real js-libp2p
+ * node (TCP + noise + yamux) with `createHTTPHost`.
+ *
+ * With `CI=true` the suite must run (no Go fails it); elsewhere it is skipped, with the reason printed,
+ * when `go` is not on PATH.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPeer, stopPeers } from '../helpers/nodes.js'
+import { matchesCid, readCar } from './car.js'
+import { KUBO_VERSION, goMissing, kuboBinary, startKubo } from './kubo-peer.js'
+import type { Kubo } from './kubo-peer.js'
+import type { Peer } from '../helpers/nodes.js'
+
+const missing = await goMissing()
+if (missing != null && process.env.CI !== 'true') {
+  // eslint-disable-next-line no-console
+  console.warn(`test/interop/kubo.test.ts skipped: ${missing} (with CI=true it fails instead)`)
+}
+const suite = missing != null && process.env.CI !== 'true' ? describe.skip : describe
+
+const KiB = 1024
+// random: a repeating pattern would make equal chunks, which a DAG (and its CAR) holds once
+/** One raw block (under Kubo's 256 KiB chunks). */
+const SMALL = randomBytes(100 * KiB)
+/** Three raw leaves under a dag-pb root. */
+const LARGE = randomBytes(600 * KiB)
+const GATEWAY = '/ipfs/gateway'
+
+let kubo: Kubo
+let ours: Peer
+let dir: string
+let smallCid: CID
+let largeCid: CID
+
+/** Add `bytes` to Kubo as a CIDv1 UnixFS file with raw leaves. */
+async function add (name: string, bytes: Uint8Array): Promise<CID> {
+  const path = join(dir, name)
+  await writeFile(path, bytes)
+  return CID.parse((await kubo.cli(['add', '-Q', '--cid-version', '1', '--raw-leaves', '--chunker', 'size-262144', path])).trim())
+}
+
+const kuboTarget = (): string => `multiaddr:${kubo.swarmAddr}/p2p/${kubo.peerId}`
+
+suite(`Kubo ${KUBO_VERSION} interop`, () => {
+  beforeAll(async () => {
+    if (missing != null) throw new Error(`CI=true and ${missing}: the Kubo interop suite must run on CI`)
+    const binary = await kuboBinary()
+    dir = await mkdtemp(join(tmpdir(), 'libp2phttp-kubo-test-'))
+    kubo = await startKubo(binary, { GatewayOverLibp2p: true })
+    smallCid = await add('small', SMALL)
+    largeCid = await add('large', LARGE)
+    ours = await createPeer()
+  }, 15 * 60_000)
+
+  afterAll(async () => {
+    await stopPeers(ours)
+    await kubo?.close()
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+
+  describe('trustless gateway over libp2p (Experimental.GatewayOverLibp2p)', () => {
+    it(`we find ${GATEWAY} in Kubo's well-known map`, async () => {
+      const map = await ours.host.protocols(kuboTarget(), { refresh: true })
+      expect(map[GATEWAY]).toEqual({ path: '/' })
+    })
+
+    it('a block (application/vnd.ipld.raw) is the bytes its CID names', async () => {
+      const res = await ours.host.client(kuboTarget(), GATEWAY).fetch(`/ipfs/${smallCid.toString()}`, { headers: { accept: 'application/vnd.ipld.raw' } })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/vnd.ipld.raw')
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      expect(smallCid.code).toBe(0x55) // raw
+      expect(await matchesCid(smallCid, bytes)).toBe(true)
+      expect(Buffer.from(bytes).equals(SMALL)).toBe(true)
+    })
+
+    it('a CAR (application/vnd.ipld.car): every block matches its CID, the leaves are the file', async () => {
+      const res = await ours.host.client(kuboTarget(), GATEWAY).fetch(`/ipfs/${largeCid.toString()}`, { headers: { accept: 'application/vnd.ipld.car' } })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^application\/vnd\.ipld\.car\b/)
+      const { header, blocks } = readCar(new Uint8Array(await res.arrayBuffer()))
+      // dag-cbor {roots: [CID], version: 1}: the root is there as tag 42 (0x00 + the CID's bytes)
+      expect(Buffer.from(header).includes(Buffer.from([0, ...largeCid.bytes]))).toBe(true)
+      expect(blocks[0].cid.equals(largeCid)).toBe(true)
+      expect(largeCid.code).toBe(0x70) // dag-pb
+      for (const block of blocks) expect(await matchesCid(block.cid, block.bytes), block.cid.toString()).toBe(true)
+      const leaves = blocks.filter(b => b.cid.code === 0x55)
+      expect(leaves).toHaveLength(3)
+      expect(Buffer.concat(leaves.map(b => b.bytes)).equals(LARGE)).toBe(true)
+    })
+
+    it('content Kubo does not have is a 404 (it never fetches over the gateway)', async () => {
+      const absent = CID.parse('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
+      const res = await ours.host.client(kuboTarget(), GATEWAY).fetch(`/ipfs/${absent.toString()}`, { headers: { accept: 'application/vnd.ipld.raw' } })
+      await res.arrayBuffer()
+      expect(res.status).toBe(404)
+    })
+  })
+})
