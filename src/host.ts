@@ -5,7 +5,7 @@
  * @module
  */
 import { resolveTxt } from 'node:dns/promises'
-import { Server, createServer } from 'node:http'
+import { STATUS_CODES, Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, fetch as undiciFetch } from 'undici'
 import { peerOfURL } from './addressing.js'
@@ -18,12 +18,14 @@ import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
+import { rewriteUrl } from './original-url.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
 import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
-import { listenOnStreams } from './stream/server.js'
+import { aliasedTarget } from './stream/alias.js'
+import { HTTP_STREAM_PROTOCOL, listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
 import type { AuthGuards } from './auth/server.js'
@@ -40,6 +42,7 @@ import type { ListenTLSOptions, NativeListeners } from './native.js'
 import type { PingOptions } from './ping.js'
 import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, ProtocolsInit } from './protocols.js'
 import type { FetchTarget, Route, RouterContext } from './target.js'
+import type { StreamAlias } from './stream/alias.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamListener, StreamRegistrar } from './stream/server.js'
 import type { ProtocolMap } from './well-known.js'
@@ -118,6 +121,13 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    * @default 60000
    */
   lingerTimeout?: number
+  /**
+   * Stream protocol ids answered like `/http/1.1` (plain HTTP/1.1 on each stream, the same limits),
+   * each for one mount: Kubo's p2p HTTP proxy opens `/http` and `/x/<name>/http` (see {@link StreamAlias}).
+   *
+   * @default []
+   */
+  streamAliases?: readonly StreamAlias[]
   /**
    * Called with errors thrown by handlers (the client gets a 500, or a reset stream when the response
    * had already started).
@@ -316,7 +326,8 @@ class Host implements HTTPHost {
       this.#streams = await listenOnStreams(this.#libp2p, this.#server, {
         maxInboundStreams: this.#init.maxInboundStreams,
         maxInboundStreamsTotal: this.#init.maxInboundStreamsTotal,
-        lingerMs: this.#init.lingerTimeout
+        lingerMs: this.#init.lingerTimeout,
+        protocols: [HTTP_STREAM_PROTOCOL, ...(this.#init.streamAliases ?? []).map(a => a.streamProtocol)]
       })
     }
     const listen = this.#init.listen ?? []
@@ -375,6 +386,13 @@ class Host implements HTTPHost {
       if (refuseMalformed(req, res, onStream) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
         return
       }
+      const outside = req.socket instanceof StreamSocket ? this.#intoAlias(req, req.socket) : undefined
+      if (outside != null) {
+        res.statusCode = outside.status
+        res.setHeader('content-type', 'text/plain; charset=utf-8')
+        res.end(`${outside.message}\n`)
+        return
+      }
       if (this.#authGuard != null && needsPeerIdAuth(req)) {
         this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true, proceed) })
         return
@@ -413,6 +431,11 @@ class Host implements HTTPHost {
   }
 
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
+    const outside = !authenticated && req.socket instanceof StreamSocket ? this.#intoAlias(req, req.socket) : undefined
+    if (outside != null) {
+      socket.end(`HTTP/1.1 ${outside.status} ${STATUS_CODES[outside.status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => { socket.destroy() })
+      return
+    }
     if (!authenticated && this.#authGuard != null && needsPeerIdAuth(req)) {
       this.#authGuard.upgrade(req, socket, () => { this.#onUpgrade(req, socket, head, true) })
       return
@@ -424,6 +447,22 @@ class Host implements HTTPHost {
     }
     // Node has detached the socket from its HTTP machinery: answer and finish it ourselves.
     socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => { socket.destroy() })
+  }
+
+  /**
+   * For a request on a stream alias of a mount (see {@link StreamAlias}), point `req.url` into the mount;
+   * the answer to give instead when it cannot be (the mount is gone, the target would leave it).
+   */
+  #intoAlias (req: IncomingMessage, socket: StreamSocket): { status: number, message: string } | undefined {
+    const streamProtocol = socket.stream.protocol
+    const alias = streamProtocol === HTTP_STREAM_PROTOCOL ? undefined : this.#init.streamAliases?.find(a => a.streamProtocol === streamProtocol)
+    if (alias?.protocol == null) return undefined
+    const mount = this.#protocols.router.protocolMap()[alias.protocol]
+    if (mount == null) return { status: 404, message: `${alias.protocol} is not served here` }
+    const target = aliasedTarget(req.url ?? '', mount.path)
+    if (target == null) return { status: 400, message: `the request target must stay within ${alias.protocol} on ${alias.streamProtocol}` }
+    rewriteUrl(req, target)
+    return undefined
   }
 
   async url (target: FetchTarget): Promise<string> {
