@@ -278,7 +278,8 @@ class Host implements HTTPHost {
     }, {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
-      streamNegotiation: init.streamNegotiation
+      streamNegotiation: init.streamNegotiation,
+      streamProtocol: init.streamProtocol
     })
     this.#agent = createDispatcher(opener, init, {
       sni: this.#sni,

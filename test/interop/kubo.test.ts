@@ -5,7 +5,8 @@
  * `/p2p/<peer>/http/…` on its gateway opens a `/http` stream, `/p2p/<peer>/x/<name>/http/…` an
  * `/x/<name>/http` one, and writes plain HTTP/1.1 on it) towards a `libp2phttp serve` process. One daemon
  * for the file; our side is a real js-libp2p node (TCP + noise + yamux) with `createHTTPHost`, and the
- * real command.
+ * real commands. Last, our `gateway --stream-protocol /http` towards a Kubo `ipfs p2p listen
+ * --allow-custom-protocol /http` provider (Kubo pipes each stream's bytes to a local TCP port).
  *
  * With `CI=true` the suite must run (no Go fails it); elsewhere it is skipped, with the reason printed,
  * when `go` is not on PATH.
@@ -50,6 +51,7 @@ let largeCid: CID
 /** A local HTTP service that answers with what it saw, the upstream of `serve`. */
 let upstream: Server
 let serve: CLIProcess
+let gateways: CLIProcess[] = []
 let servePeer: string
 
 /** What the upstream saw of a request. */
@@ -105,6 +107,7 @@ suite(`Kubo ${KUBO_VERSION} interop`, () => {
 
   afterAll(async () => {
     await serve?.kill()
+    for (const g of gateways) await g.kill()
     if (upstream != null) await new Promise(resolve => upstream.close(resolve))
     await stopPeers(ours)
     await kubo?.close()
@@ -183,6 +186,40 @@ suite(`Kubo ${KUBO_VERSION} interop`, () => {
       const res = await viaKubo('/x/nothing/http/')
       await res.arrayBuffer()
       expect(res.status).toBe(502)
+    })
+  })
+
+  describe('our gateway -> Kubo ipfs p2p listen --allow-custom-protocol /http', () => {
+    let upstreamPort: number
+    beforeAll(async () => {
+      upstreamPort = (upstream.address() as AddressInfo).port
+      await kubo.cli(['p2p', 'listen', '--allow-custom-protocol', '/http', `/ip4/127.0.0.1/tcp/${upstreamPort}`])
+    })
+
+    /** Our `gateway` command, dialling Kubo at start; resolves with its `http://127.0.0.1:N/p2p/` URL. */
+    const startGateway = async (...flags: string[]): Promise<string> => {
+      const g = spawnCLI(['gateway', '--port', '0', '--connect', `${kubo.swarmAddr}/p2p/${kubo.peerId}`, '--key', join(dir, `gateway-key-${gateways.length}`), ...flags])
+      gateways.push(g)
+      return await g.line(/^http:\/\/127\.0\.0\.1:\d+\/p2p\/$/, { timeout: 20_000 })
+    }
+
+    it('with --stream-protocol /http, /p2p/<kubo>/http/<path> reaches the service behind Kubo', async () => {
+      const url = await startGateway('--stream-protocol', '/http')
+      const get = await fetch(`${url}${kubo.peerId}/http/hello/a?x=1`)
+      expect(get.status).toBe(200)
+      expect((await get.json() as Seen).url).toBe('/hello/a?x=1')
+      const post = await fetch(`${url}${kubo.peerId}/http/upload`, { method: 'POST', body: 'to kubo' })
+      const seen = await post.json() as Seen
+      expect(seen.method).toBe('POST')
+      expect(seen.body).toBe('to kubo')
+    })
+
+    it('without it the request goes out on /http/1.1: Kubo\'s own gateway over libp2p answers (404), not the service', async () => {
+      const url = await startGateway()
+      const res = await fetch(`${url}${kubo.peerId}/http/hello`)
+      const text = await res.text()
+      expect(res.status).toBe(404)
+      expect(text).not.toContain('/hello')
     })
   })
 })

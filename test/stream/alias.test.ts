@@ -83,4 +83,15 @@ describe('stream aliases on a host', () => {
   it('without streamAliases no other stream protocol is answered', async () => {
     await expect(send('/http', '/a', plain)).rejects.toThrow(/protocol/i)
   })
+
+  it('a client host with streamProtocol /http reaches the /http alias (and only a peer that answers it)', async () => {
+    const kuboStyle = await createPeer({ streamProtocol: '/http' })
+    try {
+      const res = await kuboStyle.host.fetch(`multiaddr:${server.node.getMultiaddrs()[0].toString()}/http-path/over-http`)
+      expect(await res.text()).toBe('root /over-http')
+      await expect(kuboStyle.host.fetch(`multiaddr:${plain.node.getMultiaddrs()[0].toString()}/http-path/a`)).rejects.toThrow(/\/http\b/)
+    } finally {
+      await stopPeers(kuboStyle)
+    }
+  })
 })
