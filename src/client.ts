@@ -47,6 +47,14 @@ export interface DispatcherOptions {
    */
   streamNegotiation?: 'optimistic' | 'full'
   /**
+   * The libp2p protocol id of the streams opened for requests: plain HTTP/1.1 on each, as on
+   * `/http/1.1`. Another id reaches peers that carry HTTP on their own protocol: a Kubo
+   * `ipfs p2p listen --allow-custom-protocol /http …` provider (Kubo's p2p HTTP proxy convention).
+   *
+   * @default '/http/1.1'
+   */
+  streamProtocol?: string
+  /**
    * Limits on the responses the client reads, for both transports (undici's `Pool` options). A server
    * that breaks one fails the request with a typed {@link ResponseError}.
    *

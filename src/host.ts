@@ -18,13 +18,16 @@ import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
 import { listenNative } from './native.js'
+import { rewriteUrl } from './original-url.js'
 import { ProtocolService } from './protocols.js'
 import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
 import { admitRequest } from './request-checks.js'
+import type { RequestFault } from './request-checks.js'
 import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { StreamOpener } from './stream/connect.js'
-import { listenOnStreams } from './stream/server.js'
+import { aliasedTarget } from './stream/alias.js'
+import { HTTP_STREAM_PROTOCOL, listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
 import type { AuthGuards } from './auth/server.js'
@@ -41,6 +44,7 @@ import type { ListenTLSOptions, NativeListeners } from './native.js'
 import type { PingOptions } from './ping.js'
 import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, ProtocolsInit } from './protocols.js'
 import type { FetchTarget, Route, RouterContext } from './target.js'
+import type { StreamAlias } from './stream/alias.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamListener, StreamRegistrar } from './stream/server.js'
 import type { ProtocolMap } from './well-known.js'
@@ -121,6 +125,13 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    * @default 60000
    */
   lingerTimeout?: number
+  /**
+   * Stream protocol ids answered like `/http/1.1` (plain HTTP/1.1 on each stream, the same limits),
+   * each for one mount: Kubo's p2p HTTP proxy opens `/http` and `/x/<name>/http` (see {@link StreamAlias}).
+   *
+   * @default []
+   */
+  streamAliases?: readonly StreamAlias[]
   /**
    * Called with errors thrown by handlers (the client gets a 500, or a reset stream when the response
    * had already started).
@@ -271,7 +282,8 @@ class Host implements HTTPHost {
     }, {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
-      streamNegotiation: init.streamNegotiation
+      streamNegotiation: init.streamNegotiation,
+      streamProtocol: init.streamProtocol
     })
     this.#agent = createDispatcher(opener, init, {
       sni: this.#sni,
@@ -319,7 +331,8 @@ class Host implements HTTPHost {
       this.#streams = await listenOnStreams(this.#libp2p, this.#server, {
         maxInboundStreams: this.#init.maxInboundStreams,
         maxInboundStreamsTotal: this.#init.maxInboundStreamsTotal,
-        lingerMs: this.#init.lingerTimeout
+        lingerMs: this.#init.lingerTimeout,
+        protocols: [HTTP_STREAM_PROTOCOL, ...(this.#init.streamAliases ?? []).map(a => a.streamProtocol)]
       })
     }
     const listen = this.#init.listen ?? []
@@ -378,6 +391,13 @@ class Host implements HTTPHost {
       if (refuseMalformed(req, res, { oneRequest: onStream }) || refuseLargeBody(req, res, this.#limits.maxRequestBodySize)) {
         return
       }
+      const outside = req.socket instanceof StreamSocket ? this.#intoAlias(req, req.socket) : undefined
+      if (outside != null) {
+        res.statusCode = outside.status
+        res.setHeader('content-type', 'text/plain; charset=utf-8')
+        res.end(outside.reason)
+        return
+      }
       if (this.#authGuard != null && needsPeerIdAuth(req)) {
         this.#authGuard.request(req, res, () => { this.#onRequest(req, res, true, proceed) })
         return
@@ -418,8 +438,9 @@ class Host implements HTTPHost {
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer, authenticated = false): void {
     if (!authenticated) {
       const fault = admitRequest(req)
-      if (fault != null) {
-        answerDetached(socket, fault.status, fault.reason)
+      const outside = fault ?? (req.socket instanceof StreamSocket ? this.#intoAlias(req, req.socket) : undefined)
+      if (outside != null) {
+        answerDetached(socket, outside.status, outside.reason)
         return
       }
     }
@@ -433,6 +454,22 @@ class Host implements HTTPHost {
       return
     }
     answerDetached(socket, 501, '')
+  }
+
+  /**
+   * For a request on a stream alias of a mount (see {@link StreamAlias}), point `req.url` into the mount;
+   * the answer to give instead when it cannot be (the mount is gone, the target would leave it).
+   */
+  #intoAlias (req: IncomingMessage, socket: StreamSocket): RequestFault | undefined {
+    const streamProtocol = socket.stream.protocol
+    const alias = streamProtocol === HTTP_STREAM_PROTOCOL ? undefined : this.#init.streamAliases?.find(a => a.streamProtocol === streamProtocol)
+    if (alias?.protocol == null) return undefined
+    const mount = this.#protocols.router.protocolMap()[alias.protocol]
+    if (mount == null) return { status: 404, reason: `${alias.protocol} is not served here\n` }
+    const target = aliasedTarget(req.url ?? '', mount.path)
+    if (target == null) return { status: 400, reason: `the request target must stay within ${alias.protocol} on ${alias.streamProtocol}\n` }
+    rewriteUrl(req, target)
+    return undefined
   }
 
   async url (target: FetchTarget): Promise<string> {

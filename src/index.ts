@@ -54,6 +54,7 @@ export {
 } from './addressing.js'
 export type { ParsedMultiaddr, HTTPEndpoint } from './addressing.js'
 export { HTTP_STREAM_PROTOCOL } from './stream/server.js'
+export type { StreamAlias } from './stream/alias.js'
 export { StreamSocket } from './stream/socket.js'
 export type { StreamSocketInit } from './stream/socket.js'
 export {

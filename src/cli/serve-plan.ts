@@ -13,6 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { UnsafeFileError, UsageError } from '../errors.js'
 import { parseEgressRule } from '../proxy/egress.js'
 import { fileRefusal } from './file-check.js'
+import type { StreamAlias } from '../stream/alias.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -134,6 +135,19 @@ export async function planFromFile (path: string): Promise<ServePlan> {
     services,
     exit
   }
+}
+
+/**
+ * The stream protocols Kubo's p2p HTTP proxy opens towards the services (`Experimental.P2pHttpProxy`):
+ * `/http` for `/p2p/<peer>/http/<path>` (the service at /), `/x/<name>/http` for
+ * `/p2p/<peer>/x/<name>/http/<path>` (the service of protocol `/x/<name>`). Services of other protocols
+ * cannot be named in Kubo's URLs and get none.
+ */
+export function kuboStreamAliases (services: ServiceSpec[]): StreamAlias[] {
+  return services.flatMap((s): StreamAlias[] => {
+    if (s.protocol == null) return [{ streamProtocol: '/http' }]
+    return s.protocol.startsWith('/x/') && s.protocol.length > 3 ? [{ streamProtocol: `${s.protocol}/http`, protocol: s.protocol }] : []
+  })
 }
 
 function service (upstream: string, protocol: string | undefined, allow: Allow, allowFrom: string, names: { upstream: string, protocol: string }): ServiceSpec {

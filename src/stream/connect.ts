@@ -42,6 +42,8 @@ export interface StreamConnectorOptions {
    * @default 'optimistic'
    */
   streamNegotiation?: 'optimistic' | 'full'
+  /** The stream protocol id opened (see {@link DispatcherOptions.streamProtocol}). @default '/http/1.1' */
+  streamProtocol?: string
 }
 
 /**
@@ -96,12 +98,14 @@ function lazyTimeout (ms: number): Bound {
 export class StreamOpener {
   readonly #dialer: StreamDialer
   readonly #options: StreamConnectorOptions
+  readonly #protocol: string
   readonly #ready = new WeakSet<Connection>()
   readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
 
   constructor (dialer: StreamDialer, options: StreamConnectorOptions = {}) {
     this.#dialer = dialer
     this.#options = options
+    this.#protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
   }
 
   /** Open one `/http/1.1` stream to `peer` and wrap it as a socket, within `timeout` ms. */
@@ -158,38 +162,40 @@ export class StreamOpener {
   }
 
   async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {
+    const protocol = this.#protocol
     try {
       if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
-        const optimistic = await openOptimisticStream(connection, HTTP_STREAM_PROTOCOL)
+        const optimistic = await openOptimisticStream(connection, protocol)
         if (optimistic != null) {
           // the confirmation gets what is left of the connect bound, as a full negotiation would
           return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined)
         }
       }
-      const stream = await connection.newStream(HTTP_STREAM_PROTOCOL, {
+      const stream = await connection.newStream(protocol, {
         signal: bound.signal(),
         maxOutboundStreams: this.#options.maxOutboundStreams
       })
       return this.#socket(connection, stream)
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
-        throw new ProtocolNotSupportedError(peer.toString(), HTTP_STREAM_PROTOCOL, { cause: err })
+        throw new ProtocolNotSupportedError(peer.toString(), protocol, { cause: err })
       }
       if (err instanceof LibP2PHTTPError) {
         throw err
       }
-      throw new DialError(peer.toString(), `could not open a ${HTTP_STREAM_PROTOCOL} stream to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
+      throw new DialError(peer.toString(), `could not open a ${protocol} stream to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
     }
   }
 
   /** The stream as a socket; with `confirmWithin`, the protocol is proposed optimistically. */
   #socket (connection: Connection, stream: Stream, confirmWithin?: number): StreamSocket {
+    const protocol = this.#protocol
     const socket: StreamSocket = new StreamSocket(stream, {
       remotePeer: connection.remotePeer,
       remoteAddr: connection.remoteAddr,
       isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
       resetIfUnused: true,
-      preamble: confirmWithin == null ? undefined : optimisticPreamble(HTTP_STREAM_PROTOCOL, connection.remotePeer.toString(), confirmWithin)
+      preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
     })
     return socket
   }

@@ -46,6 +46,13 @@ export interface StreamServerOptions {
   runOnLimitedConnection?: boolean
   /** See {@link StreamSocketInit.lingerMs}. */
   lingerMs?: number
+  /**
+   * The stream protocol ids answered, each stream with plain HTTP/1.1 (the limits above count them
+   * together). A stream's id is its `stream.protocol`.
+   *
+   * @default ['/http/1.1']
+   */
+  protocols?: readonly string[]
 }
 
 /**
@@ -117,7 +124,7 @@ export interface StreamListener {
 }
 
 /**
- * Register `/http/1.1` on `registrar` and feed each inbound stream to `server` as a connection.
+ * Register `/http/1.1` (or `options.protocols`) on `registrar` and feed each inbound stream to `server` as a connection.
  * `server.httpAllowHalfOpen` is turned on: a client's half-close right after its request (what go-libp2p
  * does) must not abort that request. The server gets a `clientError` listener (see {@link onClientError}):
  * a server fed by native listeners too must keep those on separate `http.Server`s.
@@ -130,8 +137,9 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
   const maxPerPeer = options.maxInboundStreams ?? 256
   const slots = new StreamSlots(maxPerPeer, options.maxInboundStreamsTotal ?? 4096)
   let closed = false
+  const protocols = options.protocols ?? [HTTP_STREAM_PROTOCOL]
 
-  await registrar.handle(HTTP_STREAM_PROTOCOL, (stream, connection) => {
+  const onStream = (stream: Stream, connection: Connection): void => {
     if (closed) {
       stream.abort(new Error('HTTP host is closing'))
       return
@@ -164,12 +172,22 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
       slots.release(slot)
     })
     server.emit('connection', socket)
-  }, {
-    // Above our own limit, so that an excess stream gets our 503 rather than libp2p's bare reset; past
-    // this headroom libp2p resets it.
-    maxInboundStreams: maxPerPeer + BUSY_HEADROOM,
-    runOnLimitedConnection: options.runOnLimitedConnection ?? false
-  })
+  }
+  const registered: string[] = []
+  try {
+    for (const protocol of protocols) {
+      await registrar.handle(protocol, onStream, {
+        // Above our own limit, so that an excess stream gets our 503 rather than libp2p's bare reset; past
+        // this headroom libp2p resets it.
+        maxInboundStreams: maxPerPeer + BUSY_HEADROOM,
+        runOnLimitedConnection: options.runOnLimitedConnection ?? false
+      })
+      registered.push(protocol)
+    }
+  } catch (err) {
+    for (const protocol of registered) await registrar.unhandle(protocol).catch(() => {})
+    throw err
+  }
 
   return {
     open,
@@ -178,7 +196,7 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
         return
       }
       closed = true
-      await registrar.unhandle(HTTP_STREAM_PROTOCOL)
+      for (const protocol of registered) await registrar.unhandle(protocol)
     }
   }
 }

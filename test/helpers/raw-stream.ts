@@ -19,13 +19,15 @@ export interface RawSend {
   send: string | Buffer | Array<string | Buffer>
   /** What we do after sending: close our write side (the default), leave it open, or reset the stream. */
   then?: 'close-write' | 'keep-open' | 'reset'
+  /** The stream protocol to open. @default '/http/1.1' */
+  protocol?: string
 }
 
 const STATUS = /HTTP\/\d\.\d (\d{3})/g
 
-/** Open a `/http/1.1` stream from `node` to `addrs`, send `input`, and read until the stream ends or `bound` ms pass. */
+/** Open a `/http/1.1` (or `input.protocol`) stream from `node` to `addrs`, send `input`, and read until the stream ends or `bound` ms pass. */
 export async function rawExchange (node: Libp2p, addrs: Multiaddr[], input: RawSend, bound = 5000): Promise<RawExchange> {
-  const stream = await node.dialProtocol(addrs, '/http/1.1')
+  const stream = await node.dialProtocol(addrs, input.protocol ?? '/http/1.1')
   // listen before writing: a server that answers early (431 while we still send) may finish before we read
   const done = collect(stream, bound)
   const chunks = Array.isArray(input.send) ? input.send : [input.send]

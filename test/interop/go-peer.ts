@@ -7,72 +7,23 @@
  * second run does not build again, any change does. Modules come from the Go module proxy
  * (`GOFLAGS=-mod=readonly`: `go.sum` must already cover them).
  */
-import { execFile, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
-import { homedir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { cachedGoBuild } from './go-build.js'
 import type { ChildProcess } from 'node:child_process'
+
+export { goMissing } from './go-build.js'
 
 /** The go-libp2p release the peer is built against (as pinned in `test/interop/go/go.mod`). */
 export const GO_LIBP2P_VERSION = 'v0.52.0'
 
 const SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go')
-const BUILD_TIMEOUT = 10 * 60_000
-
-async function run (file: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, timeout: number }): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = execFile(file, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err != null) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve(stdout)
-    })
-    // The machine's cores are shared: a build must not starve the tests running beside it.
-    try { if (child.pid != null) (process as { setPriority?: (pid: number, p: number) => void }).setPriority?.(child.pid, 19) } catch {}
-  })
-}
-
-/** Why the Go tests cannot run here (`go` is not on PATH), or undefined when they can. */
-export async function goMissing (): Promise<string | undefined> {
-  try {
-    await run('go', ['version'], { timeout: 30_000 })
-    return undefined
-  } catch (err) {
-    return `go is not on PATH (${(err as Error).message.split('\n')[0]})`
-  }
-}
-
-function cacheRoot (): string {
-  const base = process.env.XDG_CACHE_HOME != null && process.env.XDG_CACHE_HOME !== '' ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  return join(base, 'libp2phttp', 'interop-go')
-}
 
 /** The path of the built peer, building it first unless this version is in the cache already. */
 export async function goPeerBinary (): Promise<string> {
-  const hash = createHash('sha256')
-  hash.update(await run('go', ['env', 'GOVERSION'], { timeout: 30_000 }))
-  for (const name of (await readdir(SOURCE_DIR)).filter(n => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
-    hash.update(name).update('\0').update(await readFile(join(SOURCE_DIR, name))).update('\0')
-  }
-  const dir = join(cacheRoot(), `${GO_LIBP2P_VERSION}-${hash.digest('hex').slice(0, 16)}`)
-  const binary = join(dir, 'peer')
-  if (existsSync(binary)) return binary
-  await mkdir(dir, { recursive: true })
-  // Built beside its final name and renamed: a concurrent run never sees half a binary.
-  const partial = `${binary}.${process.pid}.partial`
-  try {
-    await run('go', ['build', '-p', '1', '-trimpath', '-o', partial, '.'], {
-      cwd: SOURCE_DIR,
-      env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
-      timeout: BUILD_TIMEOUT
-    })
-    await rename(partial, binary)
-  } finally {
-    await rm(partial, { force: true })
-  }
-  return binary
+  return await cachedGoBuild({ cache: 'interop-go', version: GO_LIBP2P_VERSION, sourceDir: SOURCE_DIR, pkg: '.', output: 'peer', parallel: 1, timeout: 10 * 60_000 })
 }
 
 /** The peer's first stdout line. */

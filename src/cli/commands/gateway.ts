@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
@@ -24,6 +25,8 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address; DNS rebinding defence), repeatable
   --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
+  --stream-protocol ID  the libp2p protocol requests go out on (default /http/1.1); /http reaches
+                        a Kubo "ipfs p2p listen --allow-custom-protocol /http …" provider
 ${LOCAL_USAGE}
 ${COMMON_USAGE}`
 
@@ -35,7 +38,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
-    connect: { type: 'string', multiple: true }
+    connect: { type: 'string', multiple: true },
+    'stream-protocol': { type: 'string' }
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(GATEWAY_USAGE); return 0 }
@@ -49,7 +53,9 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
-  const host = await createHTTPHost({ libp2p: node })
+  const streamProtocol = values['stream-protocol']
+  if (streamProtocol != null && !streamProtocol.startsWith('/')) throw new UsageError(`--stream-protocol must start with /, not ${streamProtocol}`)
+  const host = await createHTTPHost({ libp2p: node, streamProtocol })
   let local: LocalServer
   try {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }

@@ -18,7 +18,7 @@ import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../
 import { fileRefusal } from '../file-check.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
-import { CONFIG_EXCLUDES, planFromFile, planFromFlags } from '../serve-plan.js'
+import { CONFIG_EXCLUDES, kuboStreamAliases, planFromFile, planFromFlags } from '../serve-plan.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { HTTPHost } from '../../host.js'
@@ -99,7 +99,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     // over HTTPS a caller's peer id exists only if it proves it: an allow-list needs Peer ID Authentication
     auth: native.length > 0 && restricted ? { server: {} } : undefined,
     // no limit on a request's total duration (an upload, a long generation); the headers keep theirs
-    server: { requestTimeout: 0 }
+    server: { requestTimeout: 0 },
+    // Kubo's p2p HTTP proxy reaches the services on its own stream protocols, behind the same allow-lists
+    streamAliases: kuboStreamAliases(services)
   }).catch(async (err: unknown) => { await node.stop(); throw err })
 
   const pseudonym = `libp2phttp-${node.peerId.toString().slice(-8)}`
