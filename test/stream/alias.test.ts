@@ -63,7 +63,7 @@ describe('stream aliases on a host', () => {
     expect((await send('/http', '/x/echo/z')).text).toMatch(/echo \/z /)
   })
 
-  for (const target of ['/../x/other/secret', '/%2e%2e/x/other/secret', 'http://x/x/other/secret', '/../.well-known/libp2p/protocols']) {
+  for (const target of ['/../x/other/secret', '/%2e%2e/x/other/secret', 'http://elsewhere/x/other/secret', '*', '/../.well-known/libp2p/protocols']) {
     it(`a target that would leave the mount is refused (400), nothing else sees it: ${target}`, async () => {
       seen.length = 0
       const r = await send('/x/echo/http', target)
@@ -71,6 +71,13 @@ describe('stream aliases on a host', () => {
       expect(seen).toEqual([])
     })
   }
+
+  it('absolute-form naming the Host it is sent to is its origin-form, and stays below the mount', async () => {
+    seen.length = 0
+    const r = await send('/x/echo/http', 'http://x/x/other/secret')
+    expect(r.statuses).toEqual([200])
+    expect(seen).toEqual(['echo /x/other/secret'])
+  })
 
   it('the well-known path on an alias is the mount\'s, not the host\'s map', async () => {
     expect((await send('/x/echo/http', '/.well-known/libp2p/protocols')).text).toMatch(/echo \/\.well-known\/libp2p\/protocols /)
