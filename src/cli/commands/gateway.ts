@@ -6,6 +6,7 @@
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
@@ -24,6 +25,7 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address; DNS rebinding defence), repeatable
   --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
+${CLIENT_USAGE}
 ${LOCAL_USAGE}
 ${COMMON_USAGE}`
 
@@ -32,6 +34,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
+    ...CLIENT_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
@@ -47,9 +50,11 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
 
+  const client = await clientInit(values, m => { logger.warn(m) })
+
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
-  const host = await createHTTPHost({ libp2p: node })
+  const host = await createHTTPHost({ libp2p: node, ...client })
   let local: LocalServer
   try {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }

@@ -14,6 +14,7 @@ import { forwardProxy } from '../../proxy/forward.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
@@ -34,6 +35,7 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
+${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
 
@@ -54,6 +56,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
+    ...CLIENT_OPTIONS,
     to: { type: 'string' },
     protocol: { type: 'string' },
     port: { type: 'string' },
@@ -76,9 +79,11 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const headersTimeout = integer('timeout', values.timeout, 300_000)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
 
+  const client = await clientInit(values, m => { logger.warn(m) })
+
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
-  const host = await createHTTPHost({ libp2p: node })
+  const host = await createHTTPHost({ libp2p: node, ...client })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the proxy with this machine's peer identity`)
   // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a

@@ -1,0 +1,127 @@
+/**
+ * Issue 15 through the real command, as a newcomer meets it: `serve --upstream` in front of an upstream
+ * that holds slow requests until the test releases them, `proxy --to` and `gateway` in front of it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCLI, spawnCLI } from '../helpers/cli.js'
+import { until } from '../helpers/nodes.js'
+import type { CLIProcess } from '../helpers/cli.js'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+let dir: string
+let upstream: Server
+let upstreamURL: string
+/** Requests to /slow the upstream holds, answered by {@link releaseSlow}. */
+const slow: ServerResponse[] = []
+let provider: CLIProcess
+let providerId: string
+let providerTo: string
+let consumerId: string
+let gatewayId: string
+const spawned: CLIProcess[] = []
+
+const key = (name: string): string => join(dir, name)
+
+/** Answer every held /slow request. */
+function releaseSlow (): void {
+  for (const res of slow.splice(0)) res.end('done')
+}
+
+function spawn (args: string[]): CLIProcess {
+  const p = spawnCLI(args)
+  spawned.push(p)
+  return p
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'libp2phttp-newcomer-'))
+  upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if ((req.url ?? '').startsWith('/slow')) {
+      slow.push(res)
+      return
+    }
+    let bytes = 0
+    req.on('data', (c: Buffer) => { bytes += c.length })
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ method: req.method, url: req.url, bytes, peer: req.headers['x-libp2p-peer-id'] ?? null }) + '\n')
+    })
+  })
+  await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
+  upstreamURL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  const ids = await Promise.all(['provider', 'consumer', 'gateway'].map(async name => (await runCLI(['id', '--key', key(name)])).out[0]))
+  ;[providerId, consumerId, gatewayId] = ids
+  provider = spawn(['serve', '--upstream', upstreamURL, '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumerId, '--allow', gatewayId, '--key', key('provider')])
+  providerTo = /--to (\S+)/.exec(await provider.line(/^on the consumer: /))?.[1] ?? ''
+})
+
+afterAll(async () => {
+  releaseSlow()
+  await Promise.all(spawned.map(async p => { await p.kill() }))
+  upstream?.closeAllConnections()
+  await new Promise(resolve => upstream?.close(resolve))
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** `n` GETs of `url` at once; resolves with their statuses once all are answered. */
+async function parallel (url: string, n: number): Promise<number[]> {
+  return await Promise.all(Array.from({ length: n }, async () => {
+    const res = await fetch(url)
+    await res.arrayBuffer()
+    return res.status
+  }))
+}
+
+describe('concurrency (issue 15 item 1)', () => {
+  it('proxy --to keeps 40 slow requests in flight at the upstream at once (it held all past 32 back)', async () => {
+    const consumer = spawn(['proxy', '--to', providerTo, '--port', '0', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const answered = parallel(`${local}slow`, 40)
+    // all 40 reach the upstream before any is answered: none waited behind another
+    await until(() => slow.length === 40, 15_000, "40 requests at the upstream at once")
+    releaseSlow()
+    expect(await answered).toEqual(Array(40).fill(200))
+    expect(consumer.err.filter(l => /wait for one to finish/.test(l))).toEqual([])
+  })
+
+  it('gateway keeps 40 slow requests in flight at the upstream at once', async () => {
+    const gw = spawn(['gateway', '--port', '0', '--connect', providerTo, '--key', key('gateway')])
+    const base = await gw.line(/^http:\/\/127\.0\.0\.1:\d+\/p2p\/$/)
+    const answered = parallel(`${base}${providerId}/slow`, 40)
+    await until(() => slow.length === 40, 15_000, "40 requests at the upstream at once")
+    releaseSlow()
+    expect(await answered).toEqual(Array(40).fill(200))
+  })
+
+  it('proxy --max-streams 4 holds the fifth request back and says so once', async () => {
+    const consumer = spawn(['proxy', '--to', providerTo, '--port', '0', '--max-streams', '4', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const answered = parallel(`${local}slow`, 6)
+    const notice = await consumer.line(/wait for one to finish/, { stream: 'err' })
+    expect(notice).toContain('4 requests in flight to')
+    expect(notice).toContain(providerId)
+    expect(notice).toContain('--max-streams')
+    await until(() => slow.length === 4, 15_000, '4 requests at the upstream')
+    expect(slow.length).toBe(4)
+    releaseSlow()
+    // the two that waited go now
+    await until(() => slow.length === 2, 15_000, 'the 2 queued requests at the upstream')
+    releaseSlow()
+    expect(await answered).toEqual(Array(6).fill(200))
+    expect(consumer.err.filter(l => /wait for one to finish/.test(l))).toHaveLength(1)
+  })
+
+  it('fetch --max-streams takes a positive integer (exit 2 naming the flag otherwise)', async () => {
+    const bad = await runCLI(['fetch', '--max-streams', '0', `multiaddr:${providerTo}`])
+    expect(bad.code).toBe(2)
+    expect(bad.err.join('\n')).toContain('--max-streams must be a positive integer')
+    const ok = await runCLI(['fetch', '--max-streams', '2', '--key', key('consumer'), `multiaddr:${providerTo}/http-path/hello`])
+    expect(ok.code).toBe(0)
+    expect(JSON.parse(ok.out.join('\n'))).toMatchObject({ url: '/hello', peer: consumerId })
+  })
+})
