@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCLI, spawnCLI } from '../helpers/cli.js'
+import { curl, runCLI, spawnCLI } from '../helpers/cli.js'
 import { until } from '../helpers/nodes.js'
 import type { CLIProcess } from '../helpers/cli.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -56,7 +56,7 @@ beforeAll(async () => {
   upstreamURL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
   const ids = await Promise.all(['provider', 'consumer', 'gateway'].map(async name => (await runCLI(['id', '--key', key(name)])).out[0]))
   ;[providerId, consumerId, gatewayId] = ids
-  provider = spawn(['serve', '--upstream', upstreamURL, '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumerId, '--allow', gatewayId, '--key', key('provider')])
+  provider = spawn(['serve', '--upstream', upstreamURL, '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumerId, '--allow', gatewayId, '--exit', '--allow-egress', '127.0.0.1', '--key', key('provider')])
   providerTo = /--to (\S+)/.exec(await provider.line(/^on the consumer: /))?.[1] ?? ''
 })
 
@@ -123,5 +123,38 @@ describe('concurrency (issue 15 item 1)', () => {
     const ok = await runCLI(['fetch', '--max-streams', '2', '--key', key('consumer'), `multiaddr:${providerTo}/http-path/hello`])
     expect(ok.code).toBe(0)
     expect(JSON.parse(ok.out.join('\n'))).toMatchObject({ url: '/hello', peer: consumerId })
+  })
+})
+
+describe('the request log names the proven peer (issue 15 item 3)', () => {
+  it('serve: a request with a body is logged with its peer (undici had taken req.socket, and the peer with it)', async () => {
+    const consumer = spawn(['proxy', '--to', providerTo, '--port', '0', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const res = await fetch(`${local}log-post`, { method: 'POST', body: 'hello' })
+    expect(await res.json()).toMatchObject({ method: 'POST', bytes: 5, peer: consumerId })
+    expect(await provider.line(/ POST \/log-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${consumerId} POST /log-post 200 `))
+    expect(await consumer.line(/ POST \/log-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${providerId} POST /log-post 200 `))
+  })
+
+  it('the exit: a request with a body is logged with its peer', async () => {
+    const forward = spawn(['proxy', '--forward', '--to', providerTo, '--port', '0', '--key', key('consumer')])
+    const proxyAddr = /^(127\.0\.0\.1:\d+) /.exec(await forward.line(/^127\.0\.0\.1:\d+ /))?.[1] ?? ''
+    const { code, out } = await curl(['-x', `http://${proxyAddr}`, '-d', 'hello', `${upstreamURL}/log-exit`])
+    expect(code).toBe(0)
+    expect(JSON.parse(out)).toMatchObject({ method: 'POST', bytes: 5 })
+    expect(await provider.line(/ POST \S*\/log-exit 200 /, { stream: 'err' })).toMatch(new RegExp(`^${consumerId} POST `))
+  })
+
+  it('gateway: every line names the peer of the path, or why there is none', async () => {
+    const gw = spawn(['gateway', '--port', '0', '--connect', providerTo, '--key', key('gateway')])
+    const base = await gw.line(/^http:\/\/127\.0\.0\.1:\d+\/p2p\/$/)
+    expect((await fetch(`${base}${providerId}/log-gw`)).status).toBe(200)
+    expect((await fetch(`${base}${providerId}/log-gw-post`, { method: 'POST', body: 'x' })).status).toBe(200)
+    expect((await fetch(new URL('/elsewhere', base))).status).toBe(404)
+    expect((await fetch(`${base}not-a-peer/x`)).status).toBe(400)
+    expect(await gw.line(/ GET \S+\/log-gw 200 /, { stream: 'err' })).toMatch(new RegExp(`^${providerId} GET /p2p/${providerId}/log-gw 200 `))
+    expect(await gw.line(/ POST \S+\/log-gw-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${providerId} POST `))
+    expect(await gw.line(/ GET \/elsewhere /, { stream: 'err' })).toMatch(/^-\(not-a-p2p-path\) GET \/elsewhere 404 /)
+    expect(await gw.line(/ GET \/p2p\/not-a-peer\/x /, { stream: 'err' })).toMatch(/^-\(bad-peer-id\) GET /)
   })
 })

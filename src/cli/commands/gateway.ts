@@ -57,7 +57,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const host = await createHTTPHost({ libp2p: node, ...client })
   let local: LocalServer
   try {
-    const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
+    // the peer the path names, which the stream to it proves (read before the gateway rewrites req.url)
+    const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-(not-a-p2p-path)' } catch { return '-(bad-peer-id)' } }
     const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] })
     local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
