@@ -70,3 +70,21 @@ export async function clientInit (values: ClientValues, warn: (message: string) 
   }
   return { maxStreamsPerPeer: maxStreams, onQueued, clientTLS }
 }
+
+/** Node's codes for a certificate it does not trust (`tls.connect`'s verification errors). */
+const UNTRUSTED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])
+
+/**
+ * `err`'s message on one line, with the fix when a provider's certificate was not trusted (the flags,
+ * not the library option that `--cacert` sets).
+ */
+export function describeFailure (err: unknown): string {
+  const message = String((err as Error).message).replace(/\s*\n\s*/g, ' ')
+  for (let e: unknown = err, depth = 0; e != null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (UNTRUSTED.has(String((e as { code?: unknown }).code))) {
+      return `${message}: the provider's certificate is not trusted; pass it (or its CA) with --cacert FILE, or skip the check with -k`
+    }
+  }
+  return message
+}

@@ -3,7 +3,7 @@ import { rootCertificates } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MAX_STREAMS, clientInit } from '../../src/cli/client-options.js'
+import { DEFAULT_MAX_STREAMS, clientInit, describeFailure } from '../../src/cli/client-options.js'
 import { testCertificate } from '../helpers/tls.js'
 
 const peerOrigin = 'http://bafzaajaiaejcbzdibmxyzdjbq3dlwvilf3qkbswb3ep6zphzsl6dvcztfhidwkyi'
@@ -45,5 +45,12 @@ describe('the options of the commands that fetch from providers', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('an untrusted certificate anywhere in the cause chain names --cacert, on one line', () => {
+    const tls = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })
+    const failed = new Error('could not connect to https://127.0.0.1:1:\nself-signed certificate', { cause: new Error('fetch failed', { cause: tls }) })
+    expect(describeFailure(failed)).toBe('could not connect to https://127.0.0.1:1: self-signed certificate: the provider\'s certificate is not trusted; pass it (or its CA) with --cacert FILE, or skip the check with -k')
+    expect(describeFailure(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe('refused')
   })
 })

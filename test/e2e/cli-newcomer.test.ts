@@ -2,13 +2,14 @@
  * Issue 15 through the real command, as a newcomer meets it: `serve --upstream` in front of an upstream
  * that holds slow requests until the test releases them, `proxy --to` and `gateway` in front of it.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { curl, runCLI, spawnCLI } from '../helpers/cli.js'
 import { until } from '../helpers/nodes.js'
+import { testCertificate } from '../helpers/tls.js'
 import type { CLIProcess } from '../helpers/cli.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -156,5 +157,75 @@ describe('the request log names the proven peer (issue 15 item 3)', () => {
     expect(await gw.line(/ POST \S+\/log-gw-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${providerId} POST `))
     expect(await gw.line(/ GET \/elsewhere /, { stream: 'err' })).toMatch(/^-\(not-a-p2p-path\) GET \/elsewhere 404 /)
     expect(await gw.line(/ GET \/p2p\/not-a-peer\/x /, { stream: 'err' })).toMatch(/^-\(bad-peer-id\) GET /)
+  })
+})
+
+describe('HTTPS providers (issue 15 item 2)', () => {
+  let httpsAddr: string
+  let httpsProvider: CLIProcess
+
+  beforeAll(async () => {
+    const { key: tlsKey, cert } = await testCertificate()
+    await writeFile(key('tls.key'), tlsKey, { mode: 0o600 })
+    await writeFile(key('tls.crt'), cert)
+    httpsProvider = spawn(['serve', '--upstream', upstreamURL, '--listen', '/ip4/127.0.0.1/tcp/0/tls/http', '--tls-key', key('tls.key'), '--tls-cert', key('tls.crt'),
+      '--allow', consumerId, '--key', key('provider-https')])
+    httpsAddr = (await httpsProvider.line(/^listen \/ip4\/127\.0\.0\.1\/tcp\/\d+\/tls\/http\/p2p\//)).slice('listen '.length)
+  })
+
+  it('proxy --to a /tls/http address with --cacert: Peer ID Authentication with its key, the provider sees its peer id', async () => {
+    const consumer = spawn(['proxy', '--to', httpsAddr, '--cacert', key('tls.crt'), '--port', '0', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const got = await fetch(`${local}over-https?x=1`)
+    expect(got.status).toBe(200)
+    expect(await got.json()).toMatchObject({ method: 'GET', url: '/over-https?x=1', peer: consumerId })
+    // a body waits for the provider's proof (an OPTIONS carries the handshake, or the token is used)
+    const posted = await fetch(`${local}over-https-post`, { method: 'POST', body: 'hello' })
+    expect(await posted.json()).toMatchObject({ method: 'POST', bytes: 5, peer: consumerId })
+    expect(await consumer.line(/^forwarding to /, { stream: 'err' })).toContain('proven')
+    expect(await httpsProvider.line(/ POST \/over-https-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${consumerId} `))
+    expect(consumer.err.filter(l => /redial|cannot be reached/.test(l))).toEqual([])
+  })
+
+  it('proxy --to a self-signed provider without --cacert: one line naming --cacert, and 502', async () => {
+    const consumer = spawn(['proxy', '--to', httpsAddr, '--port', '0', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const warning = await consumer.line(/cannot be reached/, { stream: 'err' })
+    expect(warning).toMatch(/^warn: the provider cannot be reached yet: .*certificate.*--cacert FILE/)
+    const res = await fetch(`${local}refused`)
+    expect(res.status).toBe(502)
+    expect(res.headers.get('proxy-status')).toMatch(/certificate/)
+  })
+
+  it('proxy -k: accepted with a warning, the peer still proven', async () => {
+    const consumer = spawn(['proxy', '--to', httpsAddr, '-k', '--port', '0', '--key', key('consumer')])
+    const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    expect(await consumer.line(/--insecure/, { stream: 'err' })).toMatch(/^warn: --insecure: /)
+    expect(await (await fetch(`${local}insecure`)).json()).toMatchObject({ url: '/insecure', peer: consumerId })
+  })
+
+  it('fetch a /tls/http provider: --cacert works, without it one line names --cacert (exit 7)', async () => {
+    const ok = await runCLI(['fetch', '--cacert', key('tls.crt'), '--key', key('consumer'), `multiaddr:${httpsAddr}/http-path/fetched`])
+    expect(ok.code).toBe(0)
+    expect(JSON.parse(ok.out.join('\n'))).toMatchObject({ url: '/fetched', peer: consumerId })
+    const refused = await runCLI(['fetch', '--key', key('consumer'), `multiaddr:${httpsAddr}/http-path/fetched`])
+    expect(refused.code).toBe(7)
+    expect(refused.err).toHaveLength(1)
+    expect(refused.err[0]).toMatch(/^libp2phttp fetch: .*--cacert FILE/)
+  })
+  it('gateway --connect a /tls/http address with --cacert: its paths go there, proven both ways', async () => {
+    const gw = spawn(['gateway', '--port', '0', '--connect', httpsAddr, '--cacert', key('tls.crt'), '--key', key('consumer')])
+    const base = await gw.line(/^http:\/\/127\.0\.0\.1:\d+\/p2p\/$/)
+    const httpsId = /\/p2p\/(\w+)$/.exec(httpsAddr)?.[1] ?? ''
+    const res = await fetch(`${base}${httpsId}/via-gateway`, { method: 'POST', body: 'abc' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ url: '/via-gateway', bytes: 3, peer: consumerId })
+    expect(await gw.line(/ POST \S+\/via-gateway 200 /, { stream: 'err' })).toMatch(new RegExp(`^${httpsId} `))
+    expect(gw.err.filter(l => /cannot reach/.test(l))).toEqual([])
+  })
+
+  it('gateway --connect a self-signed /tls/http address without --cacert: one line naming --cacert', async () => {
+    const gw = spawn(['gateway', '--port', '0', '--connect', httpsAddr, '--key', key('consumer')])
+    expect(await gw.line(/cannot reach/, { stream: 'err' })).toMatch(/^warn: cannot reach \S+ yet: .*--cacert FILE/)
   })
 })

@@ -12,7 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { integer, noPositionals, parse } from '../args.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit } from '../client-options.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
 import { createNode } from '../node.js'
 import type { CommandIO } from './io.js'
@@ -154,7 +154,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     return EXIT.OK
   } catch (err) {
     const code = exitCodeOf(err, deadline?.aborted === true)
-    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : (err as Error).message}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
+    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : describeFailure(err)}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
     return code
   } finally {
     await host.close({ timeout: 100 })
