@@ -22,11 +22,17 @@ export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | '
 export interface DispatcherOptions {
   /**
    * Requests in flight to one peer over `/http/1.1` streams; more wait in a queue. Each request is one
-   * stream, and libp2p peers accept 32 inbound streams per protocol by default.
+   * stream, and libp2p peers accept 32 inbound streams per protocol by default (a `createHTTPHost`
+   * peer accepts `maxInboundStreams`, 256): raise it for peers known to take more.
    *
    * @default 32
    */
   maxStreamsPerPeer?: number
+  /**
+   * Called each time a request to a peer has to wait because `maxStreamsPerPeer` requests to it are in
+   * flight, with the peer's `http://<peer>` origin: a caller can tell its users why a request is slow.
+   */
+  onQueued?: (origin: string) => void
   /**
    * Upper bound on dialling a peer and negotiating `/http/1.1` (or opening a TCP/TLS connection for the
    * native transport), in milliseconds.
@@ -221,7 +227,8 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       pipelining: 0,
       connections: options.maxStreamsPerPeer ?? 32
     }),
-    new Agent({ ...limits, connect: socketConnect })
+    new Agent({ ...limits, connect: socketConnect }),
+    options.onQueued
   )
   // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
   return dispatcher.compose(headersDeadline(limits.headersTimeout))
@@ -237,11 +244,13 @@ class PeerDispatcher extends Dispatcher {
   private readonly peers = new LRUMap<string, Pool>(1024, (_origin, pool) => { pool.close().catch(() => {}) })
   private readonly newPool: (origin: string) => Pool
   private readonly agent: Agent
+  private readonly onQueued: ((origin: string) => void) | undefined
 
-  constructor (newPool: (origin: string) => Pool, agent: Agent) {
+  constructor (newPool: (origin: string) => Pool, agent: Agent, onQueued?: (origin: string) => void) {
     super()
     this.newPool = newPool
     this.agent = agent
+    this.onQueued = onQueued
   }
 
   override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -268,7 +277,10 @@ class PeerDispatcher extends Dispatcher {
         })
       })
     }
-    return pool.dispatch(options, handler)
+    const free = pool.dispatch(options, handler)
+    // the pool's own queue holds requests no stream could be opened for (all its connections busy)
+    if (this.onQueued != null && pool.stats.queued > 0) this.onQueued(key)
+    return free
   }
 
   override close (): Promise<void>

@@ -9,7 +9,7 @@ import { STATUS_CODES, Server, createServer } from 'node:http'
 import { debuglog } from 'node:util'
 import { Headers as UndiciHeaders, fetch as undiciFetch } from 'undici'
 import { peerOfURL } from './addressing.js'
-import { AuthClient, fetchAuth } from './auth/client.js'
+import { AuthClient, fetchAuth, peerIdAuthInterceptor } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
@@ -31,7 +31,7 @@ import { HTTP_STREAM_PROTOCOL, listenOnStreams } from './stream/server.js'
 import { StreamSocket } from './stream/socket.js'
 import { routeLocation, routeTarget } from './target.js'
 import type { AuthGuards } from './auth/server.js'
-import type { FetchAuth } from './auth/client.js'
+import type { AuthRequest, FetchAuth } from './auth/client.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
 import type { DispatcherOptions } from './client.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
@@ -218,6 +218,17 @@ export interface HTTPHost extends HostProtocols {
    * peer's HTTPS URL here: it gets a stream URL, or `PeerAuthRequiredError`.
    */
   url: (target: FetchTarget) => Promise<string>
+  /**
+   * Where requests for `target` go, and the dispatcher that takes them there: for a target naming a peer
+   * at an HTTPS address, that address and a dispatcher that runs Peer ID Authentication with the host's
+   * key on every request, failing any whose server is not that peer; otherwise {@link HTTPHost.url} and
+   * {@link HTTPHost.dispatcher}. For clients that send many requests to one peer with undici's own API
+   * (`forwardToPeer` does). A request body that is a stream cannot be sent twice: should the server
+   * refuse a cached token, that request fails with `PeerAuthNotReplayableError`.
+   *
+   * @throws {InvalidAuthOptionsError} when the target needs Peer ID Authentication and the host has no key
+   */
+  dispatcherFor: (target: FetchTarget) => Promise<{ url: string, dispatcher: Dispatcher }>
   /**
    * This host's addresses: the libp2p node's multiaddrs, then the native listeners' (real ports,
    * wildcard binds expanded to interface addresses), each ending in `/p2p/<id>` when there is a node.
@@ -476,6 +487,14 @@ class Host implements HTTPHost {
     return (await routeTarget(target, { ...this.#router, canAuthenticateServer: false })).url
   }
 
+  async dispatcherFor (target: FetchTarget): Promise<{ url: string, dispatcher: Dispatcher }> {
+    const route = await this.#route(target)
+    if (route.choice.transport !== 'native' || route.peer == null) {
+      return { url: route.url, dispatcher: this.dispatcher }
+    }
+    return { url: route.url, dispatcher: this.dispatcher.compose(peerIdAuthInterceptor(this.#requireAuthClient(), { ...this.#authRequest(route), onVerified: () => {} })) }
+  }
+
   async #route (target: FetchTarget, signal?: AbortSignal): Promise<Route> {
     const route = await routeTarget(target, this.#router, signal)
     debug('fetch %s over %s (%s)', route.url, route.choice.transport, route.choice.reason)
@@ -542,18 +561,26 @@ class Host implements HTTPHost {
     if (route.choice.transport !== 'native' || (route.peer == null && init.auth !== true)) {
       return undefined
     }
+    return await fetchAuth(this.#requireAuthClient(), { ...this.#authRequest(route), body: init.body })
+  }
+
+  #requireAuthClient (): AuthClient {
     if (this.#authClient == null) {
       throw new InvalidAuthOptionsError('auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
     }
-    return await fetchAuth(this.#authClient, {
+    return this.#authClient
+  }
+
+  /** What Peer ID Authentication checks on a native route: its peer, the `Host` signed for; streams skipped. */
+  #authRequest (route: Route): Pick<AuthRequest, 'expectedPeer' | 'skip' | 'hostOf'> {
+    return {
       expectedPeer: route.peer,
-      body: init.body,
       skip: (origin) => peerOfURL(origin) != null,
       hostOf: (origin) => {
         const sni = this.#sni.lookup(origin.hostname)
         return sni == null ? origin.host : origin.port === '' ? sni.servername : `${sni.servername}:${origin.port}`
       }
-    })
+    }
   }
 
   addrs (): Multiaddr[] {

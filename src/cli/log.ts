@@ -20,6 +20,7 @@ export interface LogOptions {
 
 /** One finished request. */
 export interface RequestRecord {
+  /** The proven peer id, or `-(why none)`. */
   peer: string
   method: string
   path: string
@@ -64,7 +65,11 @@ export function createLogger (options: LogOptions = {}): Logger {
 
 /**
  * `listener` with one log record per request, written when the response finishes or is cut short.
- * Bytes are the response body bytes handed to Node (what the handler wrote).
+ * Bytes are the response body bytes handed to Node (what the handler wrote). `peerOf` names the peer
+ * (or says why there is none: `-(reason)`), and is asked when the request arrives: by the time the
+ * response closes a handler may have rewritten `req.url` (the gateway does), and undici, once it has
+ * sent `req` on as a request body (`proxyTo`), sets `req.socket` to null (`util.destroy`, so that
+ * destroying the request leaves the connection alone), which took the stream's peer with it.
  */
 export function logRequests<L extends (req: IncomingMessage, res: ServerResponse) => unknown> (
   listener: L,
@@ -75,6 +80,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     const start = performance.now()
     // the path as the client sent it (a mounted handler sees it without its protocol prefix)
     const path = originalUrl(req)
+    const peer = peerOf(req)
     let bytes = 0
     const count = (chunk: unknown, encoding?: unknown): void => {
       if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8')
@@ -86,7 +92,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     res.end = ((chunk?: unknown, ...rest: unknown[]) => { if (typeof chunk !== 'function') count(chunk, rest[0]); return end(chunk, ...rest) }) as typeof res.end
     res.once('close', () => {
       logger.request({
-        peer: peerOf(req),
+        peer,
         method: req.method ?? 'GET',
         path,
         status: res.statusCode,

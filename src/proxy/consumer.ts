@@ -8,12 +8,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { peerOfURL } from '../addressing.js'
 import { ProtocolNotFoundError } from '../errors.js'
 import { hostRefusal, originRefusal } from './host-check.js'
 import { classify, fail, failUpgrade, proxyTo } from './upstream.js'
 import type { HostCheckOptions } from './host-check.js'
 import type { ProxyError, ProxyHandler, ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
+import type { Dispatcher } from 'undici'
 import type { FetchTarget } from '../target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
@@ -78,22 +80,26 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
   const handlers = new Map<string, ProxyHandler>()
 
-  const resolve = async (): Promise<string> => {
-    const root = await host.url(target)
-    if (options.protocol == null) return new URL('/', root).toString()
+  /** The upstream URL, and the dispatcher that reaches it (with Peer ID Authentication for a peer's HTTPS address). */
+  const locate = async (): Promise<{ upstream: string, dispatcher: Dispatcher }> => {
+    const { url: root, dispatcher } = await host.dispatcherFor(target)
+    if (options.protocol == null) return { upstream: new URL('/', root).toString(), dispatcher }
     // cached by the host (and shared between concurrent callers): cheap per request
     const map = await host.protocols(target)
     const entry = map[options.protocol]
     if (entry == null) throw new ProtocolNotFoundError(options.protocol, String(target))
-    return new URL(entry.path, root).toString()
+    return { upstream: new URL(entry.path, root).toString(), dispatcher }
   }
+  const resolve = async (): Promise<string> => (await locate()).upstream
 
-  const handlerFor = (upstream: string): ProxyHandler => {
+  const handlerFor = ({ upstream, dispatcher }: { upstream: string, dispatcher: Dispatcher }): ProxyHandler => {
     let handler = handlers.get(upstream)
     if (handler == null) {
       handler = proxyTo(upstream, {
-        dispatcher: host.dispatcher,
-        rewriteHost: false,
+        dispatcher,
+        // a stream's URL names a peer, not a host: the caller's Host goes on; an HTTPS provider's Host
+        // is its own name, which Peer ID Authentication signs and TLS presented
+        rewriteHost: peerOfURL(upstream) == null,
         pseudonym,
         headersTimeout: options.headersTimeout,
         idleTimeout: options.idleTimeout,
@@ -116,7 +122,7 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
       answer(403, 'http_request_denied', why)
       return
     }
-    resolve().catch((err: unknown) => {
+    locate().catch((err: unknown) => {
       const { status, error } = classify(err)
       answer(status, error, (err as Error).message)
     }).then((upstream) => {

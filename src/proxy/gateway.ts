@@ -22,6 +22,7 @@ import { failUpgrade } from './upstream.js'
 import type { ForwardOptions, PeerForwarder } from './consumer.js'
 import type { ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
+import type { FetchTarget } from '../target.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -43,6 +44,13 @@ export interface GatewayOptions {
   allowOrigins?: readonly string[]
   /** The `Upgrade` protocols relayed to peers (see {@link ProxyOptions.upgrades}). @default ['websocket'] */
   upgrades?: readonly string[]
+  /**
+   * Where a peer of a gateway path is reached: e.g. its `/tls/http/p2p/<id>` address, which libp2p cannot
+   * dial (the host then runs Peer ID Authentication on it). `undefined`: by its id (a connection, the peer store).
+   *
+   * @default () => undefined
+   */
+  addressOf?: (peer: PeerId) => FetchTarget | undefined
 }
 
 /** {@link gateway}'s handler: a request listener, and `upgrade` for upgrade requests (WebSocket). */
@@ -112,7 +120,7 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, upgrades: options.upgrades })
+      forward = forwardToPeer(host, options.addressOf?.(parsed.peer) ?? parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, upgrades: options.upgrades })
       forwarders.set(key, forward)
     }
     req.url = parsed.target

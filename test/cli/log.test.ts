@@ -36,4 +36,22 @@ describe('the request log', () => {
     expect(records.find(r => r.path === '/ok')).toMatchObject({ peer: 'peer', status: 200, bytes: 9 })
     expect(records.find(r => r.path === '/cut')).toMatchObject({ aborted: true })
   })
+
+  it('asks for the peer when the request arrives: the handler may rewrite req.url and undici detach req.socket', async () => {
+    const lines: string[] = []
+    const logger = createLogger({ write: l => lines.push(l), json: true })
+    const server = createServer(logRequests((req, res) => {
+      req.url = '/rewritten'
+      req.on('end', () => {
+        ;(req as { socket: unknown }).socket = null // what undici does to a request body it has sent
+        res.end('ok')
+      })
+      req.resume()
+    }, logger, req => `${req.url ?? ''} ${req.socket == null ? 'no socket' : 'socket'}`))
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sent`, { method: 'POST', body: 'x' })).arrayBuffer()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    server.close()
+    expect(JSON.parse(lines[0])).toMatchObject({ peer: '/sent socket', path: '/sent', status: 200 })
+  })
 })

@@ -12,6 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { integer, noPositionals, parse } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
 import { createNode } from '../node.js'
 import type { CommandIO } from './io.js'
@@ -53,6 +54,7 @@ export const FETCH_USAGE = `libp2phttp fetch URL [options]
                         without it the body is written as sent (Accept-Encoding: identity is asked for)
   --max-filesize BYTES  stop when the body written exceeds BYTES (after decoding; exit 63)
   --key FILE            identity key file; without one (and no default file) an ephemeral identity
+${CLIENT_USAGE}
   exit: 0 2xx, 22 other status, 7 cannot connect, 28 timeout, 56 receive failure, 63 body over --max-filesize,
         3 bad URL, 23 write failure, 2 usage`
 
@@ -93,6 +95,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     compressed: { type: 'boolean' },
     'max-filesize': { type: 'string' },
     key: { type: 'string' },
+    ...CLIENT_OPTIONS,
     help: { type: 'boolean', short: 'h' }
   })
   if (values.help === true) { io.out(FETCH_USAGE); return 0 }
@@ -122,8 +125,9 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
   const named = values.key != null || io.env[KEY_ENV] != null
   const key = named ? await readKey(keyPath(values.key, io.env)) : await readKey(keyPath(undefined, io.env))
   if (named && key == null) throw new UsageError(`no key file at ${keyPath(values.key, io.env)} (create one with libp2phttp id)`)
+  const client = await clientInit(values, m => { io.err(`libp2phttp fetch: ${m}`) })
   const node = await createNode(key ?? await generateKeyPair('Ed25519'), [])
-  const host = await createHTTPHost({ libp2p: node })
+  const host = await createHTTPHost({ libp2p: node, ...client })
   const deadline = maxTime > 0 ? AbortSignal.timeout(maxTime * 1000) : undefined
   try {
     const res = await host.fetch(url, { method, headers, body, redirect: 'manual', signal: deadline, decompress: compressed, maxBodySize: maxFilesize })
@@ -150,7 +154,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     return EXIT.OK
   } catch (err) {
     const code = exitCodeOf(err, deadline?.aborted === true)
-    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : (err as Error).message}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
+    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : describeFailure(err)}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
     return code
   } finally {
     await host.close({ timeout: 100 })

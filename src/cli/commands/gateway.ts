@@ -4,9 +4,11 @@
  * @module
  */
 import { UsageError } from '../../errors.js'
+import { isHTTPTransportAddress } from '../../addressing.js'
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
@@ -24,9 +26,11 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
   --bind ADDRESS        local address (default 127.0.0.1)
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address; DNS rebinding defence), repeatable
-  --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable
+  --connect MULTIADDR   a peer to dial at start (so its addresses are known), repeatable; a /tls/http
+                        one is where its paths go (Peer ID Authentication; see --cacert)
   --stream-protocol ID  the libp2p protocol requests go out on (default /http/1.1); /http reaches
                         a Kubo "ipfs p2p listen --allow-custom-protocol /http …" provider
+${CLIENT_USAGE}
 ${LOCAL_USAGE}
 ${COMMON_USAGE}`
 
@@ -35,6 +39,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
+    ...CLIENT_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
@@ -51,15 +56,20 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
 
+  const client = await clientInit(values, m => { logger.warn(m) })
+
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
   const streamProtocol = values['stream-protocol']
   if (streamProtocol != null && !streamProtocol.startsWith('/')) throw new UsageError(`--stream-protocol must start with /, not ${streamProtocol}`)
-  const host = await createHTTPHost({ libp2p: node, streamProtocol })
+  const host = await createHTTPHost({ libp2p: node, streamProtocol, ...client })
   let local: LocalServer
   try {
-    const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
-    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] })
+    // the peer the path names, which the stream to it proves (read before the gateway rewrites req.url)
+    const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-(not-a-p2p-path)' } catch { return '-(bad-peer-id)' } }
+    // libp2p cannot dial an HTTPS (/tls/http) address: its peer's gateway paths go there, with Peer ID Authentication
+    const https = new Map(connect.filter(isHTTPTransportAddress).map(a => [a.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', a]))
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], addressOf: peer => https.get(peer.toString()) })
     local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
     await host.close()
@@ -68,9 +78,11 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   }
   for (const addr of connect) {
     try {
-      await node.dial(addr, { signal: AbortSignal.timeout(10_000) })
+      // an HTTPS peer's first contact is its well-known map: TLS and Peer ID Authentication, nothing upstream
+      if (isHTTPTransportAddress(addr)) await host.protocols(addr, { signal: AbortSignal.timeout(10_000) })
+      else await node.dial(addr, { signal: AbortSignal.timeout(10_000) })
     } catch (err) {
-      logger.warn(`cannot reach ${addr.toString()} yet: ${(err as Error).message}`)
+      logger.warn(`cannot reach ${addr.toString()} yet: ${describeFailure(err)}`)
     }
   }
   io.out(`${local.url}p2p/`)

@@ -6,6 +6,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { isHTTPTransportAddress } from '../../addressing.js'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { forwardToPeer } from '../../proxy/consumer.js'
@@ -14,6 +15,7 @@ import { forwardProxy } from '../../proxy/forward.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
@@ -34,6 +36,7 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
+${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
 
@@ -54,6 +57,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
+    ...CLIENT_OPTIONS,
     to: { type: 'string' },
     protocol: { type: 'string' },
     port: { type: 'string' },
@@ -76,9 +80,11 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const headersTimeout = integer('timeout', values.timeout, 300_000)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
 
+  const client = await clientInit(values, m => { logger.warn(m) })
+
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
-  const host = await createHTTPHost({ libp2p: node })
+  const host = await createHTTPHost({ libp2p: node, ...client })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the proxy with this machine's peer identity`)
   // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a
@@ -104,12 +110,16 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   io.err(`this peer: ${node.peerId.toString()} (the provider must --allow it)`)
   // a first contact, so the operator learns now rather than at the first request; in the background
   // and not fatal: the provider may come up later, and every request dials on its own
-  forward.resolve().then(
-    (url) => { logger.info(`forwarding to ${url} (${to.toString()})`) },
-    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`) }
+  // An HTTPS provider (/tls/http) is reached by undici, not by the node: its first contact is the
+  // well-known map (public, no request reaches the upstream), which runs TLS and Peer ID Authentication,
+  // so an untrusted certificate or another peer is reported now; there is no connection to keep.
+  const native = isHTTPTransportAddress(to)
+  ;(native ? host.protocols(to).then(async () => await forward.resolve()) : forward.resolve()).then(
+    (url) => { logger.info(`forwarding to ${url} (${to.toString()})${native ? `, the provider proven ${peer} (Peer ID Authentication)` : ''}`) },
+    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${describeFailure(err)}`) }
   )
   const provider = peerIdFromString(peer)
-  const stopRedial = keepConnected(node, provider, [to], {
+  const stopRedial = native ? () => {} : keepConnected(node, provider, [to], {
     report: (e) => {
       if (e.type === 'disconnected') logger.warn(`connection to ${peer} lost; redialling`)
       else if (e.type === 'retry') logger.warn(`redial ${e.attempt} failed: ${e.error?.message ?? ''}; next in ~${e.delay ?? 0} ms`)

@@ -105,8 +105,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   }).catch(async (err: unknown) => { await node.stop(); throw err })
 
   const pseudonym = `libp2phttp-${node.peerId.toString().slice(-8)}`
-  // logged when the response closes: after an Expect: 100-continue exchange Node has let go of req.socket by then
-  const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? (req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? '-'
+  // asked when the request arrives (see logRequests); without a proven peer id, a native HTTPS client
+  // that ran no Peer ID Authentication (--allow-any), known only by its address
+  const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? `-(unauthenticated:${(req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? 'unknown'})`
   for (const service of services) mountService(host, service, pseudonym, logger, peerOf)
   if (exit != null) {
     host.handle(EXIT_PROTOCOL, createExit({

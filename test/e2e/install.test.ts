@@ -1,0 +1,85 @@
+/**
+ * The package as a user installs it (issue 15 item 7): `npm pack` (its `prepack` builds), then
+ * `npm install -g <tarball> --prefix <tmp>` and `npm install <tarball>` in a new project, on this Node
+ * (20 in CI), against the registry (`--prefer-offline`: the npm cache when it has the packages). No
+ * EBADENGINE: the command's libp2p stack, whose p-retry 8 wants Node 22, is bundled into dist/cli.js.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+const run = promisify(execFile)
+let dir: string
+let tarball: string
+let upstream: Server
+
+/** Run a command; resolves with its exit code and output (stderr included, where npm warns). */
+async function sh (file: string, args: string[], cwd = dir): Promise<{ code: number, out: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd, timeout: 90_000, maxBuffer: 16 << 20 })
+    return { code: 0, out: `${stdout}${stderr}` }
+  } catch (err) {
+    const e = err as { code?: number, stdout?: string, stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'libp2phttp-install-'))
+  const packed = await sh('npm', ['pack', '--pack-destination', dir, '--silent'], process.cwd())
+  expect(packed.code, packed.out).toBe(0)
+  tarball = join(dir, (await readdir(dir)).find(f => f.endsWith('.tgz')) ?? '')
+  upstream = createServer((req, res) => { res.end(`hello ${req.url ?? ''} from ${String(req.headers['x-libp2p-peer-id'])}\n`) })
+  await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
+}, 120_000)
+
+afterAll(async () => {
+  upstream?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('installing the tarball (issue 15 item 7)', () => {
+  it('npm install -g: no EBADENGINE, and the installed command serves and fetches', async () => {
+    const installed = await sh('npm', ['install', '-g', tarball, '--prefix', join(dir, 'global'), '--prefer-offline', '--no-audit', '--no-fund'])
+    expect(installed.code, installed.out).toBe(0)
+    expect(installed.out).not.toContain('EBADENGINE')
+    const bin = join(dir, 'global', 'bin', 'libp2phttp')
+    expect((await sh(bin, ['--help'])).out).toContain('libp2phttp serve')
+    const consumer = (await sh(bin, ['id', '--key', join(dir, 'c')])).out.trim().split('\n')[0]
+    const { spawn } = await import('node:child_process')
+    const serve = spawn(bin, ['serve', '--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--allow', consumer, '--key', join(dir, 'p')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      const to = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        serve.stdout.on('data', (c: Buffer) => { out += c.toString(); const m = /--to (\S+)/.exec(out); if (m != null) resolve(m[1]) })
+        serve.once('exit', code => { reject(new Error(`serve exited ${String(code)}`)) })
+      })
+      const fetched = await sh(bin, ['fetch', '--key', join(dir, 'c'), `multiaddr:${to}/http-path/installed`])
+      expect(fetched.code, fetched.out).toBe(0)
+      expect(fetched.out).toContain(`hello /installed from ${consumer}`)
+    } finally {
+      serve.kill('SIGKILL')
+    }
+  }, 90_000)
+
+  it('npm install in a project: no EBADENGINE, and the library imports (ESM and CommonJS)', async () => {
+    const project = join(dir, 'project')
+    await sh('mkdir', ['-p', project])
+    await writeFile(join(project, 'package.json'), '{ "name": "user", "version": "1.0.0", "private": true }\n')
+    const installed = await sh('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], project)
+    expect(installed.code, installed.out).toBe(0)
+    expect(installed.out).not.toContain('EBADENGINE')
+    const esm = await sh(process.execPath, ['--input-type=module', '-e', "import { createHTTPHost } from 'libp2phttp'; const h = await createHTTPHost(); console.log(typeof h.fetch); await h.close()"], project)
+    expect(esm.out.trim()).toBe('function')
+    const cjs = await sh(process.execPath, ['-e', "console.log(typeof require('libp2phttp').createHTTPHost)"], project)
+    expect(cjs.out.trim()).toBe('function')
+    // the command's libp2p stack is in dist/cli.js, not installed for the library's users
+    expect((await readdir(join(project, 'node_modules'))).includes('libp2p')).toBe(false)
+  }, 90_000)
+})
