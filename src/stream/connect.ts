@@ -189,6 +189,7 @@ export class StreamOpener {
       remoteAddr: connection.remoteAddr,
       isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
       resetIfUnused: true,
+      separateRequestHead: true,
       preamble: confirmWithin == null ? undefined : optimisticPreamble(HTTP_STREAM_PROTOCOL, connection.remotePeer.toString(), confirmWithin)
     })
     return socket

@@ -7,32 +7,19 @@
  * second run does not build again, any change does. Modules come from the Go module proxy
  * (`GOFLAGS=-mod=readonly`: `go.sum` must already cover them).
  */
-import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { ChildProcess } from 'node:child_process'
+import { cacheRoot, run, startLinePeer } from './child-peer.js'
+import type { LinePeer } from './child-peer.js'
 
 /** The go-libp2p release the peer is built against (as pinned in `test/interop/go/go.mod`). */
 export const GO_LIBP2P_VERSION = 'v0.52.0'
 
 const SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go')
 const BUILD_TIMEOUT = 10 * 60_000
-
-async function run (file: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, timeout: number }): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = execFile(file, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err != null) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve(stdout)
-    })
-    // The machine's cores are shared: a build must not starve the tests running beside it.
-    try { if (child.pid != null) (process as { setPriority?: (pid: number, p: number) => void }).setPriority?.(child.pid, 19) } catch {}
-  })
-}
 
 /** Why the Go tests cannot run here (`go` is not on PATH), or undefined when they can. */
 export async function goMissing (): Promise<string | undefined> {
@@ -44,11 +31,6 @@ export async function goMissing (): Promise<string | undefined> {
   }
 }
 
-function cacheRoot (): string {
-  const base = process.env.XDG_CACHE_HOME != null && process.env.XDG_CACHE_HOME !== '' ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  return join(base, 'libp2phttp', 'interop-go')
-}
-
 /** The path of the built peer, building it first unless this version is in the cache already. */
 export async function goPeerBinary (): Promise<string> {
   const hash = createHash('sha256')
@@ -56,7 +38,7 @@ export async function goPeerBinary (): Promise<string> {
   for (const name of (await readdir(SOURCE_DIR)).filter(n => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
     hash.update(name).update('\0').update(await readFile(join(SOURCE_DIR, name))).update('\0')
   }
-  const dir = join(cacheRoot(), `${GO_LIBP2P_VERSION}-${hash.digest('hex').slice(0, 16)}`)
+  const dir = join(cacheRoot('interop-go'), `${GO_LIBP2P_VERSION}-${hash.digest('hex').slice(0, 16)}`)
   const binary = join(dir, 'peer')
   if (existsSync(binary)) return binary
   await mkdir(dir, { recursive: true })
@@ -117,14 +99,7 @@ export interface GoAnswer {
   error?: string
 }
 
-export interface GoPeer extends GoPeerInfo {
-  /** Run one command; rejects when no answer comes within `timeout` ms or the process exits. */
-  request: (command: GoCommand, timeout?: number) => Promise<GoAnswer>
-  /** What the process wrote to stderr (its logs), for failure messages. */
-  stderr: () => string
-  /** Close stdin, wait for the exit (bounded), kill if need be. */
-  close: () => Promise<void>
-}
+export type GoPeer = GoPeerInfo & LinePeer<GoCommand, GoAnswer>
 
 export interface GoPeerOptions {
   /** PEM files of the HTTPS listener. */
@@ -143,63 +118,5 @@ export async function startGoPeer (binary: string, options: GoPeerOptions = {}, 
   if (options.key != null) args.push('-key', options.key)
   if (options.ca != null) args.push('-ca', options.ca)
   if (options.try443 === true) args.push('-try443')
-  const child: ChildProcess = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-64 * 1024) })
-  let exited = false
-  const exit = new Promise<void>(resolve => child.once('exit', () => { exited = true; resolve() }))
-  const pending = new Map<number, { resolve: (a: GoAnswer) => void, reject: (e: Error) => void }>()
-  let info: ((i: GoPeerInfo) => void) | undefined
-  const lines = createInterface({ input: child.stdout! })
-  lines.on('line', (line) => {
-    const message = JSON.parse(line) as GoAnswer & GoPeerInfo & { id?: number }
-    if (message.id == null) { info?.(message); return }
-    pending.get(message.id)?.resolve(message)
-    pending.delete(message.id)
-  })
-  void exit.then(() => {
-    for (const p of pending.values()) p.reject(new Error(`the go peer exited; stderr: ${stderr}`))
-    pending.clear()
-  })
-  const kill = async (): Promise<void> => {
-    if (exited) return
-    child.stdin?.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
-    await exit
-    clearTimeout(timer)
-  }
-
-  let started: GoPeerInfo
-  try {
-    started = await new Promise<GoPeerInfo>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`the go peer did not start within ${timeout} ms; stderr: ${stderr}`)) }, timeout)
-      info = (i) => { clearTimeout(timer); resolve(i) }
-      void exit.then(() => { clearTimeout(timer); reject(new Error(`the go peer exited at start; stderr: ${stderr}`)) })
-    })
-  } catch (err) {
-    await kill()
-    throw err
-  }
-
-  let next = 1
-  return {
-    ...started,
-    stderr: () => stderr,
-    close: kill,
-    request: async (command, requestTimeout = 30_000) => {
-      if (exited) throw new Error(`the go peer has exited; stderr: ${stderr}`)
-      const id = next++
-      return await new Promise<GoAnswer>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id)
-          reject(new Error(`no answer from the go peer to ${JSON.stringify(command)} within ${requestTimeout} ms`))
-        }, requestTimeout)
-        pending.set(id, {
-          resolve: (a) => { clearTimeout(timer); resolve(a) },
-          reject: (e) => { clearTimeout(timer); reject(e) }
-        })
-        child.stdin?.write(JSON.stringify({ ...command, id, timeoutMs: command.timeoutMs ?? requestTimeout - 1000 }) + '\n')
-      })
-    }
-  }
+  return await startLinePeer<GoPeerInfo, GoCommand, GoAnswer>('go peer', binary, args, timeout)
 }
