@@ -215,4 +215,37 @@ suite(`@libp2p/http ${LIBP2P_HTTP_VERSION} (as published, Node ${NODE_VERSION}) 
       expect((await ours.host.fetch(target('/nothing-here'))).status).toBe(404)
     })
   })
+
+  describe('the well-known protocol map, both ways', () => {
+    it('their client reads our map', async () => {
+      const a = expectOk(await js.request({ op: 'fetch', target: `${ourAddr()}${httpPath('/.well-known/libp2p/protocols')}`, headers: { accept: 'application/json' } }))
+      expect(JSON.parse(a.body ?? '')).toEqual({ '/http-ping/1': { path: '/http-ping/1/' }, '/kv/1.0.0': { path: '/kv/1.0.0/' } })
+    })
+
+    it('their fetchProtocol finds our ping through our map and is answered', async () => {
+      const a = expectOk(await js.request({ op: 'fetchProtocol', target: ourAddr(), protocol: '/http-ping/1', method: 'POST', bodySize: 32 }))
+      expect(a.status).toBe(200)
+      expect(a.bodySha256).toBe(sha256(pattern(32)))
+    })
+
+    it('we read their map (paths without a trailing slash) and fetch within their protocol', async () => {
+      expect(await ours.host.protocols(`multiaddr:${theirAddr()}`, { refresh: true })).toEqual({
+        '/libp2phttp-interop/echo/1': { path: '/echo' },
+        '/libp2phttp-interop/bytes/1': { path: '/bytes' },
+        '/libp2phttp-interop/auth/1': { path: '/auth' }
+      })
+      const res = await ours.host.fetch(`multiaddr:${theirAddr()}`, { protocol: '/libp2phttp-interop/echo/1' })
+      expect((await res.json() as TheirEcho).path).toBe('/echo')
+    })
+
+    it('by peer id alone once connected: their map', async () => {
+      const { peerIdFromString } = await import('@libp2p/peer-id')
+      const { multiaddr } = await import('@multiformats/multiaddr')
+      await ours.node.dial(multiaddr(theirAddr()))
+      const res = await ours.host.fetch({ peer: peerIdFromString(js.peerId), path: '/.well-known/libp2p/protocols' })
+      expect(res.status).toBe(200)
+      expect(Object.keys(await res.json() as object)).toContain('/libp2phttp-interop/echo/1')
+      expect(serverPeer(res)?.toString()).toBe(js.peerId)
+    })
+  })
 })
