@@ -195,6 +195,7 @@ export class StreamOpener {
       remoteAddr: connection.remoteAddr,
       isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
       resetIfUnused: true,
+      separateRequestHead: true,
       preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
     })
     return socket

@@ -69,6 +69,27 @@ export interface StreamSocketInit {
    * else the socket is destroyed with the preamble's error and the stream reset.
    */
   preamble?: StreamPreamble
+  /**
+   * Send a request head in a muxer frame of its own when body bytes follow it in the same write
+   * (undici corks the head with the first body chunk), and, while an optimistic {@link preamble} is
+   * unconfirmed, hold those body bytes until it is. For clients: @libp2p/http 2.0.6's server parses
+   * the first message it reads whole and loses body bytes that came in it with the head, so the POST
+   * never reaches its handler; and frames that arrive while the remote is still negotiating reach it
+   * as one message. Costs one more frame per request with a body, and on a stream still being
+   * negotiated optimistically, the round trip that negotiation would have saved; nothing otherwise.
+   *
+   * @default false
+   */
+  separateRequestHead?: boolean
+}
+
+/** The end of an HTTP/1.1 message head (RFC 9112 section 2.1). */
+const CRLF_CRLF = [13, 10, 13, 10]
+
+/** Whether `chunk` ends an HTTP message head: what undici writes first, with the head complete. */
+function endsHead (chunk: Uint8Array): boolean {
+  const n = chunk.byteLength
+  return n >= 4 && chunk[n - 4] === CRLF_CRLF[0] && chunk[n - 3] === CRLF_CRLF[1] && chunk[n - 2] === CRLF_CRLF[2] && chunk[n - 1] === CRLF_CRLF[3]
 }
 
 const DEFAULT_LINGER_MS = 60_000
@@ -103,11 +124,14 @@ export class StreamSocket extends Duplex {
   #lingerMs: number
   #isGracefulClose: (err: Error) => boolean
   readonly #resetIfUnused: boolean
+  readonly #separateRequestHead: boolean
   /** Still to send in front of the first write. */
   #outgoingPreamble: Uint8Array | undefined
   /** Still expected from the remote, from `#expectedAt` on. */
   #expectedPreamble: StreamPreamble | undefined
   #expectedAt = 0
+  /** Body bytes held back until the preamble is confirmed (see `separateRequestHead`). */
+  #held: { data: Uint8ArrayList, callback: (error?: Error | null) => void } | undefined
   #preambleTimer: NodeJS.Timeout | undefined
   /** Our write side's close, started once (by `end()` or a graceful `destroy()`). */
   #closingWrite: Promise<void> | undefined
@@ -127,6 +151,7 @@ export class StreamSocket extends Duplex {
     this.#lingerMs = init.lingerMs ?? DEFAULT_LINGER_MS
     this.#isGracefulClose = init.isGracefulClose ?? (() => false)
     this.#resetIfUnused = init.resetIfUnused ?? false
+    this.#separateRequestHead = init.separateRequestHead ?? false
     this.#outgoingPreamble = init.preamble?.outgoing
     this.#expectedPreamble = init.preamble
     if (init.preamble != null) {
@@ -194,6 +219,11 @@ export class StreamSocket extends Duplex {
     if (this.#expectedAt === expected.byteLength) {
       this.#expectedPreamble = undefined
       clearTimeout(this.#preambleTimer)
+      const held = this.#held
+      this.#held = undefined
+      if (held != null) {
+        this.#send(held.data, held.callback)
+      }
     }
     return n < bytes.byteLength ? bytes.subarray(n) : undefined
   }
@@ -256,10 +286,22 @@ export class StreamSocket extends Duplex {
   }
 
   override _writev (chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    // Node corks the status line, headers and first body chunk: send them as one muxer frame.
+    // Node corks the status line, headers and first body chunk: send them as one muxer frame, or the
+    // head alone first (see `separateRequestHead`); splitting never changes the bytes, only framing.
+    const head = this.#separateRequestHead && chunks.length > 1 && endsHead(chunks[0].chunk)
     const list = new Uint8ArrayList()
-    for (const { chunk } of chunks) {
-      list.append(chunk)
+    for (let i = head ? 1 : 0; i < chunks.length; i++) {
+      list.append(chunks[i].chunk)
+    }
+    if (!head) {
+      this.#send(list, callback)
+      return
+    }
+    // the body's callback reports a failure of either send; Node holds further writes until it runs
+    this.#send(chunks[0].chunk, (err) => { if (err != null) this.destroy(err) })
+    if (this.#expectedPreamble != null) {
+      this.#held = { data: list, callback }
+      return
     }
     this.#send(list, callback)
   }
@@ -336,6 +378,8 @@ export class StreamSocket extends Duplex {
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer()
     clearTimeout(this.#preambleTimer)
+    this.#held?.callback(error ?? new StreamResetError('the socket was destroyed before the stream was confirmed'))
+    this.#held = undefined
     const stream = this.stream
     stream.removeEventListener('message', this.#onMessage)
     stream.removeEventListener('end', this.#onEnd)

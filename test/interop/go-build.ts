@@ -5,23 +5,13 @@
  * and any change does. Modules come from the Go module proxy (`GOFLAGS=-mod=readonly`: `go.sum` must
  * already cover them).
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { cacheRoot, run } from './child-peer.js'
 
-export async function run (file: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, timeout: number }): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = execFile(file, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err != null) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve(stdout)
-    })
-    // The machine's cores are shared: a build must not starve the tests running beside it.
-    try { if (child.pid != null) (process as { setPriority?: (pid: number, p: number) => void }).setPriority?.(child.pid, 19) } catch {}
-  })
-}
+export { run }
 
 /** Why the Go tests cannot run here (`go` is not on PATH), or undefined when they can. */
 export async function goMissing (): Promise<string | undefined> {
@@ -57,8 +47,7 @@ export async function cachedGoBuild (build: GoBuild): Promise<string> {
   for (const name of (await readdir(build.sourceDir)).filter(n => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) {
     hash.update(name).update('\0').update(await readFile(join(build.sourceDir, name))).update('\0')
   }
-  const base = process.env.XDG_CACHE_HOME != null && process.env.XDG_CACHE_HOME !== '' ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  const dir = join(base, 'libp2phttp', build.cache, `${build.version}-${hash.digest('hex').slice(0, 16)}`)
+  const dir = join(cacheRoot(build.cache), `${build.version}-${hash.digest('hex').slice(0, 16)}`)
   const binary = join(dir, build.output)
   if (existsSync(binary)) return binary
   await mkdir(dir, { recursive: true })

@@ -7,12 +7,11 @@
  * second run does not build again, any change does. Modules come from the Go module proxy
  * (`GOFLAGS=-mod=readonly`: `go.sum` must already cover them).
  */
-import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { cachedGoBuild } from './go-build.js'
-import type { ChildProcess } from 'node:child_process'
+import { startLinePeer } from './child-peer.js'
+import type { LinePeer } from './child-peer.js'
 
 export { goMissing } from './go-build.js'
 
@@ -68,14 +67,7 @@ export interface GoAnswer {
   error?: string
 }
 
-export interface GoPeer extends GoPeerInfo {
-  /** Run one command; rejects when no answer comes within `timeout` ms or the process exits. */
-  request: (command: GoCommand, timeout?: number) => Promise<GoAnswer>
-  /** What the process wrote to stderr (its logs), for failure messages. */
-  stderr: () => string
-  /** Close stdin, wait for the exit (bounded), kill if need be. */
-  close: () => Promise<void>
-}
+export type GoPeer = GoPeerInfo & LinePeer<GoCommand, GoAnswer>
 
 export interface GoPeerOptions {
   /** PEM files of the HTTPS listener. */
@@ -94,63 +86,5 @@ export async function startGoPeer (binary: string, options: GoPeerOptions = {}, 
   if (options.key != null) args.push('-key', options.key)
   if (options.ca != null) args.push('-ca', options.ca)
   if (options.try443 === true) args.push('-try443')
-  const child: ChildProcess = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-64 * 1024) })
-  let exited = false
-  const exit = new Promise<void>(resolve => child.once('exit', () => { exited = true; resolve() }))
-  const pending = new Map<number, { resolve: (a: GoAnswer) => void, reject: (e: Error) => void }>()
-  let info: ((i: GoPeerInfo) => void) | undefined
-  const lines = createInterface({ input: child.stdout! })
-  lines.on('line', (line) => {
-    const message = JSON.parse(line) as GoAnswer & GoPeerInfo & { id?: number }
-    if (message.id == null) { info?.(message); return }
-    pending.get(message.id)?.resolve(message)
-    pending.delete(message.id)
-  })
-  void exit.then(() => {
-    for (const p of pending.values()) p.reject(new Error(`the go peer exited; stderr: ${stderr}`))
-    pending.clear()
-  })
-  const kill = async (): Promise<void> => {
-    if (exited) return
-    child.stdin?.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
-    await exit
-    clearTimeout(timer)
-  }
-
-  let started: GoPeerInfo
-  try {
-    started = await new Promise<GoPeerInfo>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`the go peer did not start within ${timeout} ms; stderr: ${stderr}`)) }, timeout)
-      info = (i) => { clearTimeout(timer); resolve(i) }
-      void exit.then(() => { clearTimeout(timer); reject(new Error(`the go peer exited at start; stderr: ${stderr}`)) })
-    })
-  } catch (err) {
-    await kill()
-    throw err
-  }
-
-  let next = 1
-  return {
-    ...started,
-    stderr: () => stderr,
-    close: kill,
-    request: async (command, requestTimeout = 30_000) => {
-      if (exited) throw new Error(`the go peer has exited; stderr: ${stderr}`)
-      const id = next++
-      return await new Promise<GoAnswer>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id)
-          reject(new Error(`no answer from the go peer to ${JSON.stringify(command)} within ${requestTimeout} ms`))
-        }, requestTimeout)
-        pending.set(id, {
-          resolve: (a) => { clearTimeout(timer); resolve(a) },
-          reject: (e) => { clearTimeout(timer); reject(e) }
-        })
-        child.stdin?.write(JSON.stringify({ ...command, id, timeoutMs: command.timeoutMs ?? requestTimeout - 1000 }) + '\n')
-      })
-    }
-  }
+  return await startLinePeer<GoPeerInfo, GoCommand, GoAnswer>('go peer', binary, args, timeout)
 }

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticationOf, invalidEntriesOf, originalUrl, remotePeer, serverPeer } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
+import { interopSuite, pattern, sha256 } from './child-peer.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
 import type { GoAnswer, GoPeer } from './go-peer.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -26,23 +27,12 @@ import type { Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 const missing = await goMissing()
-if (missing != null && process.env.CI !== 'true') {
-  // eslint-disable-next-line no-console
-  console.warn(`test/interop/go.test.ts skipped: ${missing} (with CI=true it fails instead)`)
-}
-const suite = missing != null && process.env.CI !== 'true' ? describe.skip : describe
+const suite = interopSuite('test/interop/go.test.ts', missing)
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const SIZES = [0, KiB, 8 * MiB]
 
-/** Byte i of every generated body, as `patternByte` in main.go. */
-function pattern (n: number): Uint8Array {
-  const bytes = new Uint8Array(n)
-  for (let i = 0; i < n; i++) bytes[i] = (i * 31 + 7) & 0xff
-  return bytes
-}
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 const PATTERN_SHA = new Map(SIZES.map(n => [n, sha256(pattern(n))]))
 
 /** An `/http-path` component for `path` (one segment, everything escaped, as `withHTTPPath` writes it). */

