@@ -53,6 +53,8 @@ export interface ForwardOptions {
    * @default ['websocket']
    */
   upgrades?: readonly string[]
+  /** Rewrite the peer's `Location` and `Content-Location` values (see {@link ProxyOptions.relocate}). @default unchanged */
+  relocate?: ProxyOptions['relocate']
 }
 
 /** A request listener forwarding to a peer, and the way to learn its upstream ahead of the first request. */
@@ -97,7 +99,8 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
         pseudonym,
         headersTimeout: options.headersTimeout,
         idleTimeout: options.idleTimeout,
-        upgrades: options.upgrades
+        upgrades: options.upgrades,
+        relocate: options.relocate
       })
       handlers.set(upstream, handler)
     }
