@@ -32,19 +32,25 @@ export async function runCLI (argv: string[], io: CommandIO): Promise<number> {
     io.out(USAGE)
     return name == null ? 2 : 0
   }
-  const command = COMMANDS[name]
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (command == null) {
-    io.err(`libp2phttp: unknown command ${name}\n\n${USAGE}`)
+    io.err(`libp2phttp: unknown command ${name}: the commands are ${Object.keys(COMMANDS).join(', ')} (see libp2phttp --help)`)
     return 2
   }
   try {
     return await command.run(rest, io)
   } catch (err) {
+    // one line each: what went wrong and what to do, naming the flag (the usage is one --help away)
     if (err instanceof UsageError) {
-      io.err(`libp2phttp ${name}: ${err.message}\n\n${command.usage}`)
+      io.err(`libp2phttp ${name}: ${err.message} (see libp2phttp ${name} --help)`)
       return 2
     }
-    io.err(`libp2phttp ${name}: ${(err as Error).message}${err instanceof LibP2PHTTPError ? ` (${err.code})` : ''}`)
+    io.err(`libp2phttp ${name}: ${oneLine((err as Error).message)}${err instanceof LibP2PHTTPError ? ` (${err.code})` : ''}`)
     return 1
   }
+}
+
+/** A message's first line: a failure the command did not predict may carry a library's multi-line text. */
+function oneLine (message: string): string {
+  return message.split('\n')[0].trim()
 }

@@ -47,6 +47,8 @@ export interface ForwardOptions {
    * @default []
    */
   allowOrigins?: readonly string[]
+  /** What a refusal names as the way to allow a `Host` or `Origin` (see {@link HostCheckOptions.names}). @default the option names */
+  names?: HostCheckOptions['names']
   /**
    * The `Upgrade` protocols relayed to the peer (see {@link ProxyOptions.upgrades}).
    *
@@ -107,7 +109,7 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
     return handler
   }
 
-  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : local({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins })
+  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : local({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins, names: options.names })
 
   /**
    * Check `req`'s `Host`, find the upstream, then `go`; a refusal or failure is answered with `answer`

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   allowHosts?: readonly string[] | 'any'
   /** Origins whose web pages may use the gateway besides its own (see {@link ForwardOptions.allowOrigins}). @default [] */
   allowOrigins?: readonly string[]
+  /** What a refusal names as the way to allow a `Host` or `Origin` (see {@link ForwardOptions.names}). @default the option names */
+  names?: ForwardOptions['names']
   /** The `Upgrade` protocols relayed to peers (see {@link ProxyOptions.upgrades}). @default ['websocket'] */
   upgrades?: readonly string[]
 }
@@ -206,7 +208,7 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, upgrades: options.upgrades, relocate })
+      forward = forwardToPeer(host, parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, names: options.names, upgrades: options.upgrades, relocate })
       forwarders.set(key, forward)
     }
     paths.set(req, parsed)

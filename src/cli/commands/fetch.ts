@@ -150,12 +150,26 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     return EXIT.OK
   } catch (err) {
     const code = exitCodeOf(err, deadline?.aborted === true)
-    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : (err as Error).message}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
+    io.err(`libp2phttp fetch: ${failureMessage(err, code, { maxTime, maxFilesize })}`)
     return code
   } finally {
     await host.close({ timeout: 100 })
     await node.stop()
   }
+}
+
+/**
+ * The line for a failed fetch: what happened in the command's terms (the flag that set a limit, not the
+ * library option it became), and the library's error code when it has one. A `DOMException`'s numeric
+ * `code` (23 for a timeout) is no such code: printed beside exit 28 it read as the exit code.
+ */
+export function failureMessage (err: unknown, exit: number, limits: { maxTime: number, maxFilesize: number }): string {
+  const code = (err as { code?: unknown }).code
+  const suffix = typeof code === 'string' ? ` (${code})` : ''
+  if (exit === EXIT.TIMEOUT && limits.maxTime > 0) return `no complete answer within --max-time ${limits.maxTime} s (exit ${EXIT.TIMEOUT}); give it more time with a larger -m`
+  if (code === 'ERR_RESPONSE_BODY_TOO_LARGE') return `the body is larger than --max-filesize ${limits.maxFilesize} bytes; the rest was not written${suffix}`
+  if (code === 'ERR_INSECURE_HTTP') return `a plain-HTTP multiaddr (…/http) is refused (the libp2p+HTTP spec forbids plaintext); use …/tls/http, a peer's stream address (…/tcp/N/p2p/<peer>), or an http:// URL${suffix}`
+  return `${String((err as Error).message).split('\n')[0]}${suffix}`
 }
 
 async function readAll (stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -5,10 +5,10 @@
  */
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse, port as portOption } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
-import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -39,9 +39,9 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(GATEWAY_USAGE); return 0 }
-  const port = integer('port', values.port, 8080)
+  const port = portOption('port', values.port, 8080)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
-  const connect = (values.connect ?? []).map(providerAddress)
+  const connect = (values.connect ?? []).map(c => providerAddress(c, '--connect'))
   const limits = localLimits(values)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
   const bind = values.bind ?? '127.0.0.1'
@@ -53,7 +53,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   let local: LocalServer
   try {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-' } catch { return '-' } }
-    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] })
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES })
     local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
     await host.close()

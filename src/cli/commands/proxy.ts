@@ -13,9 +13,9 @@ import { EXIT_PROTOCOL } from '../../proxy/exit.js'
 import { forwardProxy } from '../../proxy/forward.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse, port as portOption } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
-import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -37,15 +37,15 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
 ${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
 
-/** The provider address of `--to`, which must name its peer. */
-export function providerAddress (to: string): Multiaddr {
+/** A provider's address given with `flag` (`--to`, `--connect`), which must name its peer. */
+export function providerAddress (to: string, flag = '--to'): Multiaddr {
   let addr: Multiaddr
   try {
     addr = multiaddr(to.replace(/^multiaddr:/, ''))
   } catch (err) {
-    throw new UsageError(`--to: not a multiaddr: ${to}`, { cause: err })
+    throw new UsageError(`${flag} ${to}: not a multiaddr (like /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…, as serve prints)`, { cause: err })
   }
-  if (addr.getComponents().find(c => c.name === 'p2p') == null) throw new UsageError(`--to must end in /p2p/<peer id>: ${to}`)
+  if (addr.getComponents().find(c => c.name === 'p2p') == null) throw new UsageError(`${flag} ${to}: add the provider's peer id: …/p2p/<peer id> (serve prints the whole address)`)
   return addr
 }
 
@@ -71,7 +71,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // a forward proxy carries a browser's requests to every site, each with that site's Origin
   if (forwarding && values['allow-origin'] != null) throw new UsageError('--forward does not check Origin: no --allow-origin')
   const limits = localLimits(values)
-  const port = integer('port', values.port, forwarding ? 8541 : 8000)
+  const port = portOption('port', values.port, forwarding ? 8541 : 8000)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const headersTimeout = integer('timeout', values.timeout, 300_000)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
@@ -84,7 +84,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a
   // cross-site request, so Host must name this machine and Origin, if any, be its own (the forward
   // proxy is addressed by absolute-form targets instead)
-  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] }) })
+  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,

@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { isHTTPTransportAddress } from '../../addressing.js'
-import { UnsafeFileError, UsageError } from '../../errors.js'
+import { InsecureHTTPError, UnsafeFileError, UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
+import { parseListenAddress } from '../../native.js'
 import { remotePeer } from '../../identity.js'
 import { accessRefusal, allowPeers } from '../../proxy/access.js'
 import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
@@ -80,6 +81,12 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const native = plan.listen.filter(isHTTPTransportAddress)
   const streams = plan.listen.filter(a => !isHTTPTransportAddress(a))
+  // where the addresses came from, for the errors that name one
+  const listenFrom = values.config == null ? '--listen' : `"listen" in ${values.config}`
+  for (const addr of native) {
+    // the library's opt-in for plain HTTP (tests, loopback) is not a flag of the command
+    if (insecureHTTP(addr)) throw new UsageError(`${listenFrom} ${addr.toString()}: plain HTTP listeners are not offered (the libp2p+HTTP spec forbids them); use …/tls/http with a certificate`)
+  }
   let tls: { key: Buffer, cert: Buffer } | undefined
   if (native.length > 0) {
     if (plan.tls == null) throw new UsageError(`a /tls/http listener needs ${values.config == null ? '--tls-key and --tls-cert' : 'tlsKey and tlsCert'}`)
@@ -90,7 +97,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
   const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
-  const node = await createNode(key, streams.map(String))
+  const node = await createNode(key, streams.map(String), listenFrom)
   const restricted = [...services, ...(exit == null ? [] : [exit])].some(s => s.allow !== 'any')
   const host = await createHTTPHost({
     libp2p: node,
@@ -163,6 +170,16 @@ function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, 
     host.serve(server)
   } else {
     host.handle(service.protocol, server)
+  }
+}
+
+/** Whether an HTTP transport listen address is plain HTTP (`…/http`), which only the library's opt-in allows. */
+function insecureHTTP (addr: Multiaddr): boolean {
+  try {
+    parseListenAddress(addr)
+    return false
+  } catch (err) {
+    return err instanceof InsecureHTTPError
   }
 }
 
