@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { ListenError } from '../errors.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The largest yamux receive window, in bytes: also bounds what a paused stream may have in flight. */
 export const STREAM_WINDOW = 4 * 1024 * 1024
@@ -53,4 +54,22 @@ export function listenFailure (err: Error, listenFrom: string): ListenError | un
         ? 'not an address of this machine; use one of its addresses, or 0.0.0.0 for all'
         : `cannot listen there${first.code == null ? '' : ` (${first.code})`}`
   return new ListenError(first.addr, `${listenFrom} ${first.addr}: ${why}`, { cause: err })
+}
+
+/** How long a first contact with a peer may take at start-up. */
+export const FIRST_CONTACT_TIMEOUT = 10_000
+
+/**
+ * Dial `addr` once at start-up, so the operator learns now that a peer cannot be reached rather than at
+ * the first request; a warning when it cannot, and nothing fatal: the peer may come up later, and every
+ * request dials on its own. Resolves with whether it answered.
+ */
+export async function firstContact (node: Pick<Libp2p, 'dial'>, addr: Multiaddr, warn: (message: string) => void): Promise<boolean> {
+  try {
+    await node.dial(addr, { signal: AbortSignal.timeout(FIRST_CONTACT_TIMEOUT) })
+    return true
+  } catch (err) {
+    warn(`cannot reach ${addr.toString()} yet: ${(err as Error).message}`)
+    return false
+  }
 }

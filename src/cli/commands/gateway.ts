@@ -10,7 +10,7 @@ import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
-import { createNode } from '../node.js'
+import { createNode, firstContact } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import { providerAddress } from './proxy.js'
 import type { CommandIO } from './io.js'
@@ -43,7 +43,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const connect = (values.connect ?? []).map(c => providerAddress(c, '--connect'))
   const limits = localLimits(values)
-  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
 
@@ -60,14 +60,10 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     await node.stop()
     throw err
   }
-  for (const addr of connect) {
-    try {
-      await node.dial(addr, { signal: AbortSignal.timeout(10_000) })
-    } catch (err) {
-      logger.warn(`cannot reach ${addr.toString()} yet: ${(err as Error).message}`)
-    }
-  }
-  io.out(`${local.url}p2p/`)
+  // the peers it serves must --allow this id: printed as proxy does
+  logger.notice(`this peer: ${node.peerId.toString()} (the provider must --allow it)`, { peer: node.peerId.toString() })
+  for (const addr of connect) await firstContact(node, addr, logger.warn)
+  logger.print(`${local.url}p2p/`, { url: `${local.url}p2p/` })
 
   await untilSignal(logger, grace, async (ms) => {
     await local.close(ms)

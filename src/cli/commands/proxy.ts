@@ -17,7 +17,7 @@ import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse, port as po
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
-import { createNode } from '../node.js'
+import { createNode, firstContact } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { LocalServer } from '../local-server.js'
@@ -74,7 +74,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const port = portOption('port', values.port, forwarding ? 8541 : 8000)
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const headersTimeout = integer('timeout', values.timeout, 300_000)
-  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
   const node = await createNode(key, [])
@@ -84,7 +84,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a
   // cross-site request, so Host must name this machine and Origin, if any, be its own (the forward
   // proxy is addressed by absolute-form targets instead)
-  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
+  const protocol = forwarding ? EXIT_PROTOCOL : values.protocol
+  const forward = forwardToPeer(host, to, { protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,
@@ -101,13 +102,19 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     await node.stop()
     throw err
   }
-  io.err(`this peer: ${node.peerId.toString()} (the provider must --allow it)`)
+  logger.notice(`this peer: ${node.peerId.toString()} (the provider must --allow it)`, { peer: node.peerId.toString() })
   // a first contact, so the operator learns now rather than at the first request; in the background
-  // and not fatal: the provider may come up later, and every request dials on its own
-  forward.resolve().then(
-    (url) => { logger.info(`forwarding to ${url} (${to.toString()})`) },
-    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`) }
-  )
+  // and not fatal: the provider may come up later, and every request dials on its own. Without a
+  // protocol, resolving the URL needs no contact: the provider is dialled, as gateway --connect does.
+  const contact = protocol == null ? firstContact(node, to, logger.warn) : Promise.resolve(true)
+  void contact.then(async (reached) => {
+    if (!reached) return
+    try {
+      logger.info(`forwarding to ${await forward.resolve()} (${to.toString()})`)
+    } catch (err) {
+      logger.warn(`the provider cannot be reached yet: ${(err as Error).message}`)
+    }
+  })
   const provider = peerIdFromString(peer)
   const stopRedial = keepConnected(node, provider, [to], {
     report: (e) => {
@@ -116,7 +123,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
       else logger.info(`reconnected to ${peer} (attempt ${e.attempt})`)
     }
   })
-  io.out(forwarding ? `${local.url.replace(/^http:\/\//, '').replace(/\/$/, '')} (curl -x ${local.url.replace(/\/$/, '')})` : local.url)
+  const proxyAddr = local.url.replace(/^http:\/\//, '').replace(/\/$/, '')
+  logger.print(forwarding ? `${proxyAddr} (curl -x ${local.url.replace(/\/$/, '')})` : local.url, forwarding ? { proxy: proxyAddr } : { url: local.url })
 
   await untilSignal(logger, grace, async (ms) => {
     stopRedial()
