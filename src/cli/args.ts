@@ -53,12 +53,24 @@ export function noPositionals (positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`)
 }
 
-/** A non-negative integer option (a port, milliseconds), or `fallback` when absent. */
-export function integer (name: string, value: string | undefined, fallback: number): number {
+/** A non-negative integer option (a count, a size), or `fallback` when absent; at most `max`. */
+export function integer (name: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value == null) return fallback
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, not ${value}`)
+  if (n > max) throw new UsageError(`--${name} must be at most ${max}, not ${value}`)
   return n
+}
+
+/**
+ * The longest wait a timer can hold, in ms (2^31 - 1, about 24.8 days): Node fires a longer one at
+ * once, with a warning, so a large `--grace` would have meant none.
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** A duration option in milliseconds, or `fallback` when absent; at most {@link MAX_TIMER_MS}. */
+export function milliseconds (name: string, value: string | undefined, fallback: number): number {
+  return integer(name, value, fallback, MAX_TIMER_MS)
 }
 
 /** A TCP port option (0: any free one), or `fallback` when absent. */

@@ -8,7 +8,7 @@
 import { createServer } from 'node:http'
 import { ListenError } from '../errors.js'
 import { nodeServerOptions, refuseMalformed, resolveServerLimits } from '../limits.js'
-import { integer } from './args.js'
+import { integer, milliseconds } from './args.js'
 import type { ServerLimits } from '../limits.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -59,7 +59,7 @@ export interface LocalServer {
 /** The local port options from parsed flags (`--headers-timeout`, `--max-connections`). */
 export function localLimits (values: { 'headers-timeout'?: string, 'max-connections'?: string }): Pick<LocalServerOptions, 'headersTimeout' | 'maxConnections'> {
   return {
-    headersTimeout: integer('headers-timeout', values['headers-timeout'], 60_000),
+    headersTimeout: milliseconds('headers-timeout', values['headers-timeout'], 60_000),
     maxConnections: integer('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS)
   }
 }

@@ -58,6 +58,9 @@ afterAll(async () => {
 const CASES: Array<[string, () => string[], number, RegExp | (() => RegExp)]> = [
   ['--port 99999', () => ['proxy', '--to', `/ip4/127.0.0.1/tcp/1/p2p/${PEER}`, '--port', '99999'], 2, /^libp2phttp proxy: --port must be a port number from 0 to 65535 .*not 99999 \(see libp2phttp proxy --help\)$/],
   ['gateway --port 99999', () => ['gateway', '--port', '99999'], 2, /^libp2phttp gateway: --port must be a port number .*\(see libp2phttp gateway --help\)$/],
+  ['a --grace no timer can hold', () => ['serve', '--upstream', 'http://127.0.0.1:1', '--allow-any', '--grace', '100000000000000000000'], 2, /^libp2phttp serve: --grace must be at most 2147483647, not 100000000000000000000 \(see libp2phttp serve --help\)$/],
+  ['a --headers-timeout Node refuses', () => ['gateway', '--headers-timeout', '100000000000000000000'], 2, /^libp2phttp gateway: --headers-timeout must be at most 2147483647, not 1.*--help\)$/],
+  ['fetch -m past a timer\'s reach', () => ['fetch', '-m', '100000000000000000000', 'http://127.0.0.1:1/'], 2, /^libp2phttp fetch: --max-time must be at most 2147483, not 1.*--help\)$/],
   ['gateway --connect garbage', () => ['gateway', '--connect', 'garbage'], 2, /^libp2phttp gateway: --connect garbage: not a multiaddr .*\(see libp2phttp gateway --help\)$/],
   ['proxy --to without a peer id', () => ['proxy', '--to', '/ip4/127.0.0.1/tcp/4001'], 2, /^libp2phttp proxy: --to \/ip4\/127\.0\.0\.1\/tcp\/4001: add the provider's peer id: …\/p2p\/<peer id>.*--help\)$/],
   ['an unknown option', () => ['serve', '--bogus'], 2, /^libp2phttp serve: unknown option --bogus \(see libp2phttp serve --help\)$/],

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
-import { integer, noPositionals, parse } from '../args.js'
+import { MAX_TIMER_MS, integer, noPositionals, parse } from '../args.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
 import { createNode } from '../node.js'
 import type { CommandIO } from './io.js'
@@ -108,7 +108,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     ? undefined
     : values.data === '@-' ? await readAll(process.stdin) : values.data.startsWith('@') ? await readFile(values.data.slice(1)) : values.data
   const method = values.request ?? (body == null ? 'GET' : 'POST')
-  const maxTime = integer('max-time', values['max-time'], 0)
+  const maxTime = integer('max-time', values['max-time'], 0, Math.floor(MAX_TIMER_MS / 1000))
   const maxFilesize = values['max-filesize'] == null ? Infinity : integer('max-filesize', values['max-filesize'], 0)
   // As curl: the bytes as sent unless --compressed. Without it curl sends no Accept-Encoding, which
   // RFC 9110 §12.5.3 reads as "any coding is fine"; `identity` asks for what gets written. A header

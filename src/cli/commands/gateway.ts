@@ -5,7 +5,7 @@
  */
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse, port as portOption } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
@@ -40,7 +40,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   noPositionals(positionals)
   if (values.help === true) { io.out(GATEWAY_USAGE); return 0 }
   const port = portOption('port', values.port, 8080)
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
   const connect = (values.connect ?? []).map(c => providerAddress(c, '--connect'))
   const limits = localLimits(values)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })

@@ -13,7 +13,7 @@ import { EXIT_PROTOCOL } from '../../proxy/exit.js'
 import { forwardProxy } from '../../proxy/forward.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse, port as portOption } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
@@ -72,8 +72,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   if (forwarding && values['allow-origin'] != null) throw new UsageError('--forward does not check Origin: no --allow-origin')
   const limits = localLimits(values)
   const port = portOption('port', values.port, forwarding ? 8541 : 8000)
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
-  const headersTimeout = integer('timeout', values.timeout, 300_000)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
+  const headersTimeout = milliseconds('timeout', values.timeout, 300_000)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))

@@ -15,7 +15,7 @@ import { accessRefusal, allowPeers } from '../../proxy/access.js'
 import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
 import { originalUrl } from '../../original-url.js'
 import { failUpgrade, proxyTo } from '../../proxy/upstream.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse } from '../args.js'
 import { fileRefusal } from '../file-check.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
@@ -79,7 +79,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   } else {
     plan = planFromFlags(values)
   }
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
   const { services, exit } = plan
 
   const native = plan.listen.filter(isHTTPTransportAddress)
