@@ -25,13 +25,27 @@ export const COMMON_USAGE = `  --key FILE            identity key file (default:
   --quiet, --json       log only warnings / log JSON lines (stderr)
   --grace MS            on SIGINT/SIGTERM, how long in-flight requests get (default ${DEFAULT_GRACE})`
 
-/** Parse `argv` strictly (positionals allowed; commands check them); unknown options and missing values are `UsageError`s. */
+/**
+ * Parse `argv` strictly (positionals allowed; commands check them); unknown options and missing values
+ * are `UsageError`s, in a line of our own: `parseArgs`'s messages run to three sentences.
+ */
 export function parse<const O extends Options> (argv: string[], options: O): ReturnType<typeof parseArgs<{ args: string[], options: O, allowPositionals: true, strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
   } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err })
+    throw new UsageError(parseArgsMessage(err as Error & { code?: string }), { cause: err })
   }
+}
+
+/** `parseArgs`'s failure in one line naming the option (its messages quote it: `'--bogus'`, `'--port <value>'`). */
+function parseArgsMessage (err: Error & { code?: string }): string {
+  const option = /'(-[^' ,]+)/.exec(err.message)?.[1]
+  if (option == null) return err.message
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(err.message) ? `${option} needs a value` : `${option} takes no value`
+  }
+  return err.message
 }
 
 /** Refuse positionals a command does not take. */
@@ -39,10 +53,29 @@ export function noPositionals (positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`)
 }
 
-/** A non-negative integer option (a port, milliseconds), or `fallback` when absent. */
-export function integer (name: string, value: string | undefined, fallback: number): number {
+/** A non-negative integer option (a count, a size), or `fallback` when absent; at most `max`. */
+export function integer (name: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value == null) return fallback
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, not ${value}`)
+  if (n > max) throw new UsageError(`--${name} must be at most ${max}, not ${value}`)
+  return n
+}
+
+/**
+ * The longest wait a timer can hold, in ms (2^31 - 1, about 24.8 days): Node fires a longer one at
+ * once, with a warning, so a large `--grace` would have meant none.
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** A duration option in milliseconds, or `fallback` when absent; at most {@link MAX_TIMER_MS}. */
+export function milliseconds (name: string, value: string | undefined, fallback: number): number {
+  return integer(name, value, fallback, MAX_TIMER_MS)
+}
+
+/** A TCP port option (0: any free one), or `fallback` when absent. */
+export function port (name: string, value: string | undefined, fallback: number): number {
+  const n = integer(name, value, fallback)
+  if (n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535 (0 picks a free one), not ${String(value)}`)
   return n
 }

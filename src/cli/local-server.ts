@@ -8,7 +8,7 @@
 import { createServer } from 'node:http'
 import { ListenError } from '../errors.js'
 import { nodeServerOptions, refuseMalformed, resolveServerLimits } from '../limits.js'
-import { integer } from './args.js'
+import { integer, milliseconds } from './args.js'
 import type { ServerLimits } from '../limits.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -23,6 +23,9 @@ export const LOCAL_OPTIONS = {
   'max-connections': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true }
 } as const
+
+/** How the local port's refusals name the way to allow a `Host` or an `Origin`: by the flags. */
+export const REFUSAL_NAMES = { allowHosts: '--allow-host', allowOrigins: '--allow-origin' }
 
 /** The usage lines of {@link LOCAL_OPTIONS}. */
 export const LOCAL_USAGE = `  --headers-timeout MS  how long a local client may take to send request headers (default 60000);
@@ -58,7 +61,7 @@ export interface LocalServer {
 /** The local port options from parsed flags (`--headers-timeout`, `--max-connections`). */
 export function localLimits (values: { 'headers-timeout'?: string, 'max-connections'?: string }): Pick<LocalServerOptions, 'headersTimeout' | 'maxConnections'> {
   return {
-    headersTimeout: integer('headers-timeout', values['headers-timeout'], 60_000),
+    headersTimeout: milliseconds('headers-timeout', values['headers-timeout'], 60_000),
     maxConnections: integer('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS)
   }
 }
@@ -79,7 +82,7 @@ export async function listenLocal (listener: (req: IncomingMessage, res: ServerR
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
   if (options.upgrade != null) server.on('upgrade', options.upgrade)
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => { reject(new ListenError(`${hostname}:${port}`, err.message, { cause: err })) })
+    server.once('error', (err) => { reject(new ListenError(`${hostname}:${port}`, localListenMessage(err, hostname, port), { cause: err })) })
     server.listen(port, hostname, resolve)
   })
   const address = server.address() as AddressInfo
@@ -94,5 +97,17 @@ export async function listenLocal (listener: (req: IncomingMessage, res: ServerR
       await closed
       clearTimeout(timer)
     }
+  }
+}
+
+/** Why the local port could not be opened, naming the flag that chose it and the fix. */
+function localListenMessage (err: Error & { code?: string }, hostname: string, port: number): string {
+  const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
+  switch (err.code) {
+    case 'EADDRINUSE': return `--port ${port}: ${where} is already in use by another program; choose another --port (0 picks a free one)`
+    case 'EACCES': return `--port ${port}: this user may not listen on ${where} (ports below 1024 need privileges); choose --port 1024 or above`
+    case 'EADDRNOTAVAIL': return `--bind ${hostname}: not an address of this machine; choose one of its addresses (default 127.0.0.1)`
+    case 'ENOTFOUND': case 'EAI_AGAIN': return `--bind ${hostname}: the name does not resolve; give an address of this machine (default 127.0.0.1)`
+    default: return `cannot listen on ${where} (--bind, --port): ${err.message}`
   }
 }

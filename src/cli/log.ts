@@ -16,6 +16,8 @@ export interface LogOptions {
   json?: boolean
   /** Where lines go. @default process.stderr */
   write?: (line: string) => void
+  /** Where {@link Logger.print} lines go. @default process.stdout */
+  out?: (line: string) => void
 }
 
 /** One finished request. */
@@ -36,14 +38,22 @@ export interface Logger {
   request: (record: RequestRecord) => void
   info: (message: string, fields?: Record<string, unknown>) => void
   warn: (message: string, fields?: Record<string, unknown>) => void
+  /** A notice the operator needs even with `--quiet` (this machine's peer id, to be allowed); `fields` only in JSON. */
+  notice: (message: string, fields?: Record<string, unknown>) => void
+  /**
+   * A line on stdout, what a script reads (an address, the URL to use): the text, or with `--json` a
+   * JSON object with the text as `msg` and `fields` beside it. Never hidden by `--quiet`.
+   */
+  print: (text: string, fields?: Record<string, unknown>) => void
 }
 
 /** A logger with `options`. */
 export function createLogger (options: LogOptions = {}): Logger {
   const write = options.write ?? ((line: string) => { process.stderr.write(`${line}\n`) })
+  const out = options.out ?? ((line: string) => { process.stdout.write(`${line}\n`) })
   const emit = (level: string, message: string, fields: Record<string, unknown> = {}): void => {
     if (options.json === true) {
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }))
+      write(jsonLine(level, message, fields))
     } else {
       const extra = Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')
       write(`${level === 'info' ? '' : `${level}: `}${message}${extra === '' ? '' : ` ${extra}`}`)
@@ -53,14 +63,22 @@ export function createLogger (options: LogOptions = {}): Logger {
     request: (r) => {
       if (options.quiet === true) return
       if (options.json === true) {
-        write(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'request', ...r }))
+        write(jsonLine('info', 'request', { ...r }))
       } else {
         write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms`)
       }
     },
     info: (message, fields) => { if (options.quiet !== true) emit('info', message, fields) },
-    warn: (message, fields) => { emit('warn', message, fields) }
+    warn: (message, fields) => { emit('warn', message, fields) },
+    // the text says it all; the fields are for JSON readers
+    notice: (message, fields) => { write(options.json === true ? jsonLine('info', message, fields) : message) },
+    print: (text, fields = {}) => { out(options.json === true ? jsonLine('info', text, fields) : text) }
   }
+}
+
+/** One JSON log line: `time`, `level`, `msg`, then `fields`. */
+export function jsonLine (level: string, message: string, fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })
 }
 
 /**

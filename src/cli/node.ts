@@ -8,13 +8,21 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { isHTTPTransportAddress } from '../addressing.js'
+import { ListenError } from '../errors.js'
+import { describeFailure } from './client-options.js'
+import type { HTTPHost } from '../host.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The largest yamux receive window, in bytes: also bounds what a paused stream may have in flight. */
 export const STREAM_WINDOW = 4 * 1024 * 1024
 
-/** A node with `privateKey` listening on `listen` (no listeners: a client only). */
-export async function createNode (privateKey: PrivateKey, listen: string[]): Promise<Libp2p> {
+/**
+ * A node with `privateKey` listening on `listen` (no listeners: a client only). `listenFrom` names
+ * where the addresses came from (`--listen`, `"listen" in FILE`) in the error when one cannot be opened.
+ */
+export async function createNode (privateKey: PrivateKey, listen: string[], listenFrom = '--listen'): Promise<Libp2p> {
   return await createLibp2p({
     privateKey,
     addresses: { listen },
@@ -26,5 +34,49 @@ export async function createNode (privateKey: PrivateKey, listen: string[]): Pro
       // A window at most half the buffer keeps backpressure from ever hitting the limit.
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW, maxReadBufferLength: 2 * STREAM_WINDOW }
     })]
+  }).catch((err: unknown) => {
+    throw listenFailure(err as Error, listenFrom) ?? err
   })
+}
+
+/**
+ * libp2p's failure to listen (`UnsupportedListenAddressesError`: a paragraph naming its own
+ * `transportManager.faultTolerance` option, then a stack per address) as one line naming the flag and
+ * the fix; `undefined` for any other error. The addresses and errno codes are only in its message.
+ */
+export function listenFailure (err: Error, listenFrom: string): ListenError | undefined {
+  if (err.name !== 'UnsupportedListenAddressesError') return undefined
+  const failed = [...err.message.matchAll(/^\s*(\/\S+): \S*Error: (?:listen )?(\w+)?/gm)].map(m => ({ addr: m[1], code: m[2] }))
+  const first = failed[0]
+  if (first == null) return new ListenError('', `${listenFrom}: cannot listen on an address given (check it is this machine's and free)`, { cause: err })
+  const why = first.code === 'EADDRINUSE'
+    ? 'the port is already in use by another program; choose another port (tcp/0 picks a free one)'
+    : first.code === 'EACCES'
+      ? 'this user may not listen there (ports below 1024 need privileges); choose a port of 1024 or above'
+      : first.code === 'EADDRNOTAVAIL'
+        ? 'not an address of this machine; use one of its addresses, or 0.0.0.0 for all'
+        : `cannot listen there${first.code == null ? '' : ` (${first.code})`}`
+  return new ListenError(first.addr, `${listenFrom} ${first.addr}: ${why}`, { cause: err })
+}
+
+/** How long a first contact with a peer may take at start-up. */
+export const FIRST_CONTACT_TIMEOUT = 10_000
+
+/**
+ * Contact `addr` once at start-up, so the operator learns now that a peer cannot be reached rather than
+ * at the first request; a warning when it cannot, and nothing fatal: the peer may come up later, and
+ * every request dials on its own. A libp2p address is dialled; an HTTPS one (`/tls/http`), which undici
+ * reaches and not the node, is asked for its well-known map (public: nothing reaches the upstream), which
+ * runs TLS and Peer ID Authentication. Resolves with whether it answered.
+ */
+export async function firstContact ({ node, host }: { node: Pick<Libp2p, 'dial'>, host: Pick<HTTPHost, 'protocols'> }, addr: Multiaddr, warn: (message: string) => void): Promise<boolean> {
+  try {
+    const signal = AbortSignal.timeout(FIRST_CONTACT_TIMEOUT)
+    if (isHTTPTransportAddress(addr)) await host.protocols(addr, { signal })
+    else await node.dial(addr, { signal })
+    return true
+  } catch (err) {
+    warn(`cannot reach ${addr.toString()} yet: ${describeFailure(err)}`)
+    return false
+  }
 }

@@ -49,12 +49,16 @@ export interface ForwardOptions {
    * @default []
    */
   allowOrigins?: readonly string[]
+  /** What a refusal names as the way to allow a `Host` or `Origin` (see {@link HostCheckOptions.names}). @default the option names */
+  names?: HostCheckOptions['names']
   /**
    * The `Upgrade` protocols relayed to the peer (see {@link ProxyOptions.upgrades}).
    *
    * @default ['websocket']
    */
   upgrades?: readonly string[]
+  /** Rewrite the peer's `Location` and `Content-Location` values (see {@link ProxyOptions.relocate}). @default unchanged */
+  relocate?: ProxyOptions['relocate']
 }
 
 /** A request listener forwarding to a peer, and the way to learn its upstream ahead of the first request. */
@@ -103,14 +107,15 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
         pseudonym,
         headersTimeout: options.headersTimeout,
         idleTimeout: options.idleTimeout,
-        upgrades: options.upgrades
+        upgrades: options.upgrades,
+        relocate: options.relocate
       })
       handlers.set(upstream, handler)
     }
     return handler
   }
 
-  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : local({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins })
+  const refusal = options.allowHosts == null || options.allowHosts === 'any' ? () => undefined : local({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins, names: options.names })
 
   /**
    * Check `req`'s `Host`, find the upstream, then `go`; a refusal or failure is answered with `answer`

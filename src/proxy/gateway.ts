@@ -42,6 +42,8 @@ export interface GatewayOptions {
   allowHosts?: readonly string[] | 'any'
   /** Origins whose web pages may use the gateway besides its own (see {@link ForwardOptions.allowOrigins}). @default [] */
   allowOrigins?: readonly string[]
+  /** What a refusal names as the way to allow a `Host` or `Origin` (see {@link ForwardOptions.names}). @default the option names */
+  names?: ForwardOptions['names']
   /** The `Upgrade` protocols relayed to peers (see {@link ProxyOptions.upgrades}). @default ['websocket'] */
   upgrades?: readonly string[]
   /**
@@ -65,6 +67,8 @@ export interface GatewayPath {
   protocol?: string
   /** The request target to send, starting with `/` (the query kept as sent). */
   target: string
+  /** The path naming the peer and the protocol, as sent: `/p2p/<peer>`, `/p2p/<peer>/http` or `/p2p/<peer>/x/<name>/http`. */
+  prefix: string
 }
 
 /**
@@ -84,10 +88,94 @@ export function parseGatewayPath (url: string): GatewayPath | undefined {
   const query = match[3] ?? ''
   // the protocol id may have several segments (`/x/llm/1`): it ends at the first `/http` segment
   const named = /^\/x\/(.+?)\/http(\/.*)?$/.exec(rest)
-  if (named != null) return { peer, protocol: `/x/${named[1]}`, target: `${named[2] ?? '/'}${query}` }
+  const root = `/p2p/${match[1]}`
+  if (named != null) return { peer, protocol: `/x/${named[1]}`, target: `${named[2] ?? '/'}${query}`, prefix: `${root}/x/${named[1]}/http` }
   const http = /^\/http(\/.*)?$/.exec(rest)
-  if (http != null) return { peer, target: `${http[1] ?? '/'}${query}` }
-  return { peer, target: `${rest}${query}` }
+  if (http != null) return { peer, target: `${http[1] ?? '/'}${query}`, prefix: `${root}/http` }
+  return { peer, target: `${rest}${query}`, prefix: root }
+}
+
+/**
+ * Where a request outside `/p2p/` belongs when it came from a page of the gateway: a page served at
+ * `/p2p/<peer>/…` that links an absolute path (`<link href="/style.css">`) means its peer's path, which
+ * the browser asks of the gateway's root. Its `Referer` (sent in full to its own origin under the
+ * default `strict-origin-when-cross-origin` policy) names the page: the answer is the same path under
+ * the page's gateway prefix. `undefined` without a `Referer` at this gateway's origin naming a gateway path.
+ */
+export function refererLocation (req: IncomingMessage): string | undefined {
+  const referer = req.headers.referer
+  const host = req.headers.host
+  if (referer == null || host == null || req.url?.startsWith('/') !== true) return undefined
+  let page: URL
+  let from: GatewayPath | undefined
+  try {
+    page = new URL(referer)
+    if (page.origin !== originOf(`http://${host}`)) return undefined
+    from = parseGatewayPath(`${page.pathname}${page.search}`)
+  } catch {
+    return undefined
+  }
+  if (from == null) return undefined
+  const target = req.url
+  // a protocol form always reads back; a root form may need its `/http` form
+  return reads(`${from.prefix}${target}`, from.protocol, target) ? `${from.prefix}${target}` : `/p2p/${from.peer.toString()}/http${target}`
+}
+
+/**
+ * Whether the gateway reads `candidate` back as `protocol` and `target`: a root-form path whose own
+ * first segments read as a gateway form (`/p2p/<peer>/http/…`, `…/x/a/http/…`) does not.
+ */
+function reads (candidate: string, protocol: string | undefined, target: string): boolean {
+  const back = parseGatewayPath(candidate)
+  return back != null && back.protocol === protocol && back.target === target
+}
+
+/** The origin of `url`, or `undefined` when it is not a URL (a `Host` header that is not a host). */
+function originOf (url: string): string | undefined {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
+}
+
+/** Where a peer's `Location` points, for {@link gatewayLocation}. */
+export interface LocationContext {
+  /** The gateway path the request came in on. */
+  path: GatewayPath
+  /** The URL the request went to at the peer: a relative value is relative to it (RFC 9110 §10.2.2). */
+  request: URL
+  /** The peer URL of the protocol (its root without one): values below it stay in the protocol's form. */
+  base: URL
+  /** The gateway's own origin as its client named it (`http://127.0.0.1:8080`), if known. */
+  gatewayOrigin?: string
+}
+
+/**
+ * A `Location` or `Content-Location` value of a peer's answer, moved into the gateway's space: a value
+ * that points into the peer's space (relative, absolute-path, or absolute at the peer's origin or at the
+ * gateway's own origin outside `/p2p/`, which is how a peer that builds URLs from `X-Forwarded-Host`
+ * names itself) becomes the absolute-path `/p2p/<peer>/…` that reaches the same resource, in the form
+ * the client used while it stays below the protocol's path. Other values (another site) are kept.
+ */
+export function gatewayLocation (value: string, { path, request, base, gatewayOrigin }: LocationContext): string {
+  let url: URL
+  try {
+    url = new URL(value, request)
+  } catch {
+    return value
+  }
+  const atGateway = gatewayOrigin != null && url.origin === gatewayOrigin && !url.pathname.startsWith('/p2p/')
+  if (url.origin !== request.origin && !atGateway) return value
+  const basePath = base.pathname.replace(/\/$/, '')
+  if (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`)) {
+    const target = `${url.pathname.slice(basePath.length) === '' ? '/' : url.pathname.slice(basePath.length)}${url.search}`
+    if (reads(`${path.prefix}${target}`, path.protocol, target)) return `${path.prefix}${target}${url.hash}`
+  }
+  // elsewhere on the peer: its root
+  const root = `/p2p/${path.peer.toString()}`
+  const target = `${url.pathname}${url.search}`
+  return `${reads(`${root}${target}`, undefined, target) ? root : `${root}/http`}${target}${url.hash}`
 }
 
 /**
@@ -106,6 +194,14 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
   const allowHosts = options.allowHosts ?? []
   // one forwarder per (peer, protocol): each keeps its own proxy handler; bounded like the host's caches
   const forwarders = new LRUMap<string, PeerForwarder>(256)
+  // the gateway path each request came in on: the peer's redirects are moved back under it
+  const paths = new WeakMap<IncomingMessage, GatewayPath>()
+  const relocate = (value: string, at: { request: URL, base: URL, req: IncomingMessage }): string => {
+    const path = paths.get(at.req)
+    if (path == null) return value
+    const host = at.req.headers.host
+    return gatewayLocation(value, { path, request: at.request, base: at.base, gatewayOrigin: host == null ? undefined : originOf(`http://${host}`) })
+  }
   /** The forwarder for `req` (its `url` set to the target below the peer), or the answer to give instead. */
   const route = (req: IncomingMessage): PeerForwarder | { status: number, message: string } => {
     let parsed: GatewayPath | undefined
@@ -120,9 +216,10 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, options.addressOf?.(parsed.peer) ?? parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, upgrades: options.upgrades })
+      forward = forwardToPeer(host, options.addressOf?.(parsed.peer) ?? parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, names: options.names, upgrades: options.upgrades, relocate })
       forwarders.set(key, forward)
     }
+    paths.set(req, parsed)
     req.url = parsed.target
     return forward
   }
@@ -130,6 +227,13 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const forward = route(req)
     if (typeof forward === 'function') {
       forward(req, res)
+      return
+    }
+    const back = forward.status === 404 ? refererLocation(req) : undefined
+    if (back != null) {
+      // it depends on the Referer: not to be cached, or cached per Referer (RFC 9111 §4.1)
+      res.writeHead(307, { location: back, 'cache-control': 'no-store', vary: 'Referer', 'content-type': 'text/plain; charset=utf-8' })
+      res.end(`${back}\n`)
       return
     }
     res.statusCode = forward.status

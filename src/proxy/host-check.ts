@@ -24,6 +24,19 @@ export interface HostCheckOptions {
    * by {@link originRefusal}.
    */
   allowOrigins?: readonly string[]
+  /**
+   * What a refusal tells the operator to use to allow a name or an origin: the option's name in a
+   * program, the flag's in a command (`--allow-host`, `--allow-origin`).
+   *
+   * @default { allowHosts: 'allowHosts', allowOrigins: 'allowOrigins' }
+   */
+  names?: RefusalNames
+}
+
+/** The names of the settings that allow a `Host` or an `Origin`, as a refusal gives them. */
+export interface RefusalNames {
+  allowHosts: string
+  allowOrigins: string
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]']
@@ -55,7 +68,7 @@ export function hostRefusal (options: HostCheckOptions = {}): (req: IncomingMess
     const parsed = splitHost(host)
     if (parsed == null) return `Host ${JSON.stringify(host)} is not a host name`
     if (allowedName(extra, host, parsed.name)) return undefined
-    if (!localNames(req).includes(parsed.name)) return `Host ${JSON.stringify(host)} is not this machine's (allow it with allowHosts)`
+    if (!localNames(req).includes(parsed.name)) return `Host ${JSON.stringify(host)} is not this machine's (allow it with ${options.names?.allowHosts ?? 'allowHosts'})`
     if (parsed.port !== '' && Number(parsed.port) !== req.socket.localPort) return `Host ${JSON.stringify(host)} names another port`
     return undefined
   }
@@ -71,7 +84,7 @@ export function originRefusal (options: HostCheckOptions = {}): (req: IncomingMe
     let url: URL | undefined
     try { url = new URL(origin) } catch {}
     // `null` (a sandboxed page, a file:) and anything unparsable are no origin that can be allowed
-    const why = `Origin ${JSON.stringify(origin)} is not this server's (allow it with --allow-origin)`
+    const why = `Origin ${JSON.stringify(origin)} is not this server's (allow it with ${options.names?.allowOrigins ?? 'allowOrigins'})`
     if (url == null || url.origin === 'null') return why
     if (origins.has(url.origin)) return undefined
     if (allowedName(extra, url.host, url.hostname)) return undefined

@@ -66,7 +66,19 @@ export interface ProxyOptions {
    * @default ['websocket']
    */
   upgrades?: readonly string[]
+  /**
+   * Rewrite a `Location` or `Content-Location` value of the upstream's answer for the caller: a proxy
+   * that serves the upstream under another path (the gateway's `/p2p/<peer>/…`) must move the
+   * upstream's redirects there too. `request` is the URL the request went to at the upstream (a
+   * relative value is relative to it, RFC 9110 §10.2.2), `base` the upstream URL given to {@link proxyTo}.
+   *
+   * @default values pass unchanged
+   */
+  relocate?: (value: string, at: { request: URL, base: URL, req: IncomingMessage }) => string
 }
+
+/** The response headers whose value is a URL that {@link ProxyOptions.relocate} rewrites. */
+const RELOCATED = new Set(['location', 'content-location'])
 
 /** Why a target is not forwarded: joined to the upstream's path it could leave it. */
 const OUTSIDE_BASE = 'the request target must be origin-form without "." or ".." segments'
@@ -220,8 +232,15 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     return headers
   }
   /** The upstream's response headers for the caller: end-to-end ones, this hop's `Via` appended. */
-  const responseHeaders = (raw: string[], keep: ReadonlySet<string> = new Set()): string[] => {
+  const responseHeaders = (req: IncomingMessage, path: string, raw: string[], keep: ReadonlySet<string> = new Set()): string[] => {
     const out = endToEnd(raw, new Set(['via', 'proxy-authenticate', ...keep]))
+    const relocate = options.relocate
+    if (relocate != null) {
+      const request = new URL(path, base.origin)
+      for (let i = 0; i < out.length; i += 2) {
+        if (RELOCATED.has(out[i].toLowerCase())) out[i + 1] = relocate(out[i + 1], { request, base, req })
+      }
+    }
     out.push('via', appendVia(headerValue(raw, 'via'), pseudonym))
     return out
   }
@@ -236,6 +255,11 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     const protocol = relayed(headerValue(req.rawHeaders, 'upgrade'))
     if (protocol == null) {
       servePlain(req, socket, head0)
+      return
+    }
+    const path = pathBelow(basePath, req.url ?? '/')
+    if (path == null) {
+      failUpgrade(socket, pseudonym, 400, 'http_request_error', OUTSIDE_BASE)
       return
     }
     const controller = new AbortController()
@@ -257,7 +281,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
           return
         }
         // the 101 needs its Connection and Upgrade: they are this exchange's, not hop-by-hop here
-        const out = [...responseHeaders(raw), 'connection', 'Upgrade', 'upgrade', headerValue(raw, 'upgrade') ?? protocol]
+        const out = [...responseHeaders(req, path, raw), 'connection', 'Upgrade', 'upgrade', headerValue(raw, 'upgrade') ?? protocol]
         socket.write(head(statusCode, 'Switching Protocols', out))
         splice(socket, remote, head0, () => {})
       },
@@ -265,7 +289,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       onHeaders: (statusCode, rawHeaders, _resume, statusText) => {
         answered = true
         const raw = rawHeaders.map(String)
-        const out = [...responseHeaders(raw), 'connection', 'close']
+        const out = [...responseHeaders(req, path, raw), 'connection', 'close']
         socket.write(head(statusCode, statusText ?? STATUS_CODES[statusCode] ?? '', out))
         return true
       },
@@ -279,11 +303,6 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
         const { status, error } = classify(err)
         failUpgrade(socket, pseudonym, status, error, err.message)
       }
-    }
-    const path = pathBelow(basePath, req.url ?? '/')
-    if (path == null) {
-      failUpgrade(socket, pseudonym, 400, 'http_request_error', OUTSIDE_BASE)
-      return
     }
     dispatcher.dispatch({
       origin: base.origin,
@@ -375,7 +394,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       }
       // Peer ID Authentication is this host's exchange with its client: the upstream's own
       // Authentication-Info must not replace the one the guard set
-      const out = responseHeaders(raw, new Set(res.hasHeader('authentication-info') ? ['authentication-info'] : []))
+      const out = responseHeaders(req, path, raw, new Set(res.hasHeader('authentication-info') ? ['authentication-info'] : []))
       res.writeHead(answer.statusCode, out)
       // streamed as it comes (SSE chunks are not held back); the response's backpressure reaches the upstream
       res.flushHeaders()

@@ -1,6 +1,6 @@
 /**
- * The command line in-process: usage errors are exit 2 with the command's usage, before anything is
- * created (no key file, no node).
+ * The command line in-process: usage errors are exit 2 with one line and a pointer to the command's
+ * --help, before anything is created (no key file, no node).
  */
 import { describe, expect, it } from 'vitest'
 import { integer, parse } from '../../src/cli/args.js'
@@ -33,17 +33,20 @@ describe('runCLI', () => {
     [['serve', '--exit', '--allow-any', '--allow-egress', '10.0.0.0/99'], /--allow-egress/],
     [['serve', '--upstream', 'http://127.0.0.1:1', '--allow-any', '--listen', '/ip4/127.0.0.1/tcp/0/tls/http'], /--tls-key and --tls-cert/],
     [['proxy'], /--to MULTIADDR/],
-    [['proxy', '--to', '/ip4/127.0.0.1/tcp/1'], /must end in \/p2p/],
+    [['proxy', '--to', '/ip4/127.0.0.1/tcp/1'], /--to \/ip4\/127\.0\.0\.1\/tcp\/1: add the provider's peer id: …\/p2p\/<peer id>/],
     [['proxy', '--to', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWE3bfpUxxV7vusvSvg3W8RpJgcZLiqfaXRr4dq1BYLMzd', '--port', 'x'], /--port must be/],
     [['proxy', '--to', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWE3bfpUxxV7vusvSvg3W8RpJgcZLiqfaXRr4dq1BYLMzd', '--forward', '--protocol', '/x'], /no --protocol/],
     [['fetch'], /needs a URL/],
     [['fetch', 'multiaddr:/x', '-H', 'no colon'], /Name: value/],
-    [['id', '--bogus'], /Unknown option '--bogus'/],
+    [['id', '--bogus'], /^libp2phttp id: unknown option --bogus \(see libp2phttp id --help\)$/],
     [['id', 'extra'], /unexpected argument: extra/]
   ])('%j → exit 2', async (argv, message) => {
     const got = await run(...argv)
     expect(got.code).toBe(2)
     expect(got.err).toMatch(message)
+    // one line, the usage one --help away
+    expect(got.err.split('\n')).toHaveLength(1)
+    expect(got.err).toMatch(/\(see libp2phttp \w+ --help\)$/)
   })
 })
 

@@ -18,6 +18,22 @@ describe('the request log', () => {
     expect(JSON.parse(lines[0])).toMatchObject({ level: 'info', msg: 'request', peer: 'p', method: 'POST', status: 502, bytes: 9 })
   })
 
+  it('print (stdout) and notice (stderr): shown under --quiet; JSON objects with their fields under --json (issue 15)', () => {
+    const out: string[] = []
+    const err: string[] = []
+    const text = createLogger({ write: l => err.push(l), out: l => out.push(l), quiet: true })
+    text.print('http://127.0.0.1:8000/', { url: 'http://127.0.0.1:8000/' })
+    text.notice('this peer: p', { peer: 'p' })
+    text.info('hidden')
+    expect(out).toEqual(['http://127.0.0.1:8000/'])
+    expect(err).toEqual(['this peer: p'])
+    const json = createLogger({ write: l => err.push(l), out: l => out.push(l), json: true })
+    json.print('http://127.0.0.1:8000/', { url: 'http://127.0.0.1:8000/' })
+    json.notice('this peer: p', { peer: 'p' })
+    expect(JSON.parse(out[1])).toMatchObject({ level: 'info', msg: 'http://127.0.0.1:8000/', url: 'http://127.0.0.1:8000/' })
+    expect(JSON.parse(err[1])).toMatchObject({ level: 'info', msg: 'this peer: p', peer: 'p' })
+  })
+
   it('counts the body bytes a handler writes, and marks a response cut short', async () => {
     const lines: string[] = []
     const logger = createLogger({ write: l => lines.push(l), json: true })

@@ -23,7 +23,7 @@ describe('originRefusal (issue 14: cross-site requests)', () => {
   ])('Origin %s: allowed %s', (origin, allowed) => {
     const why = check(req(origin == null ? {} : { origin }))
     if (allowed) expect(why).toBeUndefined()
-    else expect(why).toMatch(/is not this server's \(allow it with --allow-origin\)/)
+    else expect(why).toMatch(/is not this server's \(allow it with allowOrigins\)/)
   })
 
   it('the bound address is a local origin', () => {
@@ -38,5 +38,12 @@ describe('hostRefusal', () => {
     expect(check(req({ host: 'evil.example' }))).toMatch(/not this machine's/)
     expect(check(req({ host: '127.0.0.1:1' }))).toMatch(/another port/)
     expect(isLoopback('127.0.0.2')).toBe(true)
+  })
+
+  it('a refusal names the setting as the caller calls it: the option by default, the flag in the command (issue 15)', () => {
+    expect(hostRefusal()(req({ host: 'evil.example' }))).toMatch(/allow it with allowHosts\)$/)
+    const names = { allowHosts: '--allow-host', allowOrigins: '--allow-origin' }
+    expect(hostRefusal({ names })(req({ host: 'evil.example' }))).toMatch(/allow it with --allow-host\)$/)
+    expect(originRefusal({ names })(req({ origin: 'https://evil.example' }))).toMatch(/allow it with --allow-origin\)$/)
   })
 })

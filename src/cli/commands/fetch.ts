@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
-import { integer, noPositionals, parse } from '../args.js'
+import { MAX_TIMER_MS, integer, noPositionals, parse } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
 import { createNode } from '../node.js'
@@ -111,7 +111,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     ? undefined
     : values.data === '@-' ? await readAll(process.stdin) : values.data.startsWith('@') ? await readFile(values.data.slice(1)) : values.data
   const method = values.request ?? (body == null ? 'GET' : 'POST')
-  const maxTime = integer('max-time', values['max-time'], 0)
+  const maxTime = integer('max-time', values['max-time'], 0, Math.floor(MAX_TIMER_MS / 1000))
   const maxFilesize = values['max-filesize'] == null ? Infinity : integer('max-filesize', values['max-filesize'], 0)
   // As curl: the bytes as sent unless --compressed. Without it curl sends no Accept-Encoding, which
   // RFC 9110 §12.5.3 reads as "any coding is fine"; `identity` asks for what gets written. A header
@@ -154,12 +154,26 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     return EXIT.OK
   } catch (err) {
     const code = exitCodeOf(err, deadline?.aborted === true)
-    io.err(`libp2phttp fetch: ${code === EXIT.TIMEOUT ? 'timed out' : describeFailure(err)}${(err as { code?: string }).code == null ? '' : ` (${String((err as { code?: string }).code)})`}`)
+    io.err(`libp2phttp fetch: ${failureMessage(err, code, { maxTime, maxFilesize })}`)
     return code
   } finally {
     await host.close({ timeout: 100 })
     await node.stop()
   }
+}
+
+/**
+ * The line for a failed fetch: what happened in the command's terms (the flag that set a limit, not the
+ * library option it became), and the library's error code when it has one. A `DOMException`'s numeric
+ * `code` (23 for a timeout) is no such code: printed beside exit 28 it read as the exit code.
+ */
+export function failureMessage (err: unknown, exit: number, limits: { maxTime: number, maxFilesize: number }): string {
+  const code = (err as { code?: unknown }).code
+  const suffix = typeof code === 'string' ? ` (${code})` : ''
+  if (exit === EXIT.TIMEOUT && limits.maxTime > 0) return `no complete answer within --max-time ${limits.maxTime} s (exit ${EXIT.TIMEOUT}); give it more time with a larger -m`
+  if (code === 'ERR_RESPONSE_BODY_TOO_LARGE') return `the body is larger than --max-filesize ${limits.maxFilesize} bytes; the rest was not written${suffix}`
+  if (code === 'ERR_INSECURE_HTTP') return `a plain-HTTP multiaddr (…/http) is refused (the libp2p+HTTP spec forbids plaintext); use …/tls/http, a peer's stream address (…/tcp/N/p2p/<peer>), or an http:// URL${suffix}`
+  return `${describeFailure(err)}${suffix}`
 }
 
 async function readAll (stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -7,13 +7,13 @@ import { UsageError } from '../../errors.js'
 import { isHTTPTransportAddress } from '../../addressing.js'
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
-import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
-import { createNode } from '../node.js'
+import { createNode, firstContact } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import { providerAddress } from './proxy.js'
 import type { CommandIO } from './io.js'
@@ -48,11 +48,11 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(GATEWAY_USAGE); return 0 }
-  const port = integer('port', values.port, 8080)
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
-  const connect = (values.connect ?? []).map(providerAddress)
+  const port = portOption('port', values.port, 8080)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
+  const connect = (values.connect ?? []).map(c => providerAddress(c, '--connect'))
   const limits = localLimits(values)
-  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
 
@@ -69,23 +69,17 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-(not-a-p2p-path)' } catch { return '-(bad-peer-id)' } }
     // libp2p cannot dial an HTTPS (/tls/http) address: its peer's gateway paths go there, with Peer ID Authentication
     const https = new Map(connect.filter(isHTTPTransportAddress).map(a => [a.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', a]))
-    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], addressOf: peer => https.get(peer.toString()) })
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES, addressOf: peer => https.get(peer.toString()) })
     local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
     await host.close()
     await node.stop()
     throw err
   }
-  for (const addr of connect) {
-    try {
-      // an HTTPS peer's first contact is its well-known map: TLS and Peer ID Authentication, nothing upstream
-      if (isHTTPTransportAddress(addr)) await host.protocols(addr, { signal: AbortSignal.timeout(10_000) })
-      else await node.dial(addr, { signal: AbortSignal.timeout(10_000) })
-    } catch (err) {
-      logger.warn(`cannot reach ${addr.toString()} yet: ${describeFailure(err)}`)
-    }
-  }
-  io.out(`${local.url}p2p/`)
+  // the peers it serves must --allow this id: printed as proxy does
+  logger.notice(`this peer: ${node.peerId.toString()} (the provider must --allow it)`, { peer: node.peerId.toString() })
+  for (const addr of connect) await firstContact({ node, host }, addr, logger.warn)
+  logger.print(`${local.url}p2p/`, { url: `${local.url}p2p/` })
 
   await untilSignal(logger, grace, async (ms) => {
     await local.close(ms)

@@ -14,12 +14,12 @@ import { EXIT_PROTOCOL } from '../../proxy/exit.js'
 import { forwardProxy } from '../../proxy/forward.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
-import { LOCAL_OPTIONS, LOCAL_USAGE, listenLocal, localLimits } from '../local-server.js'
+import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
-import { createNode } from '../node.js'
+import { createNode, firstContact } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { LocalServer } from '../local-server.js'
@@ -40,15 +40,15 @@ ${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
 
-/** The provider address of `--to`, which must name its peer. */
-export function providerAddress (to: string): Multiaddr {
+/** A provider's address given with `flag` (`--to`, `--connect`), which must name its peer. */
+export function providerAddress (to: string, flag = '--to'): Multiaddr {
   let addr: Multiaddr
   try {
     addr = multiaddr(to.replace(/^multiaddr:/, ''))
   } catch (err) {
-    throw new UsageError(`--to: not a multiaddr: ${to}`, { cause: err })
+    throw new UsageError(`${flag} ${to}: not a multiaddr (like /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…, as serve prints)`, { cause: err })
   }
-  if (addr.getComponents().find(c => c.name === 'p2p') == null) throw new UsageError(`--to must end in /p2p/<peer id>: ${to}`)
+  if (addr.getComponents().find(c => c.name === 'p2p') == null) throw new UsageError(`${flag} ${to}: add the provider's peer id: …/p2p/<peer id> (serve prints the whole address)`)
   return addr
 }
 
@@ -75,10 +75,10 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // a forward proxy carries a browser's requests to every site, each with that site's Origin
   if (forwarding && values['allow-origin'] != null) throw new UsageError('--forward does not check Origin: no --allow-origin')
   const limits = localLimits(values)
-  const port = integer('port', values.port, forwarding ? 8541 : 8000)
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
-  const headersTimeout = integer('timeout', values.timeout, 300_000)
-  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const port = portOption('port', values.port, forwarding ? 8541 : 8000)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
+  const headersTimeout = milliseconds('timeout', values.timeout, 300_000)
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
 
   const client = await clientInit(values, m => { logger.warn(m) })
 
@@ -90,7 +90,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // a reverse proxy for local programs: a web page must not drive it through DNS rebinding or a
   // cross-site request, so Host must name this machine and Origin, if any, be its own (the forward
   // proxy is addressed by absolute-form targets instead)
-  const forward = forwardToPeer(host, to, { protocol: forwarding ? EXIT_PROTOCOL : values.protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [] }) })
+  const protocol = forwarding ? EXIT_PROTOCOL : values.protocol
+  const forward = forwardToPeer(host, to, { protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,
@@ -107,17 +108,23 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     await node.stop()
     throw err
   }
-  io.err(`this peer: ${node.peerId.toString()} (the provider must --allow it)`)
+  logger.notice(`this peer: ${node.peerId.toString()} (the provider must --allow it)`, { peer: node.peerId.toString() })
   // a first contact, so the operator learns now rather than at the first request; in the background
-  // and not fatal: the provider may come up later, and every request dials on its own
+  // and not fatal: the provider may come up later, and every request dials on its own. Without a
+  // protocol, resolving the URL needs no contact: the provider is contacted, as gateway --connect does.
   // An HTTPS provider (/tls/http) is reached by undici, not by the node: its first contact is the
   // well-known map (public, no request reaches the upstream), which runs TLS and Peer ID Authentication,
   // so an untrusted certificate or another peer is reported now; there is no connection to keep.
   const native = isHTTPTransportAddress(to)
-  ;(native ? host.protocols(to).then(async () => await forward.resolve()) : forward.resolve()).then(
-    (url) => { logger.info(`forwarding to ${url} (${to.toString()})${native ? `, the provider proven ${peer} (Peer ID Authentication)` : ''}`) },
-    (err: unknown) => { logger.warn(`the provider cannot be reached yet: ${describeFailure(err)}`) }
-  )
+  const contact = native || protocol == null ? firstContact({ node, host }, to, logger.warn) : Promise.resolve(true)
+  void contact.then(async (reached) => {
+    if (!reached) return
+    try {
+      logger.info(`forwarding to ${await forward.resolve()} (${to.toString()})${native ? `, the provider proven ${peer} (Peer ID Authentication)` : ''}`)
+    } catch (err) {
+      logger.warn(`the provider cannot be reached yet: ${describeFailure(err)}`)
+    }
+  })
   const provider = peerIdFromString(peer)
   const stopRedial = native ? () => {} : keepConnected(node, provider, [to], {
     report: (e) => {
@@ -126,7 +133,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
       else logger.info(`reconnected to ${peer} (attempt ${e.attempt})`)
     }
   })
-  io.out(forwarding ? `${local.url.replace(/^http:\/\//, '').replace(/\/$/, '')} (curl -x ${local.url.replace(/\/$/, '')})` : local.url)
+  const proxyAddr = local.url.replace(/^http:\/\//, '').replace(/\/$/, '')
+  logger.print(forwarding ? `${proxyAddr} (curl -x ${local.url.replace(/\/$/, '')})` : local.url, forwarding ? { proxy: proxyAddr } : { url: local.url })
 
   await untilSignal(logger, grace, async (ms) => {
     stopRedial()

@@ -7,14 +7,15 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { isHTTPTransportAddress } from '../../addressing.js'
-import { UnsafeFileError, UsageError } from '../../errors.js'
+import { InsecureHTTPError, UnsafeFileError, UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
+import { parseListenAddress } from '../../native.js'
 import { remotePeer } from '../../identity.js'
 import { accessRefusal, allowPeers } from '../../proxy/access.js'
 import { EXIT_PROTOCOL, createExit } from '../../proxy/exit.js'
 import { originalUrl } from '../../original-url.js'
 import { failUpgrade, proxyTo } from '../../proxy/upstream.js'
-import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
+import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse } from '../args.js'
 import { fileRefusal } from '../file-check.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
@@ -50,6 +51,9 @@ libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
                         relative paths are relative to the file; --key overrides its "key"
 ${COMMON_USAGE}`
 
+/** The first local port suggested to consumers (the next services get the next ports): `proxy`'s default. */
+const CONSUMER_PORT = 8000
+
 /** Run `serve` until a signal; resolves with the exit code. */
 export async function serve (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -75,11 +79,17 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   } else {
     plan = planFromFlags(values)
   }
-  const grace = integer('grace', values.grace, DEFAULT_GRACE)
+  const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
   const { services, exit } = plan
 
   const native = plan.listen.filter(isHTTPTransportAddress)
   const streams = plan.listen.filter(a => !isHTTPTransportAddress(a))
+  // where the addresses came from, for the errors that name one
+  const listenFrom = values.config == null ? '--listen' : `"listen" in ${values.config}`
+  for (const addr of native) {
+    // the library's opt-in for plain HTTP (tests, loopback) is not a flag of the command
+    if (insecureHTTP(addr)) throw new UsageError(`${listenFrom} ${addr.toString()}: plain HTTP listeners are not offered (the libp2p+HTTP spec forbids them); use …/tls/http with a certificate`)
+  }
   let tls: { key: Buffer, cert: Buffer } | undefined
   if (native.length > 0) {
     if (plan.tls == null) throw new UsageError(`a /tls/http listener needs ${values.config == null ? '--tls-key and --tls-cert' : 'tlsKey and tlsCert'}`)
@@ -88,9 +98,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     tls = { key: await readFile(plan.tls.key), cert: await readFile(plan.tls.cert) }
   }
 
-  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
+  const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
-  const node = await createNode(key, streams.map(String))
+  const node = await createNode(key, streams.map(String), listenFrom)
   const restricted = [...services, ...(exit == null ? [] : [exit])].some(s => s.allow !== 'any')
   const host = await createHTTPHost({
     libp2p: node,
@@ -121,22 +131,27 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const addrs = host.addrs()
   const paste = pasteAddr(addrs).toString()
-  io.out(`peer ${node.peerId.toString()}`)
-  for (const addr of addrs) io.out(`listen ${addr.toString()}`)
+  logger.print(`peer ${node.peerId.toString()}`, { peer: node.peerId.toString() })
+  for (const addr of addrs) logger.print(`listen ${addr.toString()}`, { listen: addr.toString() })
   const who = (allow: Allow): string => allow === 'any' ? 'any peer' : allow.map(String).join(', ')
   // one warning per allow-list given as any (the flags' one covers the service and the exit)
   const open = new Map<string, string[]>()
   for (const s of services) if (s.allow === 'any') open.set(s.allowFrom, [...open.get(s.allowFrom) ?? [], `the service ${s.protocol ?? 'at /'}`])
   if (exit?.allow === 'any') open.set(exit.allowFrom, [...open.get(exit.allowFrom) ?? [], 'the exit'])
   for (const [from, what] of open) logger.warn(`${from}: every peer that can reach this node can use ${what.join(' and ')}`)
-  for (const s of services) io.out(`serving ${s.upstream} ${s.protocol == null ? 'at /' : `as ${s.protocol}`} to ${who(s.allow)}`)
-  if (exit != null) {
-    io.out(`exit for ${who(exit.allow)}${exit.allowEgress.length === 0 ? '' : `; also allowed: ${exit.allowEgress.join(', ')}`}`)
-    io.out(`forward proxy on the consumer: libp2phttp proxy --forward --to ${paste} --port 8541`)
-  }
   for (const s of services) {
-    io.out(`on the consumer: libp2phttp proxy --to ${paste}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port 8000`)
+    logger.print(`serving ${s.upstream} ${s.protocol == null ? 'at /' : `as ${s.protocol}`} to ${who(s.allow)}`, { upstream: s.upstream, protocol: s.protocol ?? null, allow: s.allow === 'any' ? 'any' : s.allow.map(String) })
   }
+  if (exit != null) {
+    logger.print(`exit for ${who(exit.allow)}${exit.allowEgress.length === 0 ? '' : `; also allowed: ${exit.allowEgress.join(', ')}`}`, { exit: true, allow: exit.allow === 'any' ? 'any' : exit.allow.map(String), allowEgress: exit.allowEgress })
+    const command = `libp2phttp proxy --forward --to ${paste} --port 8541`
+    logger.print(`forward proxy on the consumer: ${command}`, { consumer: command })
+  }
+  // one local port per service: pasted side by side on one machine, the commands must not collide
+  services.forEach((s, i) => {
+    const command = `libp2phttp proxy --to ${paste}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port ${CONSUMER_PORT + i}`
+    logger.print(`on the consumer: ${command}`, { consumer: command })
+  })
 
   await untilSignal(logger, grace, async (ms) => {
     await host.close({ timeout: ms })
@@ -166,6 +181,16 @@ function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, 
     host.serve(server)
   } else {
     host.handle(service.protocol, server)
+  }
+}
+
+/** Whether an HTTP transport listen address is plain HTTP (`…/http`), which only the library's opt-in allows. */
+function insecureHTTP (addr: Multiaddr): boolean {
+  try {
+    parseListenAddress(addr)
+    return false
+  } catch (err) {
+    return err instanceof InsecureHTTPError
   }
 }
 
