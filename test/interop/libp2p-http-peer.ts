@@ -75,9 +75,12 @@ export interface JSPeerInfo {
 
 /** One command (see `peer.mjs`'s `ops`). */
 export interface JSCommand {
-  op: 'fetch' | 'dispatcher' | 'fetchProtocol' | 'websocket'
+  op: 'fetch' | 'dispatcher' | 'fetchProtocol' | 'websocket' | 'serveHTTPS'
   /** A multiaddr (starting with `/`, their plain-string form) or a URL. */
-  target: string
+  target?: string
+  /** PEM files of their HTTPS server, for `serveHTTPS`. */
+  cert?: string
+  key?: string
   /** The request path, for `dispatcher`. */
   path?: string
   protocol?: string
@@ -101,13 +104,19 @@ export interface JSAnswer {
   bodyLen?: number
   bodySha256?: string
   received?: string[]
+  /** The port of their HTTPS server (`serveHTTPS`). */
+  port?: number
   error?: string
 }
 
 export type JSPeer = JSPeerInfo & LinePeer<JSCommand, JSAnswer>
 
-/** Start the peer; resolves once it printed its id and addresses. */
-export async function startLibp2pHTTPPeer (timeout = 30_000): Promise<JSPeer> {
+/**
+ * Start the peer; resolves once it printed its id and addresses. `ca`: a PEM file its HTTPS client
+ * (Node's global fetch) trusts besides the system's (`NODE_EXTRA_CA_CERTS`).
+ */
+export async function startLibp2pHTTPPeer (options: { timeout?: number, ca?: string } = {}): Promise<JSPeer> {
   const { node, script } = await libp2pHTTPPeerFiles()
-  return await startLinePeer<JSPeerInfo, JSCommand, JSAnswer>('@libp2p/http peer', node, [script], timeout)
+  const env = options.ca == null ? undefined : { ...process.env, NODE_EXTRA_CA_CERTS: options.ca }
+  return await startLinePeer<JSPeerInfo, JSCommand, JSAnswer>('@libp2p/http peer', node, [script], options.timeout ?? 30_000, env)
 }
