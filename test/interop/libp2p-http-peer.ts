@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { arch, platform } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cacheRoot, run, startLinePeer } from './child-peer.js'
 import type { LinePeer } from './child-peer.js'
@@ -55,9 +55,19 @@ async function install (): Promise<string> {
 
 /** Paths of the Node 22 binary and of the peer program (copied beside its node_modules). */
 export async function libp2pHTTPPeerFiles (): Promise<{ node: string, script: string }> {
+  return await libp2pHTTPProgram(join(SOURCE_DIR, 'peer.mjs'))
+}
+
+/**
+ * Paths of the Node 22 binary and of the program `path` (an `.mjs` that imports @libp2p/http), copied
+ * beside the install's node_modules so that its imports resolve there. The bench's @libp2p/http
+ * contender runs this way too (`bench/libp2p-http.ts`).
+ */
+export async function libp2pHTTPProgram (path: string): Promise<{ node: string, script: string }> {
   const dir = await install()
-  const source = await readFile(join(SOURCE_DIR, 'peer.mjs'))
-  const script = join(dir, `peer-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
+  const source = await readFile(path)
+  const name = basename(path, '.mjs')
+  const script = join(dir, `${name}-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
   if (!existsSync(script)) {
     const partial = `${script}.${process.pid}.partial`
     await writeFile(partial, source)
