@@ -72,10 +72,13 @@ try {
   for (let r = 0; r < Number(values.repeats); r++) {
     const serverBefore = (await server.probe.usage()).cpu
     const clientBefore = process.cpuUsage()
+    const childBefore = await client.cpu?.() ?? 0
     const start = performance.now()
     await run(client)
     const seconds = (performance.now() - start) / 1000
-    const used = process.cpuUsage(clientBefore)
+    const mine = process.cpuUsage(clientBefore)
+    // a client in a process of its own (libp2p-http): that process's CPU
+    const used = client.cpu == null ? mine : { user: (await client.cpu() - childBefore) * 1e6, system: 0 }
     const serverCPU = (await server.probe.usage()).cpu - serverBefore
     const rate = op === 'small' ? count / seconds : count * size / 1e6 / seconds
     const perOp = (s: number): string => `${(s * 1e6 / count).toFixed(0)} µs`

@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CONTENDERS, connect } from './contenders.js'
+import { forkLibp2pHTTP, libp2pHTTPUnavailable } from './libp2p-http.js'
 import { PROFILES, bulk, cpuPer10k, serverRSS, smallGets } from './scenarios.js'
 import { summarize } from './stats.js'
 import type { Client, Contender } from './contenders.js'
@@ -49,7 +50,9 @@ export interface Ratio {
 
 /** Fork the server of `contender`; resolves once it listens. */
 export async function startServer (contender: Contender): Promise<{ addr: string, ca?: string, probe: ServerProbe, stop: () => Promise<void> }> {
-  const child = fork(join(here, 'server.ts'), [contender], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = contender === 'libp2p-http'
+    ? await forkLibp2pHTTP('server')
+    : fork(join(here, 'server.ts'), [contender], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const waiters: Array<{ resolve: (message: FromServer) => void, reject: (err: Error) => void }> = []
   let exited: Error | undefined
   child.on('message', (message: FromServer) => { waiters.shift()?.resolve(message) })
@@ -204,7 +207,9 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
   const results: Results = { profile: profileName, node: process.version, date: new Date().toISOString(), results: {}, ratios: [] }
   const running: Running[] = []
   try {
-    for (const contender of options.only ?? CONTENDERS) {
+    const unavailable = libp2pHTTPUnavailable()
+    if (options.only == null && unavailable != null) log(`libp2p-http left out: ${unavailable}`)
+    for (const contender of options.only ?? CONTENDERS.filter(c => c !== 'libp2p-http' || unavailable == null)) {
       log(`starting ${contender}…`)
       const server = await startServer(contender)
       running.push({ contender, server, client: await connect(contender, server.addr, server.ca) })

@@ -320,8 +320,28 @@ export class PeerAuthHeaderError extends LibP2PHTTPError {
  * run the handshake, or it refused ours.
  */
 export class PeerAuthError extends LibP2PHTTPError {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super('ERR_PEER_AUTH_FAILED', message, options)
+  /** `code` is for subclasses: a failure with a code of its own. */
+  constructor (message: string, options?: { cause?: unknown }, code = 'ERR_PEER_AUTH_FAILED') {
+    super(code, message, options)
+  }
+}
+
+/**
+ * The HTTPS server answered without a `libp2p-PeerID` challenge: it does not run Peer ID
+ * Authentication, which the spec makes optional, so it cannot prove the peer id the target names.
+ * `host.fetch` falls back to the target's stream address when it offers one (`transportOf(res).reason`
+ * says so); this error reaches the caller when it does not.
+ */
+export class PeerAuthUnsupportedError extends PeerAuthError {
+  /** The URL that answered without a challenge. */
+  readonly url: string
+  /** The status it answered with. */
+  readonly status: number
+
+  constructor (url: string, status: number) {
+    super(`${url} answered ${status} without a libp2p-PeerID challenge: the server does not run Peer ID Authentication`, undefined, 'ERR_PEER_AUTH_UNSUPPORTED')
+    this.url = url
+    this.status = status
   }
 }
 

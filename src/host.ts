@@ -13,7 +13,7 @@ import { AuthClient, fetchAuth, peerIdAuthInterceptor } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards, needsPeerIdAuth } from './auth/server.js'
 import { DEFAULT_CONNECT_TIMEOUT, SNIRoutes, createDispatcher, sniHostHeaders } from './client.js'
-import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, LibP2PHTTPError, NoLibp2pError } from './errors.js'
+import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, LibP2PHTTPError, NoLibp2pError, PeerAuthUnsupportedError } from './errors.js'
 import { setServerPeer, setTransport } from './identity.js'
 import { declaresTooLarge, nodeServerOptions, refuseLargeBody, refuseMalformed, resolveServerLimits } from './limits.js'
 import { LRUMap } from './lru.js'
@@ -495,8 +495,8 @@ class Host implements HTTPHost {
     return { url: route.url, dispatcher: this.dispatcher.compose(peerIdAuthInterceptor(this.#requireAuthClient(), { ...this.#authRequest(route), onVerified: () => {} })) }
   }
 
-  async #route (target: FetchTarget, signal?: AbortSignal): Promise<Route> {
-    const route = await routeTarget(target, this.#router, signal)
+  async #route (target: FetchTarget, signal?: AbortSignal, context: RouterContext = this.#router): Promise<Route> {
+    const route = await routeTarget(target, context, signal)
     debug('fetch %s over %s (%s)', route.url, route.choice.transport, route.choice.reason)
     return route
   }
@@ -513,23 +513,18 @@ class Host implements HTTPHost {
       throw new InvalidLimitError(`maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
     }
     let route: Route | undefined
-    const hops: string[] = []
+    let hops: string[] = []
     try {
       route = await this.#route(target, init.signal ?? undefined)
-      // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
-      const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
-      const auth = await this.#fetchAuth(route, init)
-      const keep = init.decompress === false ? new KeepContentEncoding() : undefined
-      const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
-      const response = this.#finish(await undiciFetch(route.url, { ...init, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
-      const finalURL = response.url === '' ? route.url : response.url
-      // the final URL names its peer only when it went over a stream; an https: one only by proof
-      const streamPeer = peerOfURL(finalURL)
-      const proven = streamPeer == null ? auth?.verified() : undefined
-      setServerPeer(response, streamPeer ?? proven)
-      const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
-      setTransport(response, proven == null ? choice : { ...choice, reason: `${choice.reason}; the server proved it is ${proven.toString()} (Peer ID Authentication)` })
-      return response
+      try {
+        return await this.#fetchOver(route, init, hops, maxBodySize)
+      } catch (err) {
+        const fallback = await this.#streamFallback(target, route, hops, err, init.signal ?? undefined)
+        if (fallback == null) throw err
+        route = fallback
+        hops = []
+        return await this.#fetchOver(route, init, hops, maxBodySize)
+      }
     } catch (err) {
       const error = unwrapFetchError(err)
       if (route != null && error != null && typeof error === 'object' && !('transport' in error)) {
@@ -539,6 +534,42 @@ class Host implements HTTPHost {
       }
       throw error
     }
+  }
+
+  /** One attempt of `fetch` along `route`, each hop's URL recorded in `hops`. */
+  async #fetchOver (route: Route, init: FetchInit, hops: string[], maxBodySize: number): Promise<Response> {
+    // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
+    const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
+    const auth = await this.#fetchAuth(route, init)
+    const keep = init.decompress === false ? new KeepContentEncoding() : undefined
+    const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
+    const body = auth == null || init.body == null ? {} : { body: auth.body as UndiciRequestInit['body'] }
+    const response = this.#finish(await undiciFetch(route.url, { ...init, ...body, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
+    const finalURL = response.url === '' ? route.url : response.url
+    // the final URL names its peer only when it went over a stream; an https: one only by proof
+    const streamPeer = peerOfURL(finalURL)
+    const proven = streamPeer == null ? auth?.verified() : undefined
+    setServerPeer(response, streamPeer ?? proven)
+    const choice = response.redirected ? hopChoice(finalURL) : { transport: route.choice.transport, reason: route.choice.reason }
+    setTransport(response, proven == null ? choice : { ...choice, reason: `${choice.reason}; the server proved it is ${proven.toString()} (Peer ID Authentication)` })
+    return response
+  }
+
+  /**
+   * Where to try again when the named peer's HTTPS server does not run Peer ID Authentication (optional
+   * in the spec): the target's stream, if the rule that chose native allows a fallback (rules 4 and 6;
+   * see `selectTransport`). Only a failure on the first hop: after a redirect the request has already
+   * acted somewhere. The request has not acted on that server either, beyond a safe method: a body or an
+   * unsafe method waits behind a body-less `OPTIONS` (see `auth/client.ts`), so its body is still unread
+   * and can go over the stream.
+   */
+  async #streamFallback (target: FetchTarget, route: Route, hops: string[], err: unknown, signal?: AbortSignal): Promise<Route | undefined> {
+    const error = unwrapFetchError(err)
+    if (!(error instanceof PeerAuthUnsupportedError) || route.peer == null || hops.length > 1) {
+      return undefined
+    }
+    const retry = await this.#route(target, signal, { ...this.#router, nativeUnproven: `${error.url} answered ${error.status} without a libp2p-PeerID challenge (it does not run Peer ID Authentication)` })
+    return retry.choice.transport === 'stream' ? retry : undefined
   }
 
   /**

@@ -88,6 +88,7 @@ export {
   ResponseBodyTooLargeError,
   PeerAuthHeaderError,
   PeerAuthError,
+  PeerAuthUnsupportedError,
   PeerMismatchError,
   PeerAuthNotReplayableError,
   InvalidAuthOptionsError,

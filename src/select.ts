@@ -37,6 +37,12 @@ export interface SelectionState {
   connected: boolean
   /** The host can prove an HTTPS server's peer id (Peer ID Authentication). */
   canAuthenticateServer: boolean
+  /**
+   * Why the named peer's HTTPS server cannot be proven although the host can run the handshake (it was
+   * tried: the server does not run Peer ID Authentication, which the spec makes optional). Rules that
+   * may fall back to a stream then do, as for a host without a key; the others still choose native.
+   */
+  nativeUnproven?: string
 }
 
 /** The chosen transport, why, and for `native` the address to use. */
@@ -78,7 +84,8 @@ const isReachable = perMultiaddr((ma: Multiaddr): boolean => {
  * - **A native request to a named peer** (`/http/p2p/<id>`) needs Peer ID Authentication to prove the
  *   server is that peer. A host with a signing key (`canAuthenticateServer`) goes native and runs it;
  *   one without falls back to a stream when the target offers one (rules 3–7), and fails with
- *   {@link PeerAuthRequiredError} when the caller gave only HTTP addresses (rule 2).
+ *   {@link PeerAuthRequiredError} when the caller gave only HTTP addresses (rule 2). The same fallback
+ *   applies when the handshake was tried and the server turned out not to run it (`nativeUnproven`).
  * - The stream transport needs a libp2p node ({@link NoLibp2pError} otherwise).
  *
  * @throws {InsecureHTTPError} | {PeerAuthRequiredError} | {NoLibp2pError} | {NoTransportError}
@@ -112,11 +119,16 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
   }
   const native = (reason: string, fallback: boolean): Selection => {
     const addr = usable[0]
-    if (target.peer != null && !state.canAuthenticateServer) {
+    const unproven = target.peer == null
+      ? undefined
+      : state.nativeUnproven ?? (state.canAuthenticateServer ? undefined : `proving the HTTPS server is ${target.peer.toString()} needs Peer ID Authentication`)
+    if (unproven != null) {
       if (fallback && canStream && state.hasLibp2p) {
-        return stream(`${reason}, but proving the HTTPS server is ${target.peer.toString()} needs Peer ID Authentication: using a stream instead`)
+        return stream(`${reason}, but ${unproven}: using a stream instead`)
       }
-      throw new PeerAuthRequiredError(addr.toString())
+      if (!state.canAuthenticateServer) {
+        throw new PeerAuthRequiredError(addr.toString())
+      }
     }
     return { transport: 'native', reason, addr }
   }

@@ -156,6 +156,8 @@ export interface RouterContext {
   selection: SelectionOptions
   hasLibp2p: boolean
   canAuthenticateServer: boolean
+  /** Why the named peer's HTTPS server cannot be proven, once tried (see `SelectionState.nativeUnproven`). */
+  nativeUnproven?: string
   /** Whether a libp2p connection to `peer` is open. */
   isConnected: (peer: PeerId) => boolean
   /** Dial a multiaddr without `/p2p` to learn which peer answers. */
@@ -204,7 +206,8 @@ function choose (description: TargetDescription, context: RouterContext): Select
   return selectTransport(description, context.selection, {
     hasLibp2p: context.hasLibp2p,
     connected: description.peer != null && context.isConnected(description.peer),
-    canAuthenticateServer: context.canAuthenticateServer
+    canAuthenticateServer: context.canAuthenticateServer,
+    nativeUnproven: context.nativeUnproven
   })
 }
 

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { withHeader } from '../client.js'
-import { PeerAuthError, PeerAuthNotReplayableError, PeerMismatchError } from '../errors.js'
+import { PeerAuthError, PeerAuthNotReplayableError, PeerAuthUnsupportedError, PeerMismatchError } from '../errors.js'
 import { LRUMap } from '../lru.js'
 import { ClientHandshake } from './handshake.js'
 import { formatAuthHeader, isPeerIdAuth } from './params.js'
@@ -133,6 +133,8 @@ export interface AuthRequest {
   replayBody?: string | Uint8Array
   /** Called with the server's proven peer id, before the response reaches the caller. */
   onVerified: (peer: PeerId) => void
+  /** Called before a request carrying the caller's body is sent (the auth-only requests carry none). */
+  onBodySent?: () => void
 }
 
 /** Largest auth-only response read (a 401, an `OPTIONS` answer). */
@@ -303,7 +305,8 @@ class AuthRun {
     const first = await this.#exchange(this.#with(handshake.start(), probe), true)
     const challenge = challengeOf(first)
     if (challenge == null) {
-      throw new PeerAuthError(`${this.#url} answered ${first.status} without a libp2p-PeerID challenge: the server does not authenticate`)
+      // Peer ID Authentication is optional (spec http/peer-id-auth.md): the caller may reach the peer another way
+      throw new PeerAuthUnsupportedError(this.#url, first.status)
     }
     const answer = await handshake.respond(challenge)
     if (handshake.serverPeer != null) {
@@ -336,13 +339,14 @@ class AuthRun {
       let response: Exchange | undefined
       let bytes = 0
       const relay = this.#relay
+      const url = this.#url
       this.#dispatch(opts, {
         onRequestStart (controller) { relay.attach(controller) },
         onResponseStart (controller, status, headers) {
           response = { status, headers: headers as Headers }
           if (challenge && challengeOf(response) == null) {
             const answered = response
-            controller.abort(new PeerAuthError(`the server answered ${status} without a libp2p-PeerID challenge: it does not authenticate`))
+            controller.abort(new PeerAuthUnsupportedError(url, status))
             resolve(answered)
           }
         },
@@ -473,13 +477,19 @@ class AuthRun {
  * {@link PeerMismatchError}, {@link PeerAuthNotReplayableError}).
  */
 export function peerIdAuthInterceptor (client: AuthClient, request: AuthRequest): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => {
-    const origin = opts.origin == null ? undefined : new URL(opts.origin)
-    if (origin == null || request.skip(origin)) {
-      return dispatch(opts, handler)
+  return (next) => {
+    const dispatch: Dispatcher.Dispatch = (opts, handler) => {
+      if (opts.body != null) request.onBodySent?.()
+      return next(opts, handler)
     }
-    new AuthRun(dispatch, opts, handler, client, request, origin).start()
-    return true
+    return (opts, handler) => {
+      const origin = opts.origin == null ? undefined : new URL(opts.origin)
+      if (origin == null || request.skip(origin)) {
+        return dispatch(opts, handler)
+      }
+      new AuthRun(dispatch, opts, handler, client, request, origin).start()
+      return true
+    }
   }
 }
 
@@ -503,19 +513,59 @@ export async function replayableBody (body: unknown): Promise<string | Uint8Arra
   return undefined
 }
 
-/** Peer ID Authentication for one `host.fetch`: the interceptor, and the peer it proved last. */
+/**
+ * A stream that reads nothing of `source` before `sent` resolves. fetch takes a stream body over when
+ * the request is made (it tees it, which reads ahead), not when the body goes out; given this instead,
+ * a fetch that fails before the body is sent (in Peer ID Authentication, which runs first) leaves
+ * `source` unread and unlocked, for another attempt. Cancelled before then, it leaves `source` alone.
+ */
+export function deferredBody (source: AsyncIterable<unknown>, sent: Promise<void>): ReadableStream<Uint8Array> {
+  let iterator: AsyncIterator<unknown> | undefined
+  let cancelled!: () => void
+  const whenCancelled = new Promise<'cancelled'>(resolve => { cancelled = () => { resolve('cancelled') } })
+  return new ReadableStream<Uint8Array>({
+    async pull (controller) {
+      if (iterator == null) {
+        if (await Promise.race([sent, whenCancelled]) === 'cancelled') return
+        iterator = source[Symbol.asyncIterator]()
+      }
+      const { done, value } = await iterator.next()
+      if (done === true) {
+        controller.close()
+      } else {
+        // what fetch makes of an async iterable's chunks: bytes, or text as UTF-8
+        controller.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value as ArrayBuffer))
+      }
+    },
+    async cancel (reason) {
+      cancelled()
+      await iterator?.return?.(reason)
+    }
+  }, { highWaterMark: 0 })
+}
+
+function isAsyncIterable (value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+}
+
+/** Peer ID Authentication for one `host.fetch`: the interceptor, the peer it proved last, the body to send. */
 export interface FetchAuth {
   interceptor: Dispatcher.DispatcherComposeInterceptor
   /** The server peer id proven by the last authenticated hop. */
   verified: () => PeerId | undefined
+  /** The request body for fetch: a stream body as a {@link deferredBody}, anything else as given. */
+  body: unknown
 }
 
 /** Set up {@link peerIdAuthInterceptor} for one fetch to `expectedPeer` (if named), with `body` for resends. */
 export async function fetchAuth (client: AuthClient, options: Omit<AuthRequest, 'onVerified' | 'replayBody'> & { body: unknown }): Promise<FetchAuth> {
   let last: PeerId | undefined
+  let onBodySent!: () => void
+  const sent = new Promise<void>(resolve => { onBodySent = resolve })
   const replayBody = await replayableBody(options.body)
   return {
-    interceptor: peerIdAuthInterceptor(client, { ...options, replayBody, onVerified: (peer) => { last = peer } }),
-    verified: () => last
+    interceptor: peerIdAuthInterceptor(client, { ...options, replayBody, onVerified: (peer) => { last = peer }, onBodySent }),
+    verified: () => last,
+    body: replayBody == null && isAsyncIterable(options.body) ? deferredBody(options.body, sent) : options.body
   }
 }

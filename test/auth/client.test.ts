@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { TokenCache, replayableBody } from '../../src/auth/client.js'
+import { TokenCache, deferredBody, replayableBody } from '../../src/auth/client.js'
 import type { PeerId } from '@libp2p/interface'
 
 async function peer (): Promise<PeerId> {
@@ -45,5 +45,58 @@ describe('replayableBody', () => {
     expect([...(await replayableBody(new Blob(['hi'])) as Uint8Array)]).toEqual([104, 105])
     expect(await replayableBody(new ReadableStream())).toBeUndefined()
     expect(await replayableBody(new FormData())).toBeUndefined()
+  })
+})
+
+describe('deferredBody', () => {
+  function source (): { stream: ReadableStream<Uint8Array>, reads: () => number } {
+    let reads = 0
+    const chunks = [new Uint8Array([1]), new Uint8Array([2, 3])]
+    const stream = new ReadableStream<Uint8Array>({
+      pull (c) {
+        reads++
+        const next = chunks.shift()
+        if (next == null) c.close()
+        else c.enqueue(next)
+      }
+    }, { highWaterMark: 0 })
+    return { stream, reads: () => reads }
+  }
+
+  it('reads nothing of its source before the body is sent, even when teed (fetch tees a request body)', async () => {
+    const { stream, reads } = source()
+    let sent!: () => void
+    const body = deferredBody(stream, new Promise(resolve => { sent = resolve }))
+    const [a, b] = body.tee()
+    const pending = a.getReader().read()
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(reads()).toBe(0)
+    expect(stream.locked).toBe(false)
+    sent()
+    expect((await pending).value).toEqual(new Uint8Array([1]))
+    const rest: number[] = []
+    for await (const chunk of b) rest.push(...chunk)
+    expect(rest).toEqual([1, 2, 3])
+  })
+
+  it('cancelled before it is sent: the source is left unread and unlocked, for another attempt', async () => {
+    const { stream, reads } = source()
+    const body = deferredBody(stream, new Promise(() => {}))
+    const reader = body.getReader()
+    const pending = reader.read()
+    await reader.cancel(new Error('the handshake failed'))
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(reads()).toBe(0)
+    expect(stream.locked).toBe(false)
+    const again: number[] = []
+    for await (const chunk of stream) again.push(...chunk)
+    expect(again).toEqual([1, 2, 3])
+  })
+
+  it('chunks as fetch takes them from an async iterable: bytes, and strings as UTF-8', async () => {
+    async function * parts (): AsyncGenerator<unknown> { yield 'é'; yield Buffer.from('ab'); yield new Uint16Array([0x6363]) }
+    const out: number[] = []
+    for await (const chunk of deferredBody(parts(), Promise.resolve())) out.push(...chunk)
+    expect(out).toEqual([0xc3, 0xa9, 0x61, 0x62, 0x63, 0x63])
   })
 })

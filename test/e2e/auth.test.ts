@@ -13,7 +13,7 @@ import { ServerHandshake } from '../../src/auth/handshake.js'
 import { identityKey } from '../../src/auth/identity-key.js'
 import { isPeerIdAuth } from '../../src/auth/params.js'
 import {
-  InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
+  InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthUnsupportedError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
   authenticationOf, proxyTo, remotePeer, serverPeer, transportOf, withPeerIdAuth
 } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
@@ -187,6 +187,81 @@ describe('where the per-fetch proof cannot follow', () => {
       expect(err).toBeInstanceOf(PeerAuthRequiredError)
     } finally {
       await redirecting.close()
+    }
+  })
+})
+
+describe('a peer whose HTTPS server does not run Peer ID Authentication (optional in the spec)', () => {
+  let open: Peer
+  let openId: string
+  /** The open peer's HTTPS address first (rule 6: native), then its libp2p address, both naming `peer`. */
+  const both = (peer = openId): Multiaddr[] => [nativeAddr(open.host, peer), multiaddr(`${open.node.getMultiaddrs()[0].toString().replace(/\/p2p\/.*$/, '')}/p2p/${peer}`)]
+  beforeAll(async () => {
+    open = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    open.host.serve(record)
+    openId = open.node.peerId.toString()
+  })
+  afterAll(async () => { await stopPeers(open) })
+
+  it('falls back to the stream address, and transportOf says why', async () => {
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      served.length = 0
+      const res = await fresh.host.fetch(both(), { signal: AbortSignal.timeout(5000) })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({ peer: fresh.node.peerId.toString() })
+      expect(serverPeer(res)?.toString()).toBe(openId)
+      expect(transportOf(res)).toEqual({ transport: 'stream', reason: expect.stringMatching(/rule 6.*does not run Peer ID Authentication.*using a stream instead/) })
+      // the GET went to the HTTPS server too (safe, its answer unread), then over the stream
+      expect(served.map(s => [s.method, s.peer])).toEqual([['GET', null], ['GET', fresh.node.peerId.toString()]])
+    } finally {
+      await stopPeers(fresh)
+    }
+  })
+
+  it('a body, even a stream, is sent once: over the stream (the HTTPS server only saw the OPTIONS probe)', async () => {
+    const streamed = (): ReadableStream<Uint8Array> => new ReadableStream({
+      start (c) { c.enqueue(new TextEncoder().encode('a streamed ')); c.enqueue(new TextEncoder().encode('body')); c.close() }
+    })
+    for (const [body, expected] of [['a string body', 'a string body'], [streamed(), 'a streamed body']] as const) {
+      const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+      try {
+        served.length = 0
+        const res = await fresh.host.fetch(both(), { method: 'POST', body, duplex: 'half', signal: AbortSignal.timeout(5000) })
+        expect(transportOf(res)).toMatchObject({ transport: 'stream', reason: expect.stringMatching(/does not run Peer ID Authentication/) })
+        expect(await res.json()).toMatchObject({ method: 'POST', body: expected, peer: fresh.node.peerId.toString() })
+        expect(served.map(s => [s.method, s.body, s.peer])).toEqual([['OPTIONS', '', null], ['POST', expected, fresh.node.peerId.toString()]])
+      } finally {
+        await stopPeers(fresh)
+      }
+    }
+  })
+
+  it('a wrong peer still fails: an HTTPS server proving another id (PeerMismatchError), a stream address of another (DialError)', async () => {
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      // the server authenticates as itself, not as the open peer the target names: no fallback to the open peer's stream
+      const mismatch = await fresh.host.fetch([nativeAddr(server.host, openId), both()[1]], { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e)
+      expect(mismatch).toMatchObject({ code: 'ERR_PEER_MISMATCH', expected: openId, actual: server.node.peerId.toString() })
+      // the open server cannot be proven, and its stream address is not the peer named: the dial refuses it
+      const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const wrong = await fresh.host.fetch(both(other), { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e)
+      expect(wrong).toMatchObject({ code: 'ERR_DIAL_FAILED' })
+      expect(fresh.node.getConnections(open.node.peerId)).toHaveLength(0)
+    } finally {
+      await stopPeers(fresh)
+    }
+  })
+
+  it('only its HTTPS address given (rule 2): PeerAuthUnsupportedError, no fallback', async () => {
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      const err = await fresh.host.fetch(nativeAddr(open.host, openId), { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(PeerAuthUnsupportedError)
+      expect(err).toBeInstanceOf(PeerAuthError)
+      expect(err).toMatchObject({ code: 'ERR_PEER_AUTH_UNSUPPORTED', transport: { transport: 'native' } })
+    } finally {
+      await stopPeers(fresh)
     }
   })
 })
@@ -432,14 +507,14 @@ describe('expiry, rotation, failures', () => {
     expect(err).toMatchObject({ code: 'ERR_PEER_MISMATCH', expected: other, actual: server.node.peerId.toString() })
   })
 
-  it('a server that does not authenticate: PeerAuthError; a host without a key: PeerAuthRequiredError', async () => {
+  it('a server that does not authenticate: PeerAuthUnsupportedError; a host without a key: PeerAuthRequiredError', async () => {
     const open = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
     open.serve(record)
     const keyless = await createHTTPHost({ clientTLS: { ca: cert.cert } })
     try {
       const err = await client.host.fetch(nativeAddr(open, id)).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(PeerAuthError)
-      expect((err as PeerAuthError).code).toBe('ERR_PEER_AUTH_FAILED')
+      expect(err).toBeInstanceOf(PeerAuthUnsupportedError)
+      expect((err as PeerAuthError).code).toBe('ERR_PEER_AUTH_UNSUPPORTED')
       await expect(keyless.fetch(nativeAddr(server.host, server.node.peerId.toString()))).rejects.toBeInstanceOf(PeerAuthRequiredError)
       await expect(keyless.fetch(`https://127.0.0.1:${portOf(nativeAddr(server.host))}/`, { auth: true })).rejects.toBeInstanceOf(InvalidAuthOptionsError)
     } finally {

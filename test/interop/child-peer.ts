@@ -39,12 +39,12 @@ export interface LinePeer<Command, Answer> {
 }
 
 /**
- * Start `file args` and resolve with its first stdout line (parsed) and the means to drive it, once
+ * Start `file args` (with `env`, else this process's) and resolve with its first stdout line (parsed) and the means to drive it, once
  * that line came (bounded by `timeout`). Each command is sent with an `id` and a `timeoutMs` a second
  * short of the wait, so the peer gives up (and says why) before we do.
  */
-export async function startLinePeer<Info, Command extends object, Answer> (name: string, file: string, args: string[], timeout = 20_000): Promise<Info & LinePeer<Command, Answer>> {
-  const child: ChildProcess = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+export async function startLinePeer<Info, Command extends object, Answer> (name: string, file: string, args: string[], timeout = 20_000, env?: NodeJS.ProcessEnv): Promise<Info & LinePeer<Command, Answer>> {
+  const child: ChildProcess = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-64 * 1024) })
   let exited = false

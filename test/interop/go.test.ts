@@ -14,14 +14,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authenticationOf, invalidEntriesOf, originalUrl, remotePeer, serverPeer } from '../../src/index.js'
+import { authenticationOf, invalidEntriesOf, originalUrl, remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
 import type { GoAnswer, GoPeer } from './go-peer.js'
 import type { Peer } from '../helpers/nodes.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -62,6 +64,7 @@ let ours: Peer
 let oursAuth: Peer
 let dir: string
 let caPath: string
+let caCert: string
 let sseRelease: (() => void) | undefined
 let sseWaiting: Promise<void> | undefined
 
@@ -136,6 +139,7 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
     const cert = await testCertificate()
     caPath = join(dir, 'cert.pem')
     await writeFile(caPath, cert.cert)
+    caCert = cert.cert
     await writeFile(join(dir, 'key.pem'), cert.key)
     go = await startGoPeer(binary, { cert: caPath, key: join(dir, 'key.pem'), ca: caPath, try443: true })
     ours = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert } })
@@ -334,6 +338,23 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
       expect(echo.requestURI).toBe('/echo?a=1&b=two')
     })
 
+    it('go\'s HTTPS listener runs no Peer ID Authentication: a target naming go with its stream address too falls back to the stream', async () => {
+      const fresh = await createPeer({ clientTLS: { ca: caCert } })
+      try {
+        const named = (path: string): Multiaddr[] => [multiaddr(`${goHTTPSAddr()}/p2p/${go.peerId}${httpPath(path)}`), multiaddr(goStreamAddr())]
+        const res = await fresh.host.fetch(named('/echo'), { method: 'POST', body: 'over the stream', signal: AbortSignal.timeout(10_000) })
+        expect(transportOf(res)).toEqual({ transport: 'stream', reason: expect.stringMatching(/rule 6.*without a libp2p-PeerID challenge.*using a stream instead/) })
+        expect(serverPeer(res)?.toString()).toBe(go.peerId)
+        const echo = await res.json() as Echo
+        expect(echo).toMatchObject({ method: 'POST', tls: false, peer: fresh.node.peerId.toString(), bodyLen: 'over the stream'.length })
+        // only its HTTPS address: nothing to fall back to
+        const err = await fresh.host.fetch(named('/echo').slice(0, 1), { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)
+        expect(err).toMatchObject({ code: 'ERR_PEER_AUTH_UNSUPPORTED', status: 200 })
+      } finally {
+        await stopPeers(fresh)
+      }
+    })
+
     it('a /dns4/localhost address (TLS server name localhost)', async () => {
       const port = /\/tcp\/(\d+)\//.exec(goHTTPSAddr())![1]
       const echo = await (await ours.host.fetch(`multiaddr:/dns4/localhost/tcp/${port}/tls/http${httpPath('/echo')}`)).json() as Echo
@@ -471,7 +492,7 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
         const fresh = await createPeer({ clientTLS: { ca: (await testCertificate()).cert } })
         try {
           const err = await fresh.host.fetch(target('/auth/')).catch((e: unknown) => e)
-          expect(err).toMatchObject({ code: 'ERR_PEER_AUTH_FAILED', message: expect.stringMatching(/answered 400 without a libp2p-PeerID challenge/) })
+          expect(err).toMatchObject({ code: 'ERR_PEER_AUTH_UNSUPPORTED', status: 400, message: expect.stringMatching(/answered 400 without a libp2p-PeerID challenge/) })
         } finally {
           await stopPeers(fresh)
         }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { arch, platform } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cacheRoot, run, startLinePeer } from './child-peer.js'
 import type { LinePeer } from './child-peer.js'
@@ -55,9 +55,19 @@ async function install (): Promise<string> {
 
 /** Paths of the Node 22 binary and of the peer program (copied beside its node_modules). */
 export async function libp2pHTTPPeerFiles (): Promise<{ node: string, script: string }> {
+  return await libp2pHTTPProgram(join(SOURCE_DIR, 'peer.mjs'))
+}
+
+/**
+ * Paths of the Node 22 binary and of the program `path` (an `.mjs` that imports @libp2p/http), copied
+ * beside the install's node_modules so that its imports resolve there. The bench's @libp2p/http
+ * contender runs this way too (`bench/libp2p-http.ts`).
+ */
+export async function libp2pHTTPProgram (path: string): Promise<{ node: string, script: string }> {
   const dir = await install()
-  const source = await readFile(join(SOURCE_DIR, 'peer.mjs'))
-  const script = join(dir, `peer-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
+  const source = await readFile(path)
+  const name = basename(path, '.mjs')
+  const script = join(dir, `${name}-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
   if (!existsSync(script)) {
     const partial = `${script}.${process.pid}.partial`
     await writeFile(partial, source)
@@ -75,9 +85,12 @@ export interface JSPeerInfo {
 
 /** One command (see `peer.mjs`'s `ops`). */
 export interface JSCommand {
-  op: 'fetch' | 'dispatcher' | 'fetchProtocol' | 'websocket'
+  op: 'fetch' | 'dispatcher' | 'fetchProtocol' | 'websocket' | 'serveHTTPS'
   /** A multiaddr (starting with `/`, their plain-string form) or a URL. */
-  target: string
+  target?: string
+  /** PEM files of their HTTPS server, for `serveHTTPS`. */
+  cert?: string
+  key?: string
   /** The request path, for `dispatcher`. */
   path?: string
   protocol?: string
@@ -101,13 +114,19 @@ export interface JSAnswer {
   bodyLen?: number
   bodySha256?: string
   received?: string[]
+  /** The port of their HTTPS server (`serveHTTPS`). */
+  port?: number
   error?: string
 }
 
 export type JSPeer = JSPeerInfo & LinePeer<JSCommand, JSAnswer>
 
-/** Start the peer; resolves once it printed its id and addresses. */
-export async function startLibp2pHTTPPeer (timeout = 30_000): Promise<JSPeer> {
+/**
+ * Start the peer; resolves once it printed its id and addresses. `ca`: a PEM file its HTTPS client
+ * (Node's global fetch) trusts besides the system's (`NODE_EXTRA_CA_CERTS`).
+ */
+export async function startLibp2pHTTPPeer (options: { timeout?: number, ca?: string } = {}): Promise<JSPeer> {
   const { node, script } = await libp2pHTTPPeerFiles()
-  return await startLinePeer<JSPeerInfo, JSCommand, JSAnswer>('@libp2p/http peer', node, [script], timeout)
+  const env = options.ca == null ? undefined : { ...process.env, NODE_EXTRA_CA_CERTS: options.ca }
+  return await startLinePeer<JSPeerInfo, JSCommand, JSAnswer>('@libp2p/http peer', node, [script], options.timeout ?? 30_000, env)
 }

@@ -12,10 +12,17 @@
  * the pinned Node 22 binary does not support.
  */
 import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { base36 } from 'multiformats/bases/base36'
+import { WebSocket } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { remotePeer, serverPeer } from '../../src/index.js'
+import { WebSocketServer } from 'ws'
+import { authenticationOf, remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
+import { testCertificate } from '../helpers/tls.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
 import { LIBP2P_HTTP_VERSION, NODE_VERSION, libp2pHTTPMissing, startLibp2pHTTPPeer } from './libp2p-http-peer.js'
 import type { JSAnswer, JSPeer } from './libp2p-http-peer.js'
@@ -42,6 +49,13 @@ interface OurEcho { method: string, url: string, headers: Record<string, string 
 
 let js: JSPeer
 let ours: Peer
+/** A peer of ours whose HTTPS listener requires Peer ID Authentication (`auth.server`). */
+let oursAuth: Peer
+let dir: string
+/** The PEM files of the test certificate, which their child trusts (`NODE_EXTRA_CA_CERTS`). */
+let certPath: string
+let keyPath: string
+let caCert: string
 
 /** Our routes: /echo (what we saw), /bytes/N, /text, else 404. */
 function ourRoutes (req: IncomingMessage, res: ServerResponse): void {
@@ -87,15 +101,30 @@ const ourEchoOf = (a: JSAnswer): OurEcho => JSON.parse(expectOk(a).body ?? '') a
 suite(`@libp2p/http ${LIBP2P_HTTP_VERSION} (as published, Node ${NODE_VERSION}) interop`, () => {
   beforeAll(async () => {
     if (missing != null) throw new Error(`CI=true and ${missing}: the @libp2p/http interop suite must run on CI`)
-    js = await startLibp2pHTTPPeer()
-    ours = await createPeer()
+    const cert = await testCertificate()
+    caCert = cert.cert
+    dir = await mkdtemp(join(tmpdir(), 'libp2phttp-jshttp-'))
+    certPath = join(dir, 'cert.pem')
+    keyPath = join(dir, 'key.pem')
+    await writeFile(certPath, cert.cert)
+    await writeFile(keyPath, cert.key)
+    js = await startLibp2pHTTPPeer({ ca: certPath })
+    ours = await createPeer({ clientTLS: { ca: cert.cert } })
     ours.host.serve(ourRoutes)
     ours.host.handle('/kv/1.0.0', (req, res) => { res.end(`kv ${req.url ?? ''}`) })
+    oursAuth = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert }, auth: { server: { tokenTTL: '1h' } } })
+    oursAuth.host.serve((req, res) => {
+      let body = ''
+      req.setEncoding('utf8').on('data', (chunk: string) => { body += chunk }).on('end', () => {
+        res.end(`hello ${remotePeer(req)?.toString() ?? '?'} ${req.method ?? ''} ${JSON.stringify(body)} ${authenticationOf(req) ?? 'none'}`)
+      })
+    })
   }, 6 * 60_000)
 
   afterAll(async () => {
     await js?.close()
-    await stopPeers(ours)
+    await stopPeers(ours, oursAuth)
+    if (dir != null) await rm(dir, { recursive: true, force: true })
   })
 
   describe('their client -> our server (/http/1.1 streams)', () => {
@@ -243,7 +272,8 @@ suite(`@libp2p/http ${LIBP2P_HTTP_VERSION} (as published, Node ${NODE_VERSION}) 
       expect(await ours.host.protocols(`multiaddr:${theirAddr()}`, { refresh: true })).toEqual({
         '/libp2phttp-interop/echo/1': { path: '/echo' },
         '/libp2phttp-interop/bytes/1': { path: '/bytes' },
-        '/libp2phttp-interop/auth/1': { path: '/auth' }
+        '/libp2phttp-interop/auth/1': { path: '/auth' },
+        '/libp2phttp-interop/ws/1': { path: '/ws' }
       })
       const res = await ours.host.fetch(`multiaddr:${theirAddr()}`, { protocol: '/libp2phttp-interop/echo/1' })
       expect((await res.json() as TheirEcho).path).toBe('/echo')
@@ -257,6 +287,124 @@ suite(`@libp2p/http ${LIBP2P_HTTP_VERSION} (as published, Node ${NODE_VERSION}) 
       expect(res.status).toBe(200)
       expect(Object.keys(await res.json() as object)).toContain('/libp2phttp-interop/echo/1')
       expect(serverPeer(res)?.toString()).toBe(js.peerId)
+    })
+  })
+  describe('Peer ID Authentication over HTTPS, both ways', () => {
+    /** Our authenticated listener's port. */
+    const authPort = (): string => /\/tcp\/(\d+)\/tls\/http/.exec(oursAuth.host.addrs().map(String).find(a => a.includes('/tls/http'))!)![1]
+
+    it('their peerIdAuth client -> our HTTPS listener with auth.server: both peers proven', async () => {
+      for (const init of [{ method: 'GET' }, { method: 'POST', body: 'proven' }]) {
+        const a = expectOk(await js.request({ op: 'fetch', target: `https://127.0.0.1:${authPort()}/who`, auth: true, ...init }))
+        expect(a.status).toBe(200)
+        expect(a.body).toBe(`hello ${js.peerId} ${init.method} ${JSON.stringify(init.body ?? '')} peer-id-auth`)
+        // their middleware names the server it proved
+        expect(a.headers?.['x-libp2p-peer-id']).toBe(oursAuth.node.peerId.toString())
+      }
+    })
+
+    it('their client without the middleware: our listener answers 401 with a challenge', async () => {
+      const a = expectOk(await js.request({ op: 'fetch', target: `https://127.0.0.1:${authPort()}/who` }))
+      expect(a.status).toBe(401)
+      expect(a.headers?.['www-authenticate']).toMatch(/^libp2p-PeerID /)
+    })
+
+    describe('our client -> their authenticatedRoute over HTTPS (their routes behind a Node https server, services.http.onRequest)', () => {
+      let port: number
+      beforeAll(async () => {
+        port = expectOk(await js.request({ op: 'serveHTTPS', cert: certPath, key: keyPath })).port!
+      })
+      const target = (path: string, peer = js.peerId): string => `multiaddr:/ip4/127.0.0.1/tcp/${port}/tls/http/p2p/${peer}${httpPath(path)}`
+
+      it('GET and POST: both peers proven; a handshake every time (their handlers\' answers carry no Authentication-Info, so no token)', async () => {
+        const fresh = await createPeer({ clientTLS: { ca: caCert } })
+        try {
+          // authenticatedRoute adds the bearer token only to the OPTIONS and 405 answers it makes itself
+          for (const [init, credential] of [[{ method: 'GET' }, 'handshake'], [{ method: 'POST', body: 'to them' }, 'handshake'], [{ method: 'GET' }, 'handshake']] as const) {
+            const res = await fresh.host.fetch(target('/auth'), { ...init, signal: AbortSignal.timeout(10_000) })
+            expect(res.status).toBe(200)
+            expect(await res.text()).toBe(`hello ${fresh.node.peerId.toString()} ${init.method} ${credential}`)
+            expect(serverPeer(res)?.toString()).toBe(js.peerId)
+            expect(transportOf(res)?.reason).toMatch(/Peer ID Authentication/)
+          }
+        } finally {
+          await stopPeers(fresh)
+        }
+      })
+
+      it('a target naming another peer is refused by us (ERR_PEER_MISMATCH)', async () => {
+        const other = ours.node.peerId.toString()
+        const err = await ours.host.fetch(target('/auth', other), { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)
+        expect(err).toMatchObject({ code: 'ERR_PEER_MISMATCH', expected: other, actual: js.peerId })
+      })
+
+      it('a route of theirs without authentication, named with their peer id and their stream address: we fall back to the stream', async () => {
+        const fresh = await createPeer({ clientTLS: { ca: caCert } })
+        try {
+          const { multiaddr } = await import('@multiformats/multiaddr')
+          const res = await fresh.host.fetch([multiaddr(`/ip4/127.0.0.1/tcp/${port}/tls/http/p2p/${js.peerId}${httpPath('/bytes')}`), multiaddr(theirAddr())], { headers: { 'x-size': '5' }, signal: AbortSignal.timeout(10_000) })
+          expect(transportOf(res)).toMatchObject({ transport: 'stream', reason: expect.stringMatching(/without a libp2p-PeerID challenge/) })
+          expect(new Uint8Array(await res.arrayBuffer())).toEqual(pattern(5))
+        } finally {
+          await stopPeers(fresh)
+        }
+      })
+    })
+  })
+
+  describe('Peer ID Authentication over /http/1.1 streams (the spec leaves it to the connection; they run it there too)', () => {
+    it('our client -> their authenticatedRoute on a stream: their 401 challenge reaches the caller (we do not authenticate over streams)', async () => {
+      const res = await ours.host.fetch(`multiaddr:${theirAddr()}${httpPath('/auth')}`, { signal: AbortSignal.timeout(10_000) })
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toMatch(/^libp2p-PeerID /)
+    })
+
+    it('their peerIdAuth client -> our server on a stream: no challenge from us, their middleware gives up', async () => {
+      const a = await js.request({ op: 'fetch', target: `${ourAddr()}${httpPath('/echo')}`, auth: true })
+      expect(a.error).toMatch(/MissingAuthHeaderError|www-authenticate/)
+    })
+  })
+
+  describe('WebSocket over /http/1.1 streams, both ways', () => {
+    it('their connect -> our ws server (mounted), which sees their peer id', async () => {
+      const httpServer = createServer((_req, res) => { res.end('plain') })
+      const wss = new WebSocketServer({ server: httpServer })
+      wss.on('connection', (ws, req) => {
+        ws.on('message', (data) => { ws.send(`echo ${String(data)} from ${remotePeer(req)?.toString() ?? '?'}`) })
+      })
+      ours.host.handle('/ws/1', httpServer)
+      try {
+        const a = expectOk(await js.request({ op: 'websocket', target: `${ourAddr()}${httpPath('/ws/1/socket')}`, messages: ['one', 'two'] }))
+        expect(a.received).toEqual([`echo one from ${js.peerId}`, `echo two from ${js.peerId}`])
+      } finally {
+        ours.host.unhandle('/ws/1')
+        wss.close()
+      }
+    })
+
+    it('undici WebSocket with our dispatcher -> their webSocketRoute', async () => {
+      const url = (await ours.host.url(`multiaddr:${theirAddr()}${httpPath('/ws')}`)).replace(/^http:/, 'ws:')
+      const ws = new WebSocket(url, { dispatcher: ours.host.dispatcher })
+      ws.binaryType = 'arraybuffer'
+      const received: string[] = []
+      const kinds: string[] = []
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => { reject(new Error('no answer within 10 s')) }, 10_000)
+          ws.onopen = () => { ws.send('one'); ws.send('two') }
+          ws.onmessage = (event) => {
+            kinds.push(typeof event.data === 'string' ? 'text' : 'binary')
+            received.push(typeof event.data === 'string' ? event.data : new TextDecoder().decode(event.data as ArrayBuffer))
+            if (received.length === 2) { clearTimeout(timer); resolve() }
+          }
+          ws.onerror = (event) => { clearTimeout(timer); reject(new Error(`websocket error: ${String((event as ErrorEvent).message)}`)) }
+        })
+      } finally {
+        ws.close()
+      }
+      expect(received).toEqual(['echo one', 'echo two'])
+      // their RequestWebSocket sends a string as a binary frame (opcode 2), where RFC 6455 §5.6 has text frames
+      expect(kinds).toEqual(['binary', 'binary'])
     })
   })
 })

@@ -4,10 +4,13 @@
 // their client. It prints `{peerId, streamAddrs}` once, then answers JSON-line commands on stdin, each
 // `{id, op, ...}` with one line `{id, ...}` (an `error` string when the operation threw).
 import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createServer as createHTTPSServer } from 'node:https'
 import { createInterface } from 'node:readline'
+import { Readable } from 'node:stream'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { http, authenticatedRoute } from '@libp2p/http'
+import { http, authenticatedRoute, webSocketRoute } from '@libp2p/http'
 import { peerIdAuth } from '@libp2p/http/middleware'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -60,8 +63,40 @@ node.services.http.handle('/libp2phttp-interop/bytes/1', {
 node.services.http.handle('/libp2phttp-interop/auth/1', authenticatedRoute({
   path: '/auth',
   method: ['GET', 'POST'],
-  handler: async (req, peer) => new Response(`hello ${peer.toString()} ${req.method}`)
+  // which credential proved the client: a bearer token, or a handshake's answer
+  handler: async (req, peer) => new Response(`hello ${peer.toString()} ${req.method} ${req.headers.get('authorization')?.includes('bearer=') === true ? 'bearer' : 'handshake'}`)
 }))
+
+node.services.http.handle('/libp2phttp-interop/ws/1', webSocketRoute({
+  path: '/ws',
+  handler: (ws) => {
+    ws.addEventListener('message', (e) => { ws.send(`echo ${typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data)}`) })
+  }
+}))
+
+/**
+ * Their routes over HTTPS: a Node `https` server handing each request to `services.http.onRequest` (a
+ * WHATWG Request in, a Response out), which is how the package serves beside a web server. Upgrades
+ * are not passed on.
+ */
+async function serveHTTPS (certPath, keyPath) {
+  const server = createHTTPSServer({ cert: await readFile(certPath), key: await readFile(keyPath) }, (req, res) => {
+    const headers = new Headers()
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1])
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+    const request = new Request(`https://${req.headers.host}${req.url}`, { method: req.method, headers, body: hasBody ? Readable.toWeb(req) : undefined, duplex: 'half' })
+    node.services.http.onRequest(request).then(async (response) => {
+      res.writeHead(response.status, [...response.headers].flat())
+      if (response.body != null) for await (const chunk of response.body) res.write(chunk)
+      res.end()
+    }).catch((err) => {
+      process.stderr.write(`https: ${err?.stack ?? err}\n`)
+      res.destroy()
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server.address().port
+}
 
 /** The resource their client is given: a multiaddr string (starts with `/`) or a URL. */
 const resourceOf = (target) => target.startsWith('/') ? multiaddr(target) : target
@@ -103,6 +138,8 @@ const ops = {
   },
   /** `services.http.fetchProtocol`: looks the protocol up in the server's well-known map. */
   fetchProtocol: async (command) => await answerOf(await node.services.http.fetchProtocol(resourceOf(command.target), command.protocol, initOf(command))),
+  /** Start their HTTPS server (`cert`, `key`: PEM file paths); answers with its port. */
+  serveHTTPS: async (command) => ({ port: await serveHTTPS(command.cert, command.key) }),
   /** The WebSocket client (`services.http.connect`): sends `messages`, answers with what came back. */
   websocket: async (command) => {
     const ws = await node.services.http.connect(resourceOf(command.target), { signal: AbortSignal.timeout(command.timeoutMs ?? 20_000) })
