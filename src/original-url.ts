@@ -26,8 +26,9 @@ export function setOriginalUrl (request: object, url: string): void {
 }
 
 /**
- * The request target as the client sent it, before a mount prefix was stripped: for a Node request the
- * origin-form target (`/kv/1.0.0/keys/a?x=1`), like `req.url`; for the `Request` given to a fetch-style
+ * The request target as the client sent it, before a mount prefix was stripped or an absolute-form
+ * target for this host was made origin-form: for a Node request the target as sent
+ * (`/kv/1.0.0/keys/a?x=1`, or `http://host/kv/1.0.0/keys/a?x=1`); for the `Request` given to a fetch-style
  * handler the absolute URL, like `request.url`. For requests that were not rewritten, the current one.
  *
  * @example

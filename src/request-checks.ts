@@ -35,9 +35,9 @@ export function hasDotSegment (path: string): boolean {
   })
 }
 
-/** The path of an origin-form target: up to its query or fragment. */
+/** The path of an origin-form target: up to its query (a target with a fragment is refused before this). */
 function pathOf (target: string): string {
-  const end = target.search(/[?#]/)
+  const end = target.indexOf('?')
   return end === -1 ? target : target.slice(0, end)
 }
 
@@ -71,6 +71,12 @@ export function originForm (target: string, host: string | undefined): { target:
       return { refusal: 'an absolute-form request target must name the Host it is sent to: this server is not a proxy' }
     }
     origin = rest.startsWith('/') ? rest : `/${rest}`
+  }
+  if (origin.includes('#')) {
+    // RFC 9112 §3.2: a request target has no fragment (clients strip it). Node's parser lets `#` through,
+    // and servers behind differ on it: some end the path there, some (Go's net/http) keep it in the path
+    // and then clean `/x#/../..` to a path above a base
+    return { refusal: 'the request target has a fragment (#)' }
   }
   if (hasDotSegment(pathOf(origin))) {
     // RFC 3986 §5.2.4 would remove them, but the client, every proxy on the way and the upstream may
@@ -116,11 +122,11 @@ export function admitRequest (req: IncomingMessage, forwardProxy = false): Reque
 
 /**
  * `target` (origin-form) appended to `base` (a path without its trailing `/`), or `undefined` when the
- * result could leave `base`: a target that is not origin-form or has a dot segment. The host refuses
+ * result could leave `base`: a target that is not origin-form, has a fragment or a dot segment. The host refuses
  * those before any handler runs; this keeps a proxy safe behind a server that does not.
  */
 export function pathBelow (base: string, target: string): string | undefined {
-  if (!target.startsWith('/') || hasDotSegment(pathOf(target))) {
+  if (!target.startsWith('/') || target.includes('#') || hasDotSegment(pathOf(target))) {
     return undefined
   }
   return `${base}${target}`

@@ -38,7 +38,9 @@ describe('originForm', () => {
     ['authority-form', 'h:443', 'h'],
     ['another scheme', 'ftp://h/x', 'h'],
     ['a dot segment', '/a/../b', 'h'],
-    ['a dot segment in absolute-form', 'http://h/a/%2e%2e/b', 'h']
+    ['a dot segment in absolute-form', 'http://h/a/%2e%2e/b', 'h'],
+    ['a fragment hiding dot segments (Go keeps # in the path and cleans the ..)', '/x#/../../admin', 'h'],
+    ['a fragment', '/a#b', 'h']
   ])('refuses %s', (_name, target, host) => {
     expect(originForm(target, host)).toHaveProperty('refusal')
   })
@@ -50,7 +52,7 @@ describe('pathBelow', () => {
     expect(pathBelow('', '/a')).toBe('/a')
   })
 
-  it.each(['/../admin', '/%2e%2e/admin', '/a/..;/..;/admin', 'http://elsewhere/x', '*', 'a'])('refuses %s', (target) => {
+  it.each(['/../admin', '/%2e%2e/admin', '/a/..;/..;/admin', '/x#/../../admin', 'http://elsewhere/x', '*', 'a'])('refuses %s', (target) => {
     expect(pathBelow('/public', target)).toBeUndefined()
   })
 })
@@ -65,7 +67,7 @@ describe('proxyTo behind a server that does not check targets', () => {
     const front = createServer(proxyTo(`http://127.0.0.1:${await listen(upstream)}/public/`))
     const port = await listen(front)
     servers.push(upstream, front)
-    for (const target of ['/../admin/secret.txt', '/%2e%2e/admin', '/a/..;/..;/admin']) {
+    for (const target of ['/../admin/secret.txt', '/%2e%2e/admin', '/a/..;/..;/admin', '/x#/../../admin']) {
       const text = await raw(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
       expect(text, target).toMatch(/^HTTP\/1\.1 400 /)
     }

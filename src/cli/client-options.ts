@@ -7,9 +7,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
-import { UsageError } from '../errors.js'
+import { UnsafeFileError, UsageError } from '../errors.js'
 import { peerOfURL } from '../addressing.js'
 import { LRUMap } from '../lru.js'
+import { fileRefusal } from './file-check.js'
 import type { HTTPHostInit } from '../host.js'
 import type { ParseArgsConfig } from 'node:util'
 
@@ -48,6 +49,10 @@ export async function clientInit (values: ClientValues, warn: (message: string) 
   if (values.cacert != null && values.insecure === true) throw new UsageError('--cacert and --insecure exclude each other')
   let clientTLS: HTTPHostInit['clientTLS']
   if (values.cacert != null) {
+    // a trust anchor decides whom this machine takes for the provider: whoever could write it could
+    // add their own CA and sit on the path (ssh's rule, as for the key file)
+    const unsafe = await fileRefusal(values.cacert, 'the --cacert file')
+    if (unsafe != null) throw new UnsafeFileError(values.cacert, unsafe)
     let pem: string
     try {
       pem = await readFile(values.cacert, 'utf8')

@@ -339,6 +339,12 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       return
     }
     const length = Number(req.headers['content-length'] ?? 0)
+    // Node took its timeouts off the socket it handed over, and undici's headers timeout does not run
+    // while a body is still being sent: a body that stalls must not hold the connection (a stream slot)
+    // for ever. The server's idle timeout (no byte either way) applies again.
+    const detached = socket as Socket & { server?: { timeout?: number } }
+    const idle = detached.server?.timeout ?? DETACHED_IDLE_TIMEOUT
+    if (idle > 0) detached.setTimeout(idle, () => { socket.destroy() })
     serve(req, res, length > 0 ? bodyAfterHead(socket, head0, length) : undefined)
   }
 
@@ -420,6 +426,9 @@ function names (value: string): string[] {
  * The `length` body bytes of a request whose headers Node parsed as an upgrade: those that came with the
  * headers (`head`), then the socket's, with backpressure. Bytes past them are not read.
  */
+/** The idle timeout of a declined upgrade's connection when its server has none to give (the host's default). */
+const DETACHED_IDLE_TIMEOUT = 300_000
+
 function bodyAfterHead (socket: Duplex, head: Buffer, length: number): Readable {
   let left = length
   const body = new Readable({ read () { if (left > 0) socket.resume() } })

@@ -94,7 +94,9 @@ export function addressKey (addr: Multiaddr): string {
     return ''
   }
   if (first.name === 'ip6' && first.value != null) {
-    return `ip6/${ipv6Prefix64(first.value)}`
+    const key = ipv6Prefix64(first.value)
+    // an IPv4-mapped address is the IPv4 host it carries
+    return key.includes('.') ? `ip4/${key}` : `ip6/${key}`
   }
   return `${first.name}/${first.value ?? ''}`
 }

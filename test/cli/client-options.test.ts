@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +38,10 @@ describe('the options of the commands that fetch from providers', () => {
       expect(ca.at(-1)).toBe(cert)
       await expect(clientInit({ cacert: join(dir, 'not.pem') }, () => {})).rejects.toThrow('holds no PEM certificate')
       await expect(clientInit({ cacert: join(dir, 'missing.pem') }, () => {})).rejects.toThrow('--cacert: cannot read')
+      // a trust anchor others could write is refused, as the key file is (they could add their own CA)
+      await writeFile(join(dir, 'open.pem'), cert)
+      await chmod(join(dir, 'open.pem'), 0o666)
+      await expect(clientInit({ cacert: join(dir, 'open.pem') }, () => {})).rejects.toMatchObject({ code: 'ERR_UNSAFE_FILE', message: expect.stringMatching(/the --cacert file \S+open\.pem is writable by others \(mode 666\): chmod go-w/) })
       const said: string[] = []
       expect((await clientInit({ insecure: true }, m => said.push(m))).clientTLS).toEqual({ rejectUnauthorized: false })
       expect(said[0]).toMatch(/^--insecure: /)

@@ -61,6 +61,7 @@ const corpus: Case[] = [
   { name: 'dot segment with ; parameters', send: `GET /a/..;jsessionid=1/b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
   { name: 'dot segment before %2F', send: `GET /a/..%2Fb HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
   { name: 'dot segment in an absolute-form target', send: `GET http://x/a/../b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
+  { name: 'a fragment (#) hiding dot segments', send: `GET /x#/../../b HTTP/1.1\r\n${H}\r\n`, statuses: [400] },
   { name: 'dots inside a segment', send: `GET /a/..b/.c/d.. HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"/a/..b/.c/d.."' },
   { name: 'dot segment in the query only', send: `GET /a?p=/../x HTTP/1.1\r\n${H}\r\n`, statuses: [200], contains: '"url":"/a?p=/../x"' },
   { name: '1 MiB request target', send: `GET ${bigTarget} HTTP/1.1\r\n${H}\r\n`, statuses: [431] },

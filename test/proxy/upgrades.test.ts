@@ -102,3 +102,25 @@ it('the upgrades option relays others (h2c) when an application needs them', asy
   const answer = await send(port, 'GET /h HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n', 500)
   expect(answer).toMatch(/^HTTP\/1\.1 101 /)
 })
+
+it('a declined upgrade whose body stalls is closed after the server\'s idle timeout, not held for ever', async () => {
+  // an upstream that answers only once it has the whole body (as most do)
+  const reading = createServer((req, res) => { req.resume(); req.on('end', () => { res.end('ok') }) })
+  servers.push(reading)
+  await new Promise<void>(resolve => reading.listen(0, '127.0.0.1', resolve))
+  const handler = proxyTo(`http://127.0.0.1:${(reading.address() as AddressInfo).port}`)
+  const server = createServer(handler).on('upgrade', handler.upgrade)
+  server.timeout = 300
+  servers.push(server)
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  socket.on('error', () => {})
+  socket.resume()
+  socket.write('POST /stall HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 100\r\n\r\nabc')
+  const closed = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { resolve(false) }, 10_000)
+    socket.once('close', () => { clearTimeout(timer); resolve(true) })
+  })
+  socket.destroy()
+  expect(closed).toBe(true)
+})
