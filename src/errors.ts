@@ -58,6 +58,22 @@ export class StreamResetError extends LibP2PHTTPError {
   }
 }
 
+/**
+ * A circuit relay cut the relayed connection that carried the exchange because its limit ran out: the
+ * bytes it relays per connection (`data`) or the time it keeps one open (`duration`). What was sent
+ * before the cut is not a complete message; retry once the connection is direct (DCUtR) or through a
+ * relay with larger limits.
+ */
+export class RelayLimitError extends LibP2PHTTPError {
+  /** Which of the relay's limits ran out. */
+  readonly limit: 'data' | 'duration'
+
+  constructor (limit: 'data' | 'duration', message: string, options?: { cause?: unknown }) {
+    super('ERR_RELAY_LIMIT', message, options)
+    this.limit = limit
+  }
+}
+
 /** The host was closed; no new requests are accepted. */
 export class HostClosedError extends LibP2PHTTPError {
   constructor () {

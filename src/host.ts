@@ -133,6 +133,17 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
    */
   streamAliases?: readonly StreamAlias[]
   /**
+   * Serve and fetch `/http/1.1` over limited connections: those a circuit relay carries for peers that
+   * cannot reach each other directly (behind NATs). A node only has such connections when it was given
+   * a relay (a `/p2p-circuit` listen address, or a relayed target), so a relay that is configured works.
+   * The relay's limits still apply: an exchange it cuts short fails with `RelayLimitError`
+   * (`ERR_RELAY_LIMIT`, naming the `data` or `duration` limit). A direct connection, when DCUtR gets
+   * one, is always preferred. `false` leaves relayed connections to libp2p's own protocols.
+   *
+   * @default true
+   */
+  runOnLimitedConnection?: boolean
+  /**
    * Called with errors thrown by handlers (the client gets a 500, or a reset stream when the response
    * had already started).
    *
@@ -294,7 +305,8 @@ class Host implements HTTPHost {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
       streamNegotiation: init.streamNegotiation,
-      streamProtocol: init.streamProtocol
+      streamProtocol: init.streamProtocol,
+      runOnLimitedConnection: init.runOnLimitedConnection ?? true
     })
     this.#agent = createDispatcher(opener, init, {
       sni: this.#sni,
@@ -343,6 +355,7 @@ class Host implements HTTPHost {
         maxInboundStreams: this.#init.maxInboundStreams,
         maxInboundStreamsTotal: this.#init.maxInboundStreamsTotal,
         lingerMs: this.#init.lingerTimeout,
+        runOnLimitedConnection: this.#init.runOnLimitedConnection ?? true,
         protocols: [HTTP_STREAM_PROTOCOL, ...(this.#init.streamAliases ?? []).map(a => a.streamProtocol)]
       })
     }

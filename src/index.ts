@@ -64,6 +64,7 @@ export {
   DialError,
   ProtocolNotSupportedError,
   StreamResetError,
+  RelayLimitError,
   HostClosedError,
   InvalidHandlerError,
   InvalidListenAddressError,

@@ -9,6 +9,7 @@ import { FETCH_USAGE, fetchCommand } from './commands/fetch.js'
 import { GATEWAY_USAGE, gateway } from './commands/gateway.js'
 import { ID_USAGE, id } from './commands/id.js'
 import { PROXY_USAGE, proxy } from './commands/proxy.js'
+import { RELAY_USAGE, relay } from './commands/relay.js'
 import { SERVE_USAGE, serve } from './commands/serve.js'
 import { jsonLine } from './log.js'
 import { packageVersion } from './version.js'
@@ -19,7 +20,8 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CommandIO) => Promise
   serve: { run: serve, usage: SERVE_USAGE },
   proxy: { run: proxy, usage: PROXY_USAGE },
   fetch: { run: fetchCommand, usage: FETCH_USAGE },
-  gateway: { run: gateway, usage: GATEWAY_USAGE }
+  gateway: { run: gateway, usage: GATEWAY_USAGE },
+  relay: { run: relay, usage: RELAY_USAGE }
 }
 
 /** The overall usage text. */

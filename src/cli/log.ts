@@ -31,6 +31,8 @@ export interface RequestRecord {
   ms: number
   /** Set when the exchange did not complete (the client left, the stream was reset). */
   aborted?: boolean
+  /** Over which connection the exchange went to or from the peer, when the command uses relays. */
+  via?: 'relayed' | 'direct'
 }
 
 /** A logger for requests and notices. */
@@ -65,7 +67,7 @@ export function createLogger (options: LogOptions = {}): Logger {
       if (options.json === true) {
         write(jsonLine('info', 'request', { ...r }))
       } else {
-        write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms`)
+        write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms${r.via == null ? '' : ` ${r.via}`}`)
       }
     },
     info: (message, fields) => { if (options.quiet !== true) emit('info', message, fields) },
@@ -92,13 +94,17 @@ export function jsonLine (level: string, message: string, fields: Record<string,
 export function logRequests<L extends (req: IncomingMessage, res: ServerResponse) => unknown> (
   listener: L,
   logger: Logger,
-  peerOf: (req: IncomingMessage) => string
+  peerOf: (req: IncomingMessage) => string,
+  viaOf?: (req: IncomingMessage) => RequestRecord['via']
 ): (req: IncomingMessage, res: ServerResponse) => unknown {
   return (req, res) => {
     const start = performance.now()
     // the path as the client sent it (a mounted handler sees it without its protocol prefix)
     const path = originalUrl(req)
     const peer = peerOf(req)
+    // asked again at the end (a consumer's request may have moved to a direct connection meanwhile);
+    // the arrival's answer stands when the socket is gone by then (see above)
+    const arrivedVia = viaOf?.(req)
     let bytes = 0
     const count = (chunk: unknown, encoding?: unknown): void => {
       if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8')
@@ -116,7 +122,8 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
         status: res.statusCode,
         bytes,
         ms: Math.round(performance.now() - start),
-        ...(res.writableFinished ? {} : { aborted: true })
+        ...(res.writableFinished ? {} : { aborted: true }),
+        ...(viaOf == null ? {} : { via: viaOf(req) ?? arrivedVia })
       })
     })
     return listener(req, res)

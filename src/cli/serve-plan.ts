@@ -157,7 +157,7 @@ function service (upstream: string, protocol: string | undefined, allow: Allow, 
 }
 
 /** Deny by default: a service nobody may use is a mistake worth stopping for. */
-function allowList (list: string[] | undefined, any: boolean, names: { list: string, any: string }, missing: string): Allow {
+export function allowList (list: string[] | undefined, any: boolean, names: { list: string, any: string }, missing: string): Allow {
   const peers = list ?? []
   if (any && peers.length > 0) throw new UsageError(`${names.list} and ${names.any} exclude each other`)
   if (any) return 'any'

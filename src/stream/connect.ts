@@ -8,6 +8,7 @@
 import { peerOfURL } from '../addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
 import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
+import { relayLimitCheck } from './relay-limit.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
@@ -44,6 +45,13 @@ export interface StreamConnectorOptions {
   streamNegotiation?: 'optimistic' | 'full'
   /** The stream protocol id opened (see {@link DispatcherOptions.streamProtocol}). @default '/http/1.1' */
   streamProtocol?: string
+  /**
+   * Whether requests may use a limited (relayed) connection when the peer has no direct one: a relay's
+   * data or time limit cutting an exchange short then fails it with `RelayLimitError`.
+   *
+   * @default false
+   */
+  runOnLimitedConnection?: boolean
 }
 
 /**
@@ -141,7 +149,11 @@ export class StreamOpener {
    * else the addresses from the target first, and if they fail, whatever the node knows about the peer.
    */
   async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
-    const open = this.#dialer.getConnections?.(peer).find(c => c.status === 'open' && c.limits == null)
+    const connections = this.#dialer.getConnections?.(peer).filter(c => c.status === 'open') ?? []
+    // A direct connection first (DCUtR may have upgraded a relayed one); else a relayed one already
+    // there: dialling again would only open a second circuit through the same relay.
+    const open = connections.find(c => c.limits == null) ??
+      (this.#options.runOnLimitedConnection === true ? connections.find(c => c.limits != null) : undefined)
     if (open != null) {
       return open
     }
@@ -173,7 +185,8 @@ export class StreamOpener {
       }
       const stream = await connection.newStream(protocol, {
         signal: bound.signal(),
-        maxOutboundStreams: this.#options.maxOutboundStreams
+        maxOutboundStreams: this.#options.maxOutboundStreams,
+        runOnLimitedConnection: this.#options.runOnLimitedConnection
       })
       return this.#socket(connection, stream)
     } catch (err) {
@@ -196,6 +209,7 @@ export class StreamOpener {
       isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
       resetIfUnused: true,
       separateRequestHead: true,
+      resetReason: relayLimitCheck(connection),
       preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
     })
     return socket

@@ -5,6 +5,7 @@
  * @module
  */
 import { STATUS_CODES } from 'node:http'
+import { relayLimitCheck } from './relay-limit.js'
 import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -149,7 +150,8 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
       remoteAddr: connection.remoteAddr,
       allowHalfOpen: true,
       lingerMs: options.lingerMs,
-      isGracefulClose: isNodeServerGracefulClose
+      isGracefulClose: isNodeServerGracefulClose,
+      resetReason: relayLimitCheck(connection)
     })
     // Node's HTTP server removes its own 'error' listener when it hands a socket to an 'upgrade'
     // listener; a remote reset must never become an uncaught exception.

@@ -18,6 +18,7 @@
 import { Duplex } from 'node:stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { StreamResetError } from '../errors.js'
+import type { LibP2PHTTPError } from '../errors.js'
 import type { StreamPreamble } from './optimistic.js'
 import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -81,6 +82,12 @@ export interface StreamSocketInit {
    * @default false
    */
   separateRequestHead?: boolean
+  /**
+   * What a reset of the stream means when it was not the peer's doing: on a relayed connection, the
+   * relay's limit that cut it (`relay-limit.ts`). Without it, or when it gives nothing, a reset is a
+   * {@link StreamResetError}.
+   */
+  resetReason?: (cause: Error) => LibP2PHTTPError | undefined
 }
 
 /** The end of an HTTP/1.1 message head (RFC 9112 section 2.1). */
@@ -125,6 +132,7 @@ export class StreamSocket extends Duplex {
   #isGracefulClose: (err: Error) => boolean
   readonly #resetIfUnused: boolean
   readonly #separateRequestHead: boolean
+  readonly #resetReason: ((cause: Error) => LibP2PHTTPError | undefined) | undefined
   /** Still to send in front of the first write. */
   #outgoingPreamble: Uint8Array | undefined
   /** Still expected from the remote, from `#expectedAt` on. */
@@ -152,6 +160,7 @@ export class StreamSocket extends Duplex {
     this.#isGracefulClose = init.isGracefulClose ?? (() => false)
     this.#resetIfUnused = init.resetIfUnused ?? false
     this.#separateRequestHead = init.separateRequestHead ?? false
+    this.#resetReason = init.resetReason
     this.#outgoingPreamble = init.preamble?.outgoing
     this.#expectedPreamble = init.preamble
     if (init.preamble != null) {
@@ -252,6 +261,13 @@ export class StreamSocket extends Duplex {
       return
     }
     this.#endPending = false
+    // A relayed connection that its relay cut closes its streams as if their peer had ended them; an
+    // end that came with the connection's close, and not before it, is that cut, not a complete message.
+    const cut = this.#resetReason?.(new Error('the stream ended with its connection'))
+    if (cut != null) {
+      this.destroy(cut)
+      return
+    }
     this.push(null)
   }
 
@@ -261,9 +277,9 @@ export class StreamSocket extends Duplex {
       return
     }
     if (evt.error != null) {
-      const reset = evt.local === true
+      const reset = this.#resetReason?.(evt.error) ?? (evt.local === true
         ? new StreamResetError(`the libp2p stream was aborted locally: ${evt.error.message}`, { cause: evt.error })
-        : new StreamResetError('the libp2p stream was reset by the remote peer', { cause: evt.error })
+        : new StreamResetError('the libp2p stream was reset by the remote peer', { cause: evt.error }))
       this.destroy(reset)
       return
     }
@@ -357,7 +373,7 @@ export class StreamSocket extends Duplex {
 
   #mapError (err: Error): Error {
     if (this.stream.status === 'reset' || this.stream.status === 'aborted') {
-      return new StreamResetError(`the libp2p stream was ${this.stream.status}`, { cause: err })
+      return this.#resetReason?.(err) ?? new StreamResetError(`the libp2p stream was ${this.stream.status}`, { cause: err })
     }
     return err
   }

@@ -16,9 +16,13 @@ export interface CLIProcess {
   kill: () => Promise<void>
 }
 
-/** Spawn `node --import tsx src/cli/main.ts …args`. */
-export function spawnCLI (args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+/**
+ * Spawn `node --import tsx src/cli/main.ts …args`; with `prefix`, run through it (`ip netns exec NS`:
+ * the command in a network namespace).
+ */
+export function spawnCLI (args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): CLIProcess {
+  const command = [...prefix, process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]
+  const proc = spawn(command[0], command.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

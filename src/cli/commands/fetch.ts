@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { UsageError } from '../../errors.js'
+import { LibP2PHTTPError, UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { MAX_TIMER_MS, integer, noPositionals, parse } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
@@ -67,6 +67,7 @@ const CODES: Record<string, number> = {
   ECONNREFUSED: EXIT.CONNECT,
   ERR_RESPONSE_TIMEOUT: EXIT.TIMEOUT,
   ERR_STREAM_RESET: EXIT.RECEIVE,
+  ERR_RELAY_LIMIT: EXIT.RECEIVE,
   ERR_BAD_RESPONSE: EXIT.RECEIVE,
   ERR_RESPONSE_HEADERS_TOO_LARGE: EXIT.RECEIVE,
   ERR_RESPONSE_BODY_TOO_LARGE: EXIT.TOO_LARGE
@@ -152,7 +153,9 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
       return EXIT.HTTP_ERROR
     }
     return EXIT.OK
-  } catch (err) {
+  } catch (caught) {
+    // undici's fetch reports a body cut short as `terminated`; its cause (a relay's limit, a reset) says why
+    const err = caught instanceof TypeError && caught.message === 'terminated' && caught.cause instanceof LibP2PHTTPError ? caught.cause : caught
     const code = exitCodeOf(err, deadline?.aborted === true)
     io.err(`libp2phttp fetch: ${failureMessage(err, code, { maxTime, maxFilesize })}`)
     return code

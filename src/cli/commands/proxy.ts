@@ -20,6 +20,7 @@ import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
 import { createNode, firstContact } from '../node.js'
+import { isRelayed, sentVia } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { LocalServer } from '../local-server.js'
@@ -101,7 +102,9 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
   let local: LocalServer
   try {
-    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, forwardProxy: forwarding, ...limits })
+    // through a relay, each request's line says whether it went relayed or direct (DCUtR)
+    const via = isRelayed(to) ? () => sentVia(node, peerIdFromString(peer)) : undefined
+    local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer, via), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, forwardProxy: forwarding, ...limits })
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
     await host.close()

@@ -5,6 +5,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createServer } from 'node:http'
 import { isHTTPTransportAddress } from '../../addressing.js'
 import { InsecureHTTPError, UnsafeFileError, UsageError } from '../../errors.js'
@@ -21,9 +22,10 @@ import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
 import { CONFIG_EXCLUDES, kuboStreamAliases, planFromFile, planFromFlags } from '../serve-plan.js'
 import { createNode } from '../node.js'
+import { RELAY_OPTIONS, RELAY_OPTIONS_USAGE, isRelayed, keepReserved, relayStartError, relaySpecs, servedVia, unreserved } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { HTTPHost } from '../../host.js'
-import type { Logger } from '../log.js'
+import type { Logger, RequestRecord } from '../log.js'
 import type { Allow, ServePlan, ServiceSpec } from '../serve-plan.js'
 import type { CommandIO } from './io.js'
 import type { IncomingMessage } from 'node:http'
@@ -44,6 +46,7 @@ libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
   --tls-key FILE, --tls-cert FILE   PEM key and certificate for /tls/http listeners
   --allow PEER          a peer id allowed to use the service, repeatable
   --allow-any           any peer may use it (prints a warning)
+${RELAY_OPTIONS_USAGE}
   --config FILE         several services from a JSON file (not YAML) instead of the flags above:
                         {"listen": [MULTIADDR…], "key": FILE, "tlsKey": FILE, "tlsCert": FILE,
                          "services": [{"upstream": URL, "protocol": ID, "allow": [PEER…] | "allowAny": true}…],
@@ -67,7 +70,8 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     allow: { type: 'string', multiple: true },
     'allow-any': { type: 'boolean' },
     exit: { type: 'boolean' },
-    'allow-egress': { type: 'string', multiple: true }
+    'allow-egress': { type: 'string', multiple: true },
+    ...RELAY_OPTIONS
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(SERVE_USAGE); return 0 }
@@ -81,6 +85,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   }
   const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
   const { services, exit } = plan
+  const relays = relaySpecs(values.relay)
 
   const native = plan.listen.filter(isHTTPTransportAddress)
   const streams = plan.listen.filter(a => !isHTTPTransportAddress(a))
@@ -100,7 +105,13 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
-  const node = await createNode(key, streams.map(String), listenFrom)
+  const node = await createNode(key, [...streams.map(String), ...relays.map(r => r.listen.toString())], { listenFrom })
+    .catch((err: Error) => { throw relayStartError(err, peerIdFromPrivateKey(key)) })
+  const refused = unreserved(node, relays)
+  if (refused.length > 0) {
+    await node.stop()
+    throw new Error(`no slot on the relay ${refused.map(r => r.addr.toString()).join(', ')}: it is unreachable, or it refused this peer (on the relay: libp2phttp relay --allow ${node.peerId.toString()})`)
+  }
   const restricted = [...services, ...(exit == null ? [] : [exit])].some(s => s.allow !== 'any')
   const host = await createHTTPHost({
     libp2p: node,
@@ -118,13 +129,15 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   // asked when the request arrives (see logRequests); without a proven peer id, a native HTTPS client
   // that ran no Peer ID Authentication (--allow-any), known only by its address
   const peerOf = (req: IncomingMessage): string => remotePeer(req)?.toString() ?? `-(unauthenticated:${(req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? 'unknown'})`
-  for (const service of services) mountService(host, service, pseudonym, logger, peerOf)
+  // with relays, each request's line says whether it came relayed or direct
+  const viaOf = relays.length > 0 ? servedVia : undefined
+  for (const service of services) mountService(host, service, pseudonym, logger, peerOf, viaOf)
   if (exit != null) {
     host.handle(EXIT_PROTOCOL, createExit({
       allow: exit.allow,
       allowEgress: exit.allowEgress,
       pseudonym,
-      wrap: listener => logRequests(listener, logger, peerOf),
+      wrap: listener => logRequests(listener, logger, peerOf, viaOf),
       onTunnel: ({ req, status, bytes, ms }) => { logger.request({ peer: peerOf(req), method: 'CONNECT', path: originalUrl(req), status, bytes, ms }) }
     }))
   }
@@ -152,8 +165,18 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     const command = `libp2phttp proxy --to ${paste}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port ${CONSUMER_PORT + i}`
     logger.print(`on the consumer: ${command}`, { consumer: command })
   })
+  // behind a NAT the consumer reaches this node through the relay: the same commands with its address
+  const relayed = addrs.find(isRelayed)
+  if (relayed != null) {
+    services.forEach((s, i) => {
+      const command = `libp2phttp proxy --to ${relayed.toString()}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port ${CONSUMER_PORT + i}`
+      logger.print(`on a consumer behind NAT (through the relay): ${command}`, { consumer: command, relayed: true })
+    })
+  }
+  const stopReserving = keepReserved(node, relays, logger)
 
   await untilSignal(logger, grace, async (ms) => {
+    stopReserving()
     await host.close({ timeout: ms })
     await node.stop()
   })
@@ -164,9 +187,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
  * Mount one service: `proxyTo` its upstream inside an http.Server (never listening: the host hands it upgrade
  * requests, WebSocket, too), its allow-list checked for requests and upgrades alike.
  */
-function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, logger: Logger, peerOf: (req: IncomingMessage) => string): void {
+function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, logger: Logger, peerOf: (req: IncomingMessage) => string, viaOf?: (req: IncomingMessage) => RequestRecord['via']): void {
   const proxy = proxyTo(service.upstream, { pseudonym })
-  const server = createServer(logRequests(allowPeers(proxy, { allow: service.allow, pseudonym }), logger, peerOf))
+  const server = createServer(logRequests(allowPeers(proxy, { allow: service.allow, pseudonym }), logger, peerOf, viaOf))
   const refusal = accessRefusal(service.allow)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const why = refusal(req)
@@ -195,7 +218,7 @@ function insecureHTTP (addr: Multiaddr): boolean {
 }
 
 /** The address to suggest to a consumer: a stream address, preferring one that is not loopback. */
-function pasteAddr (addrs: Multiaddr[]): Multiaddr {
+export function pasteAddr (addrs: Multiaddr[]): Multiaddr {
   const streams = addrs.filter(a => !isHTTPTransportAddress(a))
   const pool = streams.length > 0 ? streams : addrs
   return pool.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a.toString())) ?? pool[0]
