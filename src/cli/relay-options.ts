@@ -105,7 +105,9 @@ export function keepReserved (node: ReservingNode, relays: RelaySpec[], logger: 
  * the reservation (circuit v2 `PERMISSION_DENIED`) names the flag that lets this peer in.
  */
 export function relayStartError (err: Error, self: PeerId): Error {
-  if (/PERMISSION_DENIED/.test(err.message)) {
+  // libp2p's own error may come wrapped (a listen failure put in the flag's terms): read both
+  const text = `${err.message}\n${String((err.cause as Error | undefined)?.message ?? '')}`
+  if (/PERMISSION_DENIED/.test(text)) {
     return new Error(`the relay refused a slot to this peer (${self.toString()}): on the relay, libp2phttp relay --allow ${self.toString()}`, { cause: err })
   }
   if (/p2p-circuit/.test(err.message)) {

@@ -184,14 +184,14 @@ describe('HTTPS providers (issue 15 item 2)', () => {
     expect(await posted.json()).toMatchObject({ method: 'POST', bytes: 5, peer: consumerId })
     expect(await consumer.line(/^forwarding to /, { stream: 'err' })).toContain('proven')
     expect(await httpsProvider.line(/ POST \/over-https-post 200 /, { stream: 'err' })).toMatch(new RegExp(`^${consumerId} `))
-    expect(consumer.err.filter(l => /redial|cannot be reached/.test(l))).toEqual([])
+    expect(consumer.err.filter(l => /redial|cannot reach/.test(l))).toEqual([])
   })
 
   it('proxy --to a self-signed provider without --cacert: one line naming --cacert, and 502', async () => {
     const consumer = spawn(['proxy', '--to', httpsAddr, '--port', '0', '--key', key('consumer')])
     const local = await consumer.line(/^http:\/\/127\.0\.0\.1:\d+\/$/)
-    const warning = await consumer.line(/cannot be reached/, { stream: 'err' })
-    expect(warning).toMatch(/^warn: the provider cannot be reached yet: .*certificate.*--cacert FILE/)
+    const warning = await consumer.line(/cannot reach/, { stream: 'err' })
+    expect(warning).toMatch(/^warn: cannot reach \/ip4\/\S+\/tls\/http\/p2p\/\S+ yet: .*certificate.*--cacert FILE/)
     const res = await fetch(`${local}refused`)
     expect(res.status).toBe(502)
     expect(res.headers.get('proxy-status')).toMatch(/certificate/)
