@@ -3,6 +3,7 @@ import { main } from '../examples/demo/index.js'
 import { main as llmTunnel } from '../examples/llm-tunnel/index.js'
 import { main as native } from '../examples/native/index.js'
 import { main as peerAuth } from '../examples/peer-auth/index.js'
+import { main as relay } from '../examples/relay/index.js'
 
 it('the demo runs and does what it says', async () => {
   const lines: string[] = []
@@ -38,4 +39,15 @@ it('the LLM tunnel example streams a fake model through serve + proxy', async ()
   expect(lines[0]).toMatch(/^fake LLM at http:\/\/127\.0\.0\.1:\d+$/)
   expect(lines[3]).toBe('200 text/event-stream')
   expect(lines[4]).toBe('6 events: Hello from the other peer.')
+})
+
+it('the relay example serves and fetches through a circuit relay', async () => {
+  const lines: string[] = []
+  await relay(line => lines.push(line))
+  const relayAddr = /^relay (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3\w+)$/.exec(lines[0])?.[1]
+  expect(relayAddr).toBeDefined()
+  const provider = new RegExp(`^provider reserved ${relayAddr ?? 'missing'}/p2p-circuit/p2p/(12D3\\w+)$`).exec(lines[1])?.[1]
+  expect(provider).toBeDefined()
+  expect(lines[3]).toMatch(new RegExp(`^ {2}200 from ${provider ?? 'missing'}: hello 12D3\\w+, relayed$`))
+  expect(lines[4]).toBe("  the consumer's connection is relayed (limited)")
 })

@@ -10,7 +10,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { isHTTPTransportAddress } from '../addressing.js'
@@ -51,7 +51,9 @@ export async function createNode (privateKey: PrivateKey, listen: string[], extr
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW, maxReadBufferLength: 2 * STREAM_WINDOW }
     })],
     connectionGater: extras.connectionGater,
-    services: { identify: identify(), dcutr: dcutr(), ...extras.services }
+    // identify push: a peer learns this node's new addresses and protocols (a relay slot, the DHT) while
+    // connected; a relay's DHT lists a provider only once it knows an address of it
+    services: { identify: identify(), identifyPush: identifyPush(), dcutr: dcutr(), ...extras.services }
   }).catch((err: unknown) => {
     throw listenFailure(err as Error, extras.listenFrom ?? '--listen') ?? err
   })

@@ -33,17 +33,17 @@ export interface RelaySpec {
   listen: Multiaddr
 }
 
-/** The relays of `--relay`, each of which must name its peer. */
-export function relaySpecs (values: string[] | undefined): RelaySpec[] {
+/** The relays of `--relay` (or of `flag`), each of which must name its peer. */
+export function relaySpecs (values: string[] | undefined, flag = '--relay'): RelaySpec[] {
   return (values ?? []).map((value) => {
     let addr: Multiaddr
     try {
       addr = multiaddr(value.replace(/^multiaddr:/, ''))
     } catch (err) {
-      throw new UsageError(`--relay: not a multiaddr: ${value}`, { cause: err })
+      throw new UsageError(`${flag}: not a multiaddr: ${value}`, { cause: err })
     }
     const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
-    if (id == null || addr.getComponents().some(c => c.name === 'p2p-circuit')) throw new UsageError(`--relay must be a relay's address ending in /p2p/<peer id>: ${value}`)
+    if (id == null || addr.getComponents().some(c => c.name === 'p2p-circuit')) throw new UsageError(`${flag} must be a relay's address ending in /p2p/<peer id>: ${value}`)
     return { addr, peer: peerIdFromString(id), listen: addr.encapsulate('/p2p-circuit') }
   })
 }

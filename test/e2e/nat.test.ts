@@ -100,6 +100,16 @@ describe.skipIf(unavailable != null && process.env.CI !== 'true')('across two NA
     expect(logged[0]).toMatch(/ relayed$/)
   }, 60_000)
 
+  it('4. lookup by peer id: proxy --to /p2p/<provider id> --bootstrap <relay> finds the provider through the relay\'s DHT', async () => {
+    const byId = spawnCLI(['proxy', '--key', consumerKey, '--to', `/p2p/${providerId}`, '--bootstrap', `/ip4/${t.pubFromConsumer}/tcp/4001/p2p/${relayId}`, '--port', '8001'], {}, t.exec(t.consumer))
+    procs.push(byId)
+    await byId.line(/^http:\/\/127\.0\.0\.1:8001/)
+    const get = await inNs(t, t.consumer, ['curl', '-sS', '--max-time', '30', 'http://127.0.0.1:8001/by-id'])
+    expect(get.out).toBe(`GET /by-id ${createHash('sha256').digest('hex')}\n`)
+    expect(byId.err.find(l => / GET \/by-id /.test(l))).toMatch(/ relayed$/)
+    await byId.kill()
+  }, 60_000)
+
   it('5a. the relay refuses a slot to a peer it does not allow, and serve says which flag lets it in', async () => {
     const r = await inNs(t, t.consumer, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--key', consumerKey, '--upstream', 'http://127.0.0.1:9', '--allow-any',
       '--relay', `/ip4/${t.pubFromConsumer}/tcp/4001/p2p/${relayId}`])

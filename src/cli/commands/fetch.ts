@@ -14,6 +14,7 @@ import { createHTTPHost } from '../../host.js'
 import { MAX_TIMER_MS, integer, noPositionals, parse } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
+import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, joinLookup, lookupServices } from '../lookup.js'
 import { createNode } from '../node.js'
 import type { CommandIO } from './io.js'
 import type { Writable } from 'node:stream'
@@ -54,6 +55,7 @@ export const FETCH_USAGE = `libp2phttp fetch URL [options]
                         without it the body is written as sent (Accept-Encoding: identity is asked for)
   --max-filesize BYTES  stop when the body written exceeds BYTES (after decoding; exit 63)
   --key FILE            identity key file; without one (and no default file) an ephemeral identity
+${LOOKUP_USAGE}
 ${CLIENT_USAGE}
   exit: 0 2xx, 22 other status, 7 cannot connect, 28 timeout, 56 receive failure, 63 body over --max-filesize,
         3 bad URL, 23 write failure, 2 usage`
@@ -97,6 +99,7 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
     'max-filesize': { type: 'string' },
     key: { type: 'string' },
     ...CLIENT_OPTIONS,
+    ...LOOKUP_OPTIONS,
     help: { type: 'boolean', short: 'h' }
   })
   if (values.help === true) { io.out(FETCH_USAGE); return 0 }
@@ -127,10 +130,13 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
   const key = named ? await readKey(keyPath(values.key, io.env)) : await readKey(keyPath(undefined, io.env))
   if (named && key == null) throw new UsageError(`no key file at ${keyPath(values.key, io.env)} (create one with libp2phttp id)`)
   const client = await clientInit(values, m => { io.err(`libp2phttp fetch: ${m}`) })
-  const node = await createNode(key ?? await generateKeyPair('Ed25519'), [])
+  const bootstrap = bootstrapAddrs(values.bootstrap)
+  const node = await createNode(key ?? await generateKeyPair('Ed25519'), [], { services: bootstrap.length > 0 ? lookupServices('client') : undefined })
   const host = await createHTTPHost({ libp2p: node, ...client })
   const deadline = maxTime > 0 ? AbortSignal.timeout(maxTime * 1000) : undefined
   try {
+    // the bootstrap peers first: a lookup of the target's peer id needs them
+    await joinLookup(node, bootstrap, m => { io.err(`libp2phttp fetch: ${m}`) })
     const res = await host.fetch(url, { method, headers, body, redirect: 'manual', signal: deadline, decompress: compressed, maxBodySize: maxFilesize })
     const sink = values.output == null ? output : createWriteStream(values.output)
     const total = Number(res.headers.get('content-length') ?? NaN)

@@ -13,6 +13,7 @@ import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
+import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, checkLookup, joinLookup, lookupServices } from '../lookup.js'
 import { createNode, firstContact } from '../node.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import { providerAddress } from './proxy.js'
@@ -30,6 +31,7 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
                         one is where its paths go (Peer ID Authentication; see --cacert)
   --stream-protocol ID  the libp2p protocol requests go out on (default /http/1.1); /http reaches
                         a Kubo "ipfs p2p listen --allow-custom-protocol /http …" provider
+${LOOKUP_USAGE}
 ${CLIENT_USAGE}
 ${LOCAL_USAGE}
 ${COMMON_USAGE}`
@@ -40,6 +42,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
     ...CLIENT_OPTIONS,
+    ...LOOKUP_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
@@ -51,6 +54,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const port = portOption('port', values.port, 8080)
   const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
   const connect = (values.connect ?? []).map(c => providerAddress(c, '--connect'))
+  const bootstrap = bootstrapAddrs(values.bootstrap)
+  for (const addr of connect) checkLookup(addr, bootstrap, '--connect')
   const limits = localLimits(values)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const bind = values.bind ?? '127.0.0.1'
@@ -59,7 +64,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const client = await clientInit(values, m => { logger.warn(m) })
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
-  const node = await createNode(key, [])
+  // with --bootstrap, any /p2p/<id>/ path's peer is looked up in the relay's DHT when it has no address
+  const node = await createNode(key, [], { services: bootstrap.length > 0 ? lookupServices('client') : undefined })
   const streamProtocol = values['stream-protocol']
   if (streamProtocol != null && !streamProtocol.startsWith('/')) throw new UsageError(`--stream-protocol must start with /, not ${streamProtocol}`)
   const host = await createHTTPHost({ libp2p: node, streamProtocol, ...client })
@@ -78,6 +84,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   }
   // the peers it serves must --allow this id: printed as proxy does
   logger.notice(`this peer: ${node.peerId.toString()} (the provider must --allow it)`, { peer: node.peerId.toString() })
+  await joinLookup(node, bootstrap, logger.warn)
   for (const addr of connect) await firstContact({ node, host }, addr, logger.warn)
   logger.print(`${local.url}p2p/`, { url: `${local.url}p2p/` })
 

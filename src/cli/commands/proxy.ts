@@ -19,6 +19,7 @@ import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../cl
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
+import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, checkLookup, joinLookup, lookupServices } from '../lookup.js'
 import { createNode, firstContact } from '../node.js'
 import { isRelayed, sentVia } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -30,13 +31,14 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   Serve http://127.0.0.1:PORT/ and forward every request to the provider's protocol; with --forward,
   a forward proxy (curl -x, HTTP(S)_PROXY) whose requests the provider's exit (serve --exit) performs.
   --forward             be a forward proxy (default port 8541)
-  --to MULTIADDR        the provider's address, ending in /p2p/<peer id>
+  --to MULTIADDR        the provider's address, ending in /p2p/<peer id> (a bare /p2p/<peer id> with --bootstrap)
   --protocol ID         the provider's protocol (as given to serve --protocol; default: its root)
   --port N              local port (default 8000; 0 picks a free one)
   --bind ADDRESS        local address (default 127.0.0.1)
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
+${LOOKUP_USAGE}
 ${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)
 ${COMMON_USAGE}`
@@ -59,6 +61,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     ...COMMON_OPTIONS,
     ...LOCAL_OPTIONS,
     ...CLIENT_OPTIONS,
+    ...LOOKUP_OPTIONS,
     to: { type: 'string' },
     protocol: { type: 'string' },
     port: { type: 'string' },
@@ -71,6 +74,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   if (values.help === true) { io.out(PROXY_USAGE); return 0 }
   if (values.to == null) throw new UsageError('proxy needs --to MULTIADDR')
   const to = providerAddress(values.to)
+  const bootstrap = bootstrapAddrs(values.bootstrap)
+  checkLookup(to, bootstrap, '--to')
   const forwarding = values.forward === true
   if (forwarding && values.protocol != null) throw new UsageError('--forward uses the exit protocol: no --protocol')
   // a forward proxy carries a browser's requests to every site, each with that site's Origin
@@ -84,7 +89,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   const client = await clientInit(values, m => { logger.warn(m) })
 
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
-  const node = await createNode(key, [])
+  const node = await createNode(key, [], { services: bootstrap.length > 0 ? lookupServices('client') : undefined })
   const host = await createHTTPHost({ libp2p: node, ...client })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the proxy with this machine's peer identity`)
@@ -103,7 +108,8 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   let local: LocalServer
   try {
     // through a relay, each request's line says whether it went relayed or direct (DCUtR)
-    const via = isRelayed(to) ? () => sentVia(node, peerIdFromString(peer)) : undefined
+    // (a provider found through a relay's DHT is likely behind a NAT too)
+    const via = isRelayed(to) || bootstrap.length > 0 ? () => sentVia(node, peerIdFromString(peer)) : undefined
     local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer, via), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, forwardProxy: forwarding, ...limits })
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {
@@ -119,7 +125,9 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // well-known map (public, no request reaches the upstream), which runs TLS and Peer ID Authentication,
   // so an untrusted certificate or another peer is reported now; there is no connection to keep.
   const native = isHTTPTransportAddress(to)
-  const contact = native || protocol == null ? firstContact({ node, host }, to, logger.warn) : Promise.resolve(true)
+  // the bootstrap peers first: a lookup of the provider's id needs them
+  const joined = joinLookup(node, bootstrap, logger.warn)
+  const contact = native || protocol == null ? joined.then(async () => await firstContact({ node, host }, to, logger.warn)) : Promise.resolve(true)
   void contact.then(async (reached) => {
     if (!reached) return
     try {

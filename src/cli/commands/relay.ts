@@ -1,6 +1,6 @@
 /**
  * `libp2phttp relay`: a self-hostable circuit relay v2 (hop) for providers behind NATs, with identify
- * and autonat for the peers that use it. Deny-by-default like `serve`: only allowed peers may reserve
+ * and autonat for the peers that use it, and a DHT in which consumers find providers by peer id (`--bootstrap`). Deny-by-default like `serve`: only allowed peers may reserve
  * a slot (anyone may dial a reserved peer through it: the provider's own allow-list decides who gets
  * served). Every relayed connection is limited in bytes and time; DCUtR lets the two ends go direct.
  *
@@ -12,6 +12,7 @@ import { UsageError } from '../../errors.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger } from '../log.js'
+import { lookupServices } from '../lookup.js'
 import { createNode } from '../node.js'
 import { allowList } from '../serve-plan.js'
 import { pasteAddr } from './serve.js'
@@ -27,6 +28,7 @@ export const DEFAULT_MAX_DURATION = 600
 export const RELAY_USAGE = `libp2phttp relay (--allow PEER… | --allow-any) [options]
   Relay connections to providers that cannot be reached directly (behind NATs): they reserve a slot
   here (serve --relay), consumers reach them through it, and both try to go direct (hole punching).
+  Consumers that know only a provider's peer id find it through this relay's DHT (--bootstrap).
   --listen MULTIADDR    listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)
   --allow PEER          a peer id that may reserve a slot, repeatable
   --allow-any           any peer may reserve (prints a warning)
@@ -77,7 +79,9 @@ export async function relay (argv: string[], io: CommandIO): Promise<number> {
           defaultDurationLimit: maxDuration * 1000
         }
       }),
-      autoNAT: autoNAT()
+      autoNAT: autoNAT(),
+      // the DHT that consumers' --bootstrap looks providers up in (serve --relay joins it)
+      ...lookupServices('server')
     }
   })
 
@@ -87,6 +91,7 @@ export async function relay (argv: string[], io: CommandIO): Promise<number> {
   if (allow === 'any') logger.warn('--allow-any: every peer that can reach this relay can reserve a slot and have its traffic relayed')
   io.out(`relaying for ${allow === 'any' ? 'any peer' : allow.map(String).join(', ')}: ${maxData} bytes and ${maxDuration} s per relayed connection`)
   io.out(`on the provider: libp2phttp serve --upstream URL --allow PEER --relay ${pasteAddr(addrs).toString()}`)
+  io.out(`on a consumer: libp2phttp proxy --to /p2p/<provider peer id> --bootstrap ${pasteAddr(addrs).toString()}`)
   node.addEventListener('connection:open', (evt) => {
     logger.info(`peer ${evt.detail.remotePeer.toString()} connected from ${evt.detail.remoteAddr.toString()}`)
   })

@@ -21,6 +21,7 @@ import { fileRefusal } from '../file-check.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
 import { CONFIG_EXCLUDES, kuboStreamAliases, planFromFile, planFromFlags } from '../serve-plan.js'
+import { lookupServices } from '../lookup.js'
 import { createNode } from '../node.js'
 import { RELAY_OPTIONS, RELAY_OPTIONS_USAGE, isRelayed, keepReserved, relayStartError, relaySpecs, servedVia, unreserved } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -105,7 +106,8 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
-  const node = await createNode(key, [...streams.map(String), ...relays.map(r => r.listen.toString())], { listenFrom })
+  // with relays, the node joins their DHT as a server: consumers find it by peer id (--bootstrap)
+  const node = await createNode(key, [...streams.map(String), ...relays.map(r => r.listen.toString())], { listenFrom, services: relays.length > 0 ? lookupServices('server') : undefined })
     .catch((err: Error) => { throw relayStartError(err, peerIdFromPrivateKey(key)) })
   const refused = unreserved(node, relays)
   if (refused.length > 0) {
@@ -171,6 +173,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     services.forEach((s, i) => {
       const command = `libp2phttp proxy --to ${relayed.toString()}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port ${CONSUMER_PORT + i}`
       logger.print(`on a consumer behind NAT (through the relay): ${command}`, { consumer: command, relayed: true })
+      // or by peer id alone, looked up in the relay's DHT
+      const lookup = `libp2phttp proxy --to /p2p/${node.peerId.toString()} --bootstrap ${relays[0].addr.toString()}${s.protocol == null ? '' : ` --protocol ${s.protocol}`} --port ${CONSUMER_PORT + i}`
+      logger.print(`or by peer id (the relay's DHT): ${lookup}`, { consumer: lookup, relayed: true })
     })
   }
   const stopReserving = keepReserved(node, relays, logger)
