@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { mkdir, open, readFile, stat } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -55,11 +56,16 @@ export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey,
   const unsafe = await fileRefusal(path, 'the key file')
   if (unsafe != null) throw new KeyFileError(path, unsafe)
   const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw new KeyFileError(path, `cannot write the key file ${path}: ${(err as Error).message}`, { cause: err })
+  })
+  // Written whole under a name of its own, then linked into place: another command started at the same
+  // moment with the same new key file (two commands pasted together) never reads half a key, and
+  // `link` never replaces a key that another process put there meanwhile
+  const partial = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.partial`
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-    // 'wx': never overwrite a key another process wrote meanwhile; the mode is set at creation, so the
-    // key is never readable by others, not even for an instant
-    const file = await open(path, 'wx', 0o600)
+    // the mode is set at creation, so the key is never readable by others, not even for an instant
+    const file = await open(partial, 'wx', 0o600)
     try {
       // by the descriptor, not the path: the path may name another file by now
       await file.chmod(0o600) // the umask may have narrowed it further; never wider
@@ -67,12 +73,15 @@ export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey,
     } finally {
       await file.close()
     }
+    await link(partial, path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       const raced = await readKey(path)
       if (raced != null) return { key: raced, created: false }
     }
     throw new KeyFileError(path, `cannot write the key file ${path}: ${(err as Error).message}`, { cause: err })
+  } finally {
+    await rm(partial, { force: true })
   }
   return { key, created: true }
 }

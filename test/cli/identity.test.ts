@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -26,6 +26,28 @@ describe('the key file', () => {
     const again = await loadOrCreateKey(path)
     expect(again.created).toBe(false)
     expect(peerIdFromPrivateKey(again.key).equals(peerIdFromPrivateKey(first.key))).toBe(true)
+  })
+
+  it('a command starting while another creates the key never reads half a key file', async () => {
+    for (let round = 0; round < 20; round++) {
+      const path = join(dir, `raced-${round}`, 'key')
+      const seen = new Set<number>()
+      let done = false
+      // what a second command would read at any moment: no file, or the whole key
+      const watch = (async () => {
+        while (!done) {
+          try { seen.add((await readFile(path)).length) } catch {}
+        }
+      })()
+      const [a, b] = await Promise.all([loadOrCreateKey(path), loadOrCreateKey(path)])
+      done = true
+      await watch
+      const size = (await readFile(path)).length
+      expect([...seen].filter(n => n !== size)).toEqual([])
+      expect([a, b].filter(r => r.created)).toHaveLength(1)
+      expect(peerIdFromPrivateKey(b.key).equals(peerIdFromPrivateKey(a.key))).toBe(true)
+      expect(await readdir(join(dir, `raced-${round}`))).toEqual(['key'])
+    }
   })
 
   it('is 0600 whatever the umask (set on the open descriptor)', async () => {
