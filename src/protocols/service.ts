@@ -11,10 +11,10 @@ import { InvalidTargetError, ProtocolNotFoundError } from '../errors.js'
 import { PING_PROTOCOL, sendPing } from './ping.js'
 import { Router } from '../server/router.js'
 import { protocolPath, targetKey, withPath } from '../client/target-path.js'
+import type { ClientFetchInit } from '../client/host-client.js'
 import type { FetchTarget } from '../client/target.js'
 import type { DiscoveryInit, ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
 import type { Handler } from '../server/handler.js'
-import type { FetchInit } from '../host.js'
 import type { MountOptions } from '../server/mount.js'
 import type { PingDeps, PingOptions } from './ping.js'
 import type { ProtocolMap } from './well-known.js'
@@ -48,7 +48,7 @@ export interface ProtocolFetchOptions {
 }
 
 /** Options of a {@link ProtocolClient}'s `fetch`: `host.fetch`'s, without the protocol selection. */
-export type ProtocolClientInit = Omit<FetchInit, 'protocol' | 'path'>
+export type ProtocolClientInit = ClientFetchInit
 
 /** A client bound to one protocol of one peer; paths are relative to the protocol's prefix. */
 export interface ProtocolClient {
@@ -118,9 +118,9 @@ export interface HostProtocols {
   ping: (target: FetchTarget, options?: PingOptions) => Promise<number>
 }
 
-/** The host's fetch and url, which protocol requests go through. */
+/** The client's fetch and url, which protocol requests go through once their path is resolved. */
 export interface HostFetching {
-  fetch: (target: FetchTarget, init?: FetchInit) => Promise<Response>
+  fetch: (target: FetchTarget, init?: ClientFetchInit) => Promise<Response>
   url: (target: FetchTarget) => Promise<string>
 }
 
@@ -168,7 +168,7 @@ export class ProtocolService implements HostProtocols {
    * @throws {InvalidTargetError} for `path` without `protocol`
    * @throws {ProtocolNotFoundError} when the peer's map does not list the protocol
    */
-  async fetch (target: FetchTarget, init: FetchInit): Promise<Response> {
+  async fetch (target: FetchTarget, init: ClientFetchInit & ProtocolFetchOptions): Promise<Response> {
     const { protocol, path, ...rest } = init
     if (protocol == null) {
       throw new InvalidTargetError('`path` in fetch options needs `protocol`; to fetch a path of a peer use the target { peer, path }')

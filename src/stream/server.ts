@@ -122,6 +122,8 @@ export interface StreamListener {
   close: () => Promise<void>
   /** Streams accepted and not yet closed. */
   readonly open: ReadonlySet<StreamSocket>
+  /** Resolves once no accepted stream is open (at once when none is). */
+  idle: () => Promise<void>
 }
 
 /**
@@ -135,6 +137,7 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
   server.on('clientError', onClientError)
   const open = new Set<StreamSocket>()
+  const idleWaiters: Array<() => void> = []
   const maxPerPeer = options.maxInboundStreams ?? 256
   const slots = new StreamSlots(maxPerPeer, options.maxInboundStreamsTotal ?? 4096)
   let closed = false
@@ -172,6 +175,9 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     socket.once('close', () => {
       open.delete(socket)
       slots.release(slot)
+      if (open.size === 0) {
+        for (const resolve of idleWaiters.splice(0)) resolve()
+      }
     })
     server.emit('connection', socket)
   }
@@ -193,6 +199,11 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
 
   return {
     open,
+    async idle () {
+      if (open.size > 0) {
+        await new Promise<void>(resolve => { idleWaiters.push(resolve) })
+      }
+    },
     async close () {
       if (closed) {
         return
