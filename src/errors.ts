@@ -30,7 +30,12 @@ export class NoLibp2pError extends LibP2PHTTPError {
   }
 }
 
-/** The peer could not be dialled, or it refused the `/http/1.1` protocol. */
+/**
+ * The server could not be reached: the peer could not be dialled (nor an address dialled to learn its
+ * peer id), a stream to it could not be opened or was not confirmed (optimistic negotiation), or a
+ * TCP/TLS connection to a native address failed. A peer that answers that it does not speak the
+ * protocol is a {@link ProtocolNotSupportedError} instead.
+ */
 export class DialError extends LibP2PHTTPError {
   /** The peer id (string form) or multiaddr that was dialled. */
   readonly target: string

@@ -8,9 +8,9 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { withHeader } from '../client.js'
+import { withHeader } from '../client/dispatcher.js'
 import { PeerAuthError, PeerAuthNotReplayableError, PeerAuthUnsupportedError, PeerMismatchError } from '../errors.js'
-import { LRUMap } from '../lru.js'
+import { LRUMap } from '../util/lru.js'
 import { ClientHandshake } from './handshake.js'
 import { formatAuthHeader, isPeerIdAuth } from './params.js'
 import type { HandshakeEnv, IssuedToken } from './handshake.js'

@@ -11,10 +11,11 @@ import { isIP } from 'node:net'
 import { InvalidAuthOptionsError } from '../errors.js'
 import { setAuthentication, setRemotePeer } from '../identity.js'
 import { StreamSocket } from '../stream/socket.js'
-import { isWellKnownPath } from '../well-known.js'
+import { isWellKnownPath } from '../protocols/well-known.js'
 import { ServerHandshake } from './handshake.js'
 import { isPeerIdAuth } from './params.js'
 import { parseDuration } from './tokens.js'
+import { rawResponse } from '../server/raw-response.js'
 import type { HandshakeEnv } from './handshake.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -44,7 +45,9 @@ export interface PeerIdAuthServerOptions {
    * sent one. Required for requests that do not arrive over TLS. Set it in production: without it the
    * server signs for whatever name a client (or a relay in the middle) sends as SNI.
    *
-   * @default over TLS, the TLS server name, or without SNI the IP address the connection arrived on
+   * @default in `createHTTPHost`, the names the listeners' certificate (`tls.cert`) covers; without a
+   * certificate (and in `createAuthGuards`), over TLS the TLS server name, or without SNI the IP address
+   * the connection arrived on
    */
   hostnames?: string[]
   /**
@@ -166,9 +169,8 @@ export interface AuthGuards {
   upgrade: UpgradeGuard
 }
 
-function answerOnSocket (socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
-  const lines = Object.entries({ ...headers, 'access-control-expose-headers': EXPOSED, connection: 'close', 'content-length': '0' }).map(([name, value]) => `${name}: ${value}\r\n`).join('')
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${lines}\r\n`, () => { socket.destroy() })
+function answerOnSocket (socket: Duplex, status: number, headers: Record<string, string> = {}): void {
+  socket.end(rawResponse(status, { ...headers, 'access-control-expose-headers': EXPOSED }), () => { socket.destroy() })
 }
 
 /**
@@ -230,7 +232,7 @@ export function createAuthGuards (init: AuthServerInit): AuthGuards {
   const upgrade: UpgradeGuard = (req, socket, next) => {
     const bound = hostnameOf(req, allowed)
     if ('refused' in bound) {
-      answerOnSocket(socket, 400, 'Bad Request')
+      answerOnSocket(socket, 400)
       return
     }
     handshake.respond(req.headers.authorization, bound.hostname).then((outcome) => {
@@ -240,9 +242,9 @@ export function createAuthGuards (init: AuthServerInit): AuthGuards {
         consumeAuthorization(req)
         next()
       } else if (outcome.type === 'challenge') {
-        answerOnSocket(socket, 401, 'Unauthorized', { 'www-authenticate': outcome.wwwAuthenticate })
+        answerOnSocket(socket, 401, { 'www-authenticate': outcome.wwwAuthenticate })
       } else {
-        answerOnSocket(socket, 400, 'Bad Request')
+        answerOnSocket(socket, 400)
       }
     }, () => { socket.destroy() })
   }

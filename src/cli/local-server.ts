@@ -7,9 +7,9 @@
  */
 import { createServer } from 'node:http'
 import { ListenError } from '../errors.js'
-import { nodeServerOptions, refuseMalformed, resolveServerLimits } from '../limits.js'
+import { nodeServerOptions, refuseMalformed, resolveServerLimits } from '../server/limits.js'
 import { integer, milliseconds } from './args.js'
-import type { ServerLimits } from '../limits.js'
+import type { ServerLimits } from '../server/limits.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'

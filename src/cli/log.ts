@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { originalUrl } from '../original-url.js'
+import { originalUrl } from '../server/original-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** How a command logs. */

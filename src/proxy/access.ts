@@ -6,6 +6,7 @@
  * @module
  */
 import { remotePeer } from '../identity.js'
+import { proxyStatus } from './headers.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
@@ -37,7 +38,7 @@ export function allowPeers<L extends (req: IncomingMessage, res: ServerResponse)
     if (why == null) return listener(req, res)
     // the request body is not read: the connection (one stream) closes after the answer
     res.statusCode = 403
-    res.setHeader('proxy-status', `${pseudonym}; error=http_request_denied; details=${JSON.stringify(why)}`)
+    res.setHeader('proxy-status', proxyStatus(pseudonym, { error: 'http_request_denied', details: why }))
     res.setHeader('content-type', 'text/plain; charset=utf-8')
     res.end(`Forbidden: ${why}\n`)
     return undefined

@@ -8,7 +8,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { peerOfURL } from '../addressing.js'
+import { peerOfURL } from '../addr/addressing.js'
 import { ProtocolNotFoundError } from '../errors.js'
 import { hostRefusal, originRefusal } from './host-check.js'
 import { classify, fail, failUpgrade, proxyTo } from './upstream.js'
@@ -16,7 +16,7 @@ import type { HostCheckOptions } from './host-check.js'
 import type { ProxyError, ProxyHandler, ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
 import type { Dispatcher } from 'undici'
-import type { FetchTarget } from '../target.js'
+import type { FetchTarget } from '../client/target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** Options for {@link forwardToPeer}. */

@@ -15,11 +15,13 @@ import { createServer } from 'node:http'
 import { isIP, connect as netConnect } from 'node:net'
 import { Agent, buildConnector } from 'undici'
 import { EgressDeniedError } from '../errors.js'
-import { LRUMap } from '../lru.js'
+import { LRUMap } from '../util/lru.js'
 import { accessRefusal } from './access.js'
 import { egressPolicy } from './egress.js'
 import { splice } from './splice.js'
 import { classify, fail, proxyTo } from './upstream.js'
+import { proxyStatus } from './headers.js'
+import { rawResponse } from '../server/raw-response.js'
 import type { AccessOptions } from './access.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -120,7 +122,7 @@ export function createExit (options: ExitOptions): Server {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const start = performance.now()
     const refuse = (status: number, error: string, detail: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\nProxy-Status: ${pseudonym}; error=${error}; details=${JSON.stringify(detail)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      socket.end(rawResponse(status, { 'Proxy-Status': proxyStatus(pseudonym, { error, details: detail }) }))
       options.onTunnel?.({ req, status, bytes: 0, ms: Math.round(performance.now() - start) })
     }
     socket.on('error', () => {})

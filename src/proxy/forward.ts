@@ -7,13 +7,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
 import { forwardToPeer } from './consumer.js'
 import { CONNECT_UPGRADE, EXIT_PROTOCOL } from './exit.js'
 import { splice } from './splice.js'
 import { classify } from './upstream.js'
+import { proxyStatus } from './headers.js'
+import { rawResponse } from '../server/raw-response.js'
 import type { HTTPHost } from '../host.js'
-import type { FetchTarget } from '../target.js'
+import type { FetchTarget } from '../client/target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
@@ -112,20 +113,20 @@ export function forwardProxy (host: HTTPHost, target: FetchTarget, options: Forw
     tunnels.add(socket)
     socket.on('error', () => {})
     socket.once('close', () => { tunnels.delete(socket); controller.abort() })
-    const answer = (status: number, proxyStatus: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nProxy-Status: ${proxyStatus}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    const answer = (status: number, statusValue: string): void => {
+      socket.end(rawResponse(status, { 'Proxy-Status': statusValue }))
       options.onTunnel?.({ req, status, bytes: 0, ms: Math.round(performance.now() - start) })
     }
     const refuse = (err: unknown): void => {
       const { status, error } = classify(err)
-      answer(status, `${pseudonym}; error=${error}; details=${JSON.stringify((err as Error).message)}`)
+      answer(status, proxyStatus(pseudonym, { error, details: (err as Error).message }))
     }
     forward.resolve().then(async (base) => {
       const url = new URL(base)
       const result = await upgradeThrough(host.dispatcher, url.origin, `${url.pathname.replace(/\/$/, '')}/connect/${req.url ?? ''}`, controller.signal)
       if ('status' in result) {
         // the exit refused (403 for a destination its policy forbids): its status and Proxy-Status come through
-        answer(result.status, `${result.proxyStatus == null ? '' : `${result.proxyStatus}, `}${pseudonym}; received-status=${result.status}`)
+        answer(result.status, proxyStatus(pseudonym, { receivedStatus: result.status }, result.proxyStatus))
         return
       }
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fieldValue } from '../server/raw-response.js'
 
 /** The header that carries the authenticated caller's peer id to an upstream. */
 export const PEER_ID_HEADER = 'x-libp2p-peer-id'
@@ -70,4 +71,25 @@ export function appendVia (existing: string | undefined, pseudonym: string): str
 /** Whether `via` already lists `pseudonym`: the request came round to this proxy again (a loop). */
 export function isLoop (via: string | undefined, pseudonym: string): boolean {
   return via?.split(',').some(hop => hop.trim().split(/\s+/)[1] === pseudonym) ?? false
+}
+
+/** The parameters of one `Proxy-Status` entry (RFC 9209 §2.1). */
+export interface ProxyStatusParams {
+  /** The error type (RFC 9209 §2.3), e.g. `destination_ip_prohibited`. */
+  error?: string
+  /** Free text for a person; sent as a quoted string. */
+  details?: string
+  /** The status this proxy received from the next hop. */
+  receivedStatus?: number
+}
+
+/**
+ * The `Proxy-Status` value this proxy adds: `<pseudonym>; error=…; details="…"; received-status=…`,
+ * after the entries of the hops behind it (`before`, as received). CR and LF become spaces: the
+ * pseudonym is configured and the details come from error messages, and on a raw socket either could
+ * otherwise end the header section.
+ */
+export function proxyStatus (pseudonym: string, params: ProxyStatusParams, before?: string): string {
+  const entry = `${pseudonym}${params.error == null ? '' : `; error=${params.error}`}${params.details == null ? '' : `; details=${JSON.stringify(params.details)}`}${params.receivedStatus == null ? '' : `; received-status=${params.receivedStatus}`}`
+  return fieldValue(before == null ? entry : `${before}, ${entry}`)
 }

@@ -15,8 +15,9 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
 import { remotePeer } from '../identity.js'
-import { pathBelow } from '../request-checks.js'
-import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader } from './headers.js'
+import { pathBelow } from '../server/request-checks.js'
+import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader, proxyStatus } from './headers.js'
+import { rawResponse } from '../server/raw-response.js'
 import { splice } from './splice.js'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -139,7 +140,7 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
     return
   }
   res.statusCode = status
-  res.setHeader('proxy-status', `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`)
+  res.setHeader('proxy-status', proxyStatus(pseudonym, { error, details: detail }))
   res.setHeader('content-type', 'text/plain; charset=utf-8')
   res.end(`${STATUS_CODES[status] ?? 'Error'}: ${error}\n`)
 }
@@ -147,8 +148,7 @@ export function fail (res: ServerResponse, pseudonym: string, status: number, er
 /** @internal Answer a failed upgrade on its raw socket (Node has detached it from its HTTP machinery). */
 export function failUpgrade (socket: Duplex, pseudonym: string, status: number, error: ProxyError, detail?: string): void {
   const body = `${STATUS_CODES[status] ?? 'Error'}: ${error}\n`
-  const proxyStatus = `${pseudonym}; error=${error}${detail == null ? '' : `; details=${JSON.stringify(detail)}`}`
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nProxy-Status: ${proxyStatus.replace(/[\r\n]/g, ' ')}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  socket.end(rawResponse(status, { 'Proxy-Status': proxyStatus(pseudonym, { error, details: detail }), 'Content-Type': 'text/plain; charset=utf-8' }, body))
 }
 
 /** A Node `upgrade` listener: `(req, socket, head)`. */

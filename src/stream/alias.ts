@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseRequestTarget } from '../mount.js'
+import { parseRequestTarget } from '../server/mount.js'
 
 /** A stream protocol id answered with HTTP/1.1 for one mount (see {@link HTTPHostInit.streamAliases}). */
 export interface StreamAlias {

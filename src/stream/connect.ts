@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { peerOfURL } from '../addressing.js'
+import { peerOfURL } from '../addr/addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
 import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
 import { relayLimitCheck } from './relay-limit.js'

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { STATUS_CODES } from 'node:http'
 import { relayLimitCheck } from './relay-limit.js'
 import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
+import { rawResponse } from '../server/raw-response.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { StreamSocketInit } from './socket.js'
 import type { Server, ServerResponse } from 'node:http'
@@ -84,7 +84,7 @@ function onClientError (err: Error & { code?: string }, socket: Duplex): void {
   }
   if (socket.writable && (res == null || !res.headersSent)) {
     const status = NODE_ERROR_STATUS[err.code ?? ''] ?? 400
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`)
+    socket.write(rawResponse(status))
   }
   socket.destroy(err)
 }
@@ -93,7 +93,7 @@ function onClientError (err: Error & { code?: string }, socket: Duplex): void {
 const BUSY_HEADROOM = 64
 
 const BUSY_BODY = 'too many concurrent streams\n'
-const BUSY_RESPONSE = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${BUSY_BODY.length}\r\n\r\n${BUSY_BODY}`
+const BUSY_RESPONSE = rawResponse(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' }, BUSY_BODY)
 
 /**
  * Answer a stream over the concurrency limits without parsing its request: a `503` (RFC 9110 §15.6.4)
@@ -118,10 +118,12 @@ const BUSY_GRACE_MS = 5000
 
 /** A running stream listener. */
 export interface StreamListener {
-  /** Unregister the protocol and reset the streams still open. Idempotent. */
+  /** Unregister the protocols, so new streams are no longer accepted; open streams carry on (see `idle`). Idempotent. */
   close: () => Promise<void>
   /** Streams accepted and not yet closed. */
   readonly open: ReadonlySet<StreamSocket>
+  /** Resolves once no accepted stream is open (at once when none is). */
+  idle: () => Promise<void>
 }
 
 /**
@@ -135,6 +137,7 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
   server.on('clientError', onClientError)
   const open = new Set<StreamSocket>()
+  const idleWaiters: Array<() => void> = []
   const maxPerPeer = options.maxInboundStreams ?? 256
   const slots = new StreamSlots(maxPerPeer, options.maxInboundStreamsTotal ?? 4096)
   let closed = false
@@ -172,6 +175,9 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
     socket.once('close', () => {
       open.delete(socket)
       slots.release(slot)
+      if (open.size === 0) {
+        for (const resolve of idleWaiters.splice(0)) resolve()
+      }
     })
     server.emit('connection', socket)
   }
@@ -193,6 +199,11 @@ export async function listenOnStreams (registrar: StreamRegistrar, server: Serve
 
   return {
     open,
+    async idle () {
+      if (open.size > 0) {
+        await new Promise<void>(resolve => { idleWaiters.push(resolve) })
+      }
+    },
     async close () {
       if (closed) {
         return

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PING_PROTOCOL, PingError, ProtocolNotFoundError } from '../../src/index.js'
-import { withPath } from '../../src/target-path.js'
+import { withPath } from '../../src/client/target-path.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { createRawServer, jsonAt } from '../helpers/raw-server.js'
 import { transports, usePeersOver } from '../helpers/transports.js'

@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from '../../errors.js'
-import { isHTTPTransportAddress } from '../../addressing.js'
+import { isHTTPTransportAddress } from '../../addr/addressing.js'
 import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'

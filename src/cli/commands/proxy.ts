@@ -6,7 +6,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { isHTTPTransportAddress } from '../../addressing.js'
+import { isHTTPTransportAddress } from '../../addr/addressing.js'
 import { UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { forwardToPeer } from '../../proxy/consumer.js'

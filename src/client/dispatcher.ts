@@ -1,0 +1,307 @@
+/**
+ * The client side: one undici `Agent` whose `connect` opens `/http/1.1` streams for peer origins and
+ * TCP/TLS sockets (the native HTTP transport) for everything else.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
+import { peerOfURL } from '../addr/addressing.js'
+import { DialError, InsecureHTTPError, InvalidTargetError } from '../errors.js'
+import { headersDeadline } from './headers-deadline.js'
+import { LRUMap } from '../util/lru.js'
+import { createStreamConnector } from '../stream/connect.js'
+import type { ProtocolNotSupportedError, ResponseError } from '../errors.js'
+import type { StreamOpener } from '../stream/connect.js'
+import type { ConnectionOptions } from 'node:tls'
+
+/** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
+export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
+
+/** Options for {@link createDispatcher}. */
+export interface DispatcherOptions {
+  /**
+   * Requests in flight to one peer over `/http/1.1` streams; more wait in a queue. Each request is one
+   * stream, and libp2p peers accept 32 inbound streams per protocol by default (a `createHTTPHost`
+   * peer accepts `maxInboundStreams`, 256): raise it for peers known to take more.
+   *
+   * @default 32
+   */
+  maxStreamsPerPeer?: number
+  /**
+   * Called each time a request to a peer has to wait because `maxStreamsPerPeer` requests to it are in
+   * flight, with the peer's `http://<peer>` origin: a caller can tell its users why a request is slow.
+   */
+  onQueued?: (origin: string) => void
+  /**
+   * Upper bound on dialling a peer and negotiating `/http/1.1` (or opening a TCP/TLS connection for the
+   * native transport), in milliseconds.
+   *
+   * @default 10000
+   */
+  connectTimeout?: number
+  /**
+   * How `/http/1.1` is negotiated on each new libp2p stream. `'optimistic'` (the default) sends the
+   * protocol proposal in the same frame as the request, saving a round trip per request, once the first
+   * stream on a connection has confirmed that the peer speaks `/http/1.1`; a peer that refuses it fails
+   * the request with {@link ProtocolNotSupportedError} before anything of it is processed. `'full'`
+   * waits for the confirmation on every stream, as libp2p's `newStream` does. Streams on relayed
+   * connections, and on nodes with stream middleware for `/http/1.1` (`libp2p.use`), are always
+   * negotiated in full.
+   *
+   * @default 'optimistic'
+   */
+  streamNegotiation?: 'optimistic' | 'full'
+  /**
+   * The libp2p protocol id of the streams opened for requests: plain HTTP/1.1 on each, as on
+   * `/http/1.1`. Another id reaches peers that carry HTTP on their own protocol: a Kubo
+   * `ipfs p2p listen --allow-custom-protocol /http …` provider (Kubo's p2p HTTP proxy convention).
+   *
+   * @default '/http/1.1'
+   */
+  streamProtocol?: string
+  /**
+   * Limits on the responses the client reads, for both transports (undici's `Pool` options). A server
+   * that breaks one fails the request with a typed {@link ResponseError}.
+   *
+   * @default { headersTimeout: 300000, bodyTimeout: 300000, maxHeaderSize: 16384 }
+   */
+  client?: ClientLimits
+  /**
+   * TLS settings for the native HTTP transport. Node's default trust store applies; a self-signed
+   * server is trusted only when its certificate (or CA) is given here as `ca`.
+   */
+  clientTLS?: ClientTLSOptions
+}
+
+/** Limits on responses; see {@link DispatcherOptions.client}. */
+export interface ClientLimits {
+  /**
+   * How long to wait for the final response's headers once the request is sent, in ms; interim 1xx
+   * responses do not extend it. `0` waits forever.
+   */
+  headersTimeout?: number
+  /** How long the response body may go without a byte arriving, in ms; `0` waits forever. */
+  bodyTimeout?: number
+  /** The most bytes the response status line and headers may take. */
+  maxHeaderSize?: number
+  /**
+   * The most bytes a `host.fetch` response body may yield, after `Content-Encoding` is decoded (see
+   * `FetchInit.maxBodySize`, which overrides it per request). Not applied to `host.dispatcher`.
+   *
+   * @default Infinity
+   */
+  maxBodySize?: number
+}
+
+/** The connect timeout when none is given, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000
+
+/** A `/tls/sni/<name>/http` endpoint: TCP to `connectHost`, `servername` as TLS server name and `Host`. */
+export interface SNIRoute {
+  connectHost: string
+  servername: string
+}
+
+const SNI_SUFFIX = '.sni.invalid'
+
+/**
+ * URL hostnames for `/tls/sni/<name>/http` addresses. Such an address is reached at one host while
+ * presenting another name, which a URL cannot say. Each (connect host, name) pair gets a hostname of its
+ * own, `<hash>.sni.invalid`, that the connector turns back into the pair and an interceptor turns into
+ * the `Host` header and TLS server name. A pair never changes what an ordinary URL reaches (a redirect
+ * cannot re-point `https://example.com`), and `.invalid` never resolves should the hostname leak.
+ */
+export class SNIRoutes {
+  /** Bounded: however many addresses peers send us to, least recently used first out. */
+  readonly #routes: LRUMap<string, SNIRoute>
+
+  constructor (max = 1024) {
+    this.#routes = new LRUMap(max)
+  }
+
+  /** The URL hostname that stands for `route`. */
+  hostnameFor (route: SNIRoute): string {
+    const hostname = `${createHash('sha256').update(`${route.connectHost}\n${route.servername}`).digest('hex').slice(0, 32)}${SNI_SUFFIX}`
+    this.#routes.set(hostname, route)
+    return hostname
+  }
+
+  /** The route a hostname stands for; `null` for a forgotten one, `undefined` for any other hostname. */
+  lookup (hostname: string): SNIRoute | null | undefined {
+    if (!hostname.endsWith(SNI_SUFFIX)) {
+      return undefined
+    }
+    return this.#routes.get(hostname) ?? null
+  }
+}
+
+/**
+ * `headers` (in any shape undici takes: an object, a flat array, an iterable of pairs) with `name`
+ * set to `value`, replacing every earlier value of it.
+ */
+export function withHeader (headers: unknown, name: string, value: string): Record<string, string | string[]> | string[] {
+  const lower = name.toLowerCase()
+  if (headers != null && typeof headers === 'object' && !Array.isArray(headers) && Symbol.iterator in headers) {
+    // a Map, a Headers, any iterable of [name, value]
+    headers = [...(headers as Iterable<[string, string]>)]
+  }
+  if (Array.isArray(headers)) {
+    // flat [name, value, …] (undici.request) or [[name, value], …]
+    const flat: string[] = headers.flatMap((entry: unknown) => Array.isArray(entry) ? entry.map(String) : [String(entry)])
+    const out: string[] = []
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i].toLowerCase() !== lower) out.push(flat[i], flat[i + 1])
+    }
+    return [...out, lower, value]
+  }
+  const out: Record<string, string | string[]> = {}
+  for (const [key, v] of Object.entries((headers ?? {}) as Record<string, string | string[]>)) {
+    if (key.toLowerCase() !== lower) out[key] = v
+  }
+  out[lower] = value
+  return out
+}
+
+/** Sets `Host` and the TLS server name for requests to `<hash>.sni.invalid` origins. */
+export function sniHostHeaders (routes: SNIRoutes): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const origin = options.origin == null ? undefined : new URL(options.origin)
+    const route = origin == null ? undefined : routes.lookup(origin.hostname)
+    if (origin == null || route == null) {
+      return dispatch(options, handler)
+    }
+    const host = origin.port === '' ? route.servername : `${route.servername}:${origin.port}`
+    return dispatch({ ...options, servername: route.servername, headers: withHeader(options.headers, 'host', host) } as Dispatcher.DispatchOptions, handler)
+  }
+}
+
+/** Build the dispatcher: undici's HTTP/1.1 client on libp2p streams for peer origins, undici's own sockets otherwise. */
+/** What the dispatcher consults per connection. */
+export interface DispatcherState {
+  /** Routes of `/tls/sni/<name>/http` addresses. */
+  sni?: SNIRoutes
+  /**
+   * Whether a plain `http:` origin may be connected to: the caller named it, or `insecureAllowHTTP`.
+   * Anything else (a redirect from an HTTPS server) is refused, so a redirect cannot downgrade a
+   * request to plaintext. Default: all allowed.
+   */
+  allowPlain?: (origin: string) => boolean
+}
+
+export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
+  const sni = state.sni ?? new SNIRoutes()
+  const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT })
+  const socketConnect: buildConnector.connector = (opts, callback) => {
+    const origin = `${opts.protocol}//${opts.host}`
+    if (opts.protocol === 'http:' && state.allowPlain?.(origin) === false) {
+      callback(new InsecureHTTPError(`${origin} (not requested by the caller; a redirect?)`), null)
+      return
+    }
+    const route = sni.lookup(opts.hostname)
+    if (route === null) {
+      callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
+      return
+    }
+    // a failed connect (refused, timed out, an untrusted certificate) is a DialError like a failed libp2p dial
+    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, (err, socket) => {
+      if (err != null) {
+        callback(new DialError(origin, `could not connect to ${origin}: ${err.message}`, { cause: err }), null)
+      } else {
+        callback(null, socket)
+      }
+    })
+  }
+  const streamConnect = createStreamConnector(opener, socketConnect, options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
+  const limits = {
+    headersTimeout: options.client?.headersTimeout ?? 300_000,
+    bodyTimeout: options.client?.bodyTimeout ?? 300_000,
+    maxHeaderSize: options.client?.maxHeaderSize ?? 16_384
+  }
+  const dispatcher = new PeerDispatcher(
+    (origin) => new Pool(origin, {
+      ...limits,
+      connect: streamConnect,
+      // One request per stream (libp2p+HTTP spec): keep-alive off, which also makes undici send
+      // `Connection: close`.
+      pipelining: 0,
+      connections: options.maxStreamsPerPeer ?? 32
+    }),
+    new Agent({ ...limits, connect: socketConnect }),
+    options.onQueued
+  )
+  // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
+  return dispatcher.compose(headersDeadline(limits.headersTimeout))
+}
+
+/**
+ * Peer origins to one `Pool` each, everything else to an `Agent`. Not an `Agent` for peers: undici's
+ * Agent closes an origin's pool as soon as it has no connection, which with one request per stream is
+ * after every request, so each request paid for a new pool. Pools live in an LRU of 1024 peers.
+ */
+class PeerDispatcher extends Dispatcher {
+  // Not #private fields: compose() wraps the dispatcher in a Proxy, through which methods are called.
+  private readonly peers = new LRUMap<string, Pool>(1024, (_origin, pool) => { pool.close().catch(() => {}) })
+  private readonly newPool: (origin: string) => Pool
+  private readonly agent: Agent
+  private readonly onQueued: ((origin: string) => void) | undefined
+
+  constructor (newPool: (origin: string) => Pool, agent: Agent, onQueued?: (origin: string) => void) {
+    super()
+    this.newPool = newPool
+    this.agent = agent
+    this.onQueued = onQueued
+  }
+
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = typeof options.origin === 'string' ? options.origin : options.origin?.toString() ?? ''
+    if (peerOfURL(origin) == null) {
+      return this.agent.dispatch(options, handler)
+    }
+    const key = new URL(origin).origin
+    let pool = this.peers.get(key)
+    if (pool == null || pool.closed || pool.destroyed) {
+      pool = this.newPool(key)
+      this.peers.set(key, pool)
+      const opened = pool
+      // undici reconnects for a request that was aborted while its socket closed, finds it aborted, and
+      // leaves the new stream idle for good. A connection with nothing to do is closed with its pool
+      // (the next request makes a new one), as undici's Agent would close an unused pool.
+      opened.on('connect', () => {
+        setImmediate(() => {
+          const stats = opened.stats
+          if (stats.running === 0 && stats.pending === 0 && stats.queued === 0 && !opened.closed) {
+            if (this.peers.get(key) === opened) this.peers.delete(key)
+            opened.close().catch(() => {})
+          }
+        })
+      })
+    }
+    const free = pool.dispatch(options, handler)
+    // the pool's own queue holds requests no stream could be opened for (all its connections busy)
+    if (this.onQueued != null && pool.stats.queued > 0) this.onQueued(key)
+    return free
+  }
+
+  override close (): Promise<void>
+  override close (callback: () => void): void
+  override close (callback?: () => void): Promise<void> | undefined {
+    const done = Promise.all([this.agent.close(), ...[...this.peers.values()].map(async pool => { await pool.close() })]).then(() => {})
+    if (callback == null) return done
+    done.then(callback, callback)
+  }
+
+  override destroy (): Promise<void>
+  override destroy (err: Error | null): Promise<void>
+  override destroy (callback: () => void): void
+  override destroy (err: Error | null, callback: () => void): void
+  override destroy (errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | undefined {
+    const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null
+    const done = Promise.all([this.agent.destroy(err), ...[...this.peers.values()].map(async pool => { await pool.destroy(err) })]).then(() => {})
+    const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
+    if (cb == null) return done
+    done.then(cb, cb)
+  }
+}
+
+

@@ -1,0 +1,90 @@
+/**
+ * The body `host.fetch` hands out: decoded (fetch's way) or as sent, and bounded.
+ *
+ * undici's `fetch` decodes every `Content-Encoding` it knows (gzip, deflate, br, zstd) and has no option
+ * to stop: a 260 KB gzip bomb becomes 256 MiB. To get the bytes as sent, an interceptor hides
+ * `Content-Encoding` from fetch for the final response (fetch then has nothing to decode) and the
+ * `Response` is given its header back. The bound counts what the `Response` body yields, after decoding
+ * when there is any, and cancels the body past it (the request is aborted, its stream reset).
+ *
+ * @module
+ */
+import { Headers as UndiciHeaders, Response as UndiciResponse } from 'undici'
+import { ResponseBodyTooLargeError } from '../errors.js'
+import { ForwardingHandler } from './forwarding-handler.js'
+import type { Dispatcher } from 'undici'
+
+/** Hides `Content-Encoding` of final responses from the handler, telling `seen` what it was. */
+class HideContentEncoding extends ForwardingHandler {
+  readonly #seen: (value: string | string[] | undefined) => void
+
+  constructor (inner: Dispatcher.DispatchHandler, seen: (value: string | string[] | undefined) => void) {
+    super(inner)
+    this.#seen = seen
+  }
+
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+    if (statusCode >= 200) {
+      // undici gives header names in lower case
+      const { 'content-encoding': coding, ...rest } = headers
+      this.#seen(coding)
+      if (coding != null) headers = rest
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
+  }
+}
+
+/**
+ * For one fetch that wants the body as sent: compose {@link KeepContentEncoding.interceptor} into its
+ * dispatcher, and pass the `Response` through {@link KeepContentEncoding.headers} to restore the header.
+ */
+export class KeepContentEncoding {
+  /** The last final response's `Content-Encoding` (after redirects, the one that reached the caller). */
+  #value: string | string[] | undefined
+
+  readonly interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
+    dispatch(options, new HideContentEncoding(handler, (value) => { this.#value = value }))
+
+  /** `response`'s headers with `Content-Encoding` put back, or `undefined` when there was none. */
+  headers (response: Response): Headers | undefined {
+    if (this.#value == null) {
+      return undefined
+    }
+    const headers = new UndiciHeaders(response.headers as never)
+    for (const value of Array.isArray(this.#value) ? this.#value : [this.#value]) {
+      headers.append('content-encoding', value)
+    }
+    return headers as unknown as Headers
+  }
+}
+
+/** `body` erroring with {@link ResponseBodyTooLargeError} once it has yielded more than `max` bytes; cancelling it then. */
+export function boundedBody (body: ReadableStream<Uint8Array>, max: number): ReadableStream<Uint8Array> {
+  let seen = 0
+  return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform (chunk, controller) {
+      seen += chunk.byteLength
+      if (seen > max) {
+        // erroring the transform cancels `body`: fetch aborts the request, decoding stops
+        controller.error(new ResponseBodyTooLargeError(max))
+        return
+      }
+      controller.enqueue(chunk)
+    }
+  }))
+}
+
+/**
+ * `response` with other headers and/or body. Fetch's responses are immutable, so a new one is built
+ * around the same body stream; `url` and `redirected` are carried over, as the caller reads them.
+ */
+export function rebuildResponse (response: Response, changes: { headers?: Headers, body?: ReadableStream<Uint8Array> }): Response {
+  const rebuilt = new UndiciResponse((changes.body ?? response.body) as never, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: (changes.headers ?? response.headers) as never
+  }) as unknown as Response
+  Object.defineProperty(rebuilt, 'url', { value: response.url })
+  Object.defineProperty(rebuilt, 'redirected', { value: response.redirected })
+  return rebuilt
+}

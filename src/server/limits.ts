@@ -1,0 +1,199 @@
+/**
+ * The server's limits on what a peer may send: Node's own (header size, headers and request timeouts,
+ * idle streams) set from one options object, the request body limit Node does not have, and the few
+ * request checks llhttp leaves to the server.
+ *
+ * @module
+ */
+import { InvalidLimitError, RequestBodyTooLargeError } from '../errors.js'
+import { admitRequest } from './request-checks.js'
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
+
+/** Limits of the HTTP/1.1 server, for streams and native listeners alike. */
+export interface ServerLimits {
+  /**
+   * How long a peer may take to send the complete request headers, in ms (a slowloris that keeps a
+   * stream open with partial headers gets a `408` and the stream is closed). `0` disables.
+   *
+   * @default 60000
+   */
+  headersTimeout?: number
+  /**
+   * How long a peer may take to send the whole request, body included, in ms (`408`). `0` disables.
+   *
+   * @default 300000
+   */
+  requestTimeout?: number
+  /**
+   * The most bytes the request line and headers may take; more gets `431`.
+   *
+   * @default 16384
+   */
+  maxHeaderSize?: number
+  /**
+   * A stream (or native connection) on which no byte moves either way for this long is closed, in ms
+   * (a peer that stopped reading our response). `0` disables.
+   *
+   * @default 300000
+   */
+  idleTimeout?: number
+  /**
+   * The most bytes a request body may have. A larger `Content-Length` gets `413` before the handler
+   * runs; a chunked body that grows past it gets `413` (or, when the handler has already answered, a
+   * closed stream) and the rest is discarded.
+   *
+   * @default Infinity
+   */
+  maxRequestBodySize?: number
+}
+
+/** {@link ServerLimits} with every default filled in. */
+export type ResolvedServerLimits = Required<ServerLimits>
+
+function check (name: string, value: number | undefined, allowInfinity = false): void {
+  if (value == null) return
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw new InvalidLimitError(`server.${name} must be a number ≥ 0${allowInfinity ? ' (or Infinity)' : ''}, not ${String(value)}`)
+  }
+}
+
+/**
+ * The limits with their defaults.
+ *
+ * @throws {InvalidLimitError} for a negative or NaN value, or a `headersTimeout` longer than the
+ * `requestTimeout` it is part of (Node refuses that); the default `headersTimeout` shrinks to fit a
+ * shorter `requestTimeout`
+ */
+export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerLimits {
+  check('headersTimeout', limits.headersTimeout)
+  check('requestTimeout', limits.requestTimeout)
+  check('maxHeaderSize', limits.maxHeaderSize)
+  check('idleTimeout', limits.idleTimeout)
+  check('maxRequestBodySize', limits.maxRequestBodySize, true)
+  const requestTimeout = limits.requestTimeout ?? 300_000
+  const headersTimeout = limits.headersTimeout ?? (requestTimeout > 0 ? Math.min(60_000, requestTimeout) : 60_000)
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    throw new InvalidLimitError(`server.headersTimeout (${headersTimeout}) cannot be longer than server.requestTimeout (${requestTimeout}): the headers are part of the request`)
+  }
+  return {
+    headersTimeout,
+    requestTimeout,
+    maxHeaderSize: limits.maxHeaderSize ?? 16_384,
+    idleTimeout: limits.idleTimeout ?? 300_000,
+    maxRequestBodySize: limits.maxRequestBodySize ?? Infinity
+  }
+}
+
+/**
+ * Whether `req` declares a body over `max` (`Content-Length`): checked before `100 Continue` is sent, so
+ * a client is never invited to upload what will be refused.
+ */
+export function declaresTooLarge (req: IncomingMessage, max: number): boolean {
+  const declared = req.headers['content-length']
+  return Number.isFinite(max) && declared != null && Number(declared) > max
+}
+
+/** Node's default `connectionsCheckingInterval`. */
+const NODE_CHECKING_INTERVAL = 30_000
+
+/**
+ * `http.createServer` options for the limits. Node checks the headers and request timeouts only every
+ * `connectionsCheckingInterval` (30 s by default), which would let a slowloris outlive a short
+ * `headersTimeout` by up to that much: the interval follows the shortest timeout.
+ */
+export function nodeServerOptions (limits: ResolvedServerLimits): Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'maxHeaderSize' | 'connectionsCheckingInterval'> {
+  const timeouts = [limits.headersTimeout, limits.requestTimeout].filter(t => t > 0)
+  const interval = timeouts.length === 0 ? NODE_CHECKING_INTERVAL : Math.floor(Math.min(...timeouts) / 4)
+  return {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    maxHeaderSize: limits.maxHeaderSize,
+    connectionsCheckingInterval: Math.min(NODE_CHECKING_INTERVAL, Math.max(50, interval))
+  }
+}
+
+/**
+ * Enforce `max` on the request body before the handler sees it. A declared `Content-Length` over the
+ * limit is answered at once (RFC 9110 §15.5.14) and `true` is returned: the handler must not run. A
+ * chunked body is counted as Node's parser delivers it; past the limit the rest is dropped and the
+ * request answered `413` (or the response cut off, if the handler has started it).
+ */
+export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max: number): boolean {
+  if (!Number.isFinite(max)) {
+    return false
+  }
+  if (declaresTooLarge(req, max)) {
+    tooLarge(req, res, max)
+    return true
+  }
+  if (req.headers['transfer-encoding'] == null) {
+    // no body, or one whose Content-Length (checked by Node's parser) is within the limit
+    return false
+  }
+  let seen = 0
+  let refused = false
+  const push = req.push.bind(req)
+  req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk != null && !refused) {
+      seen += (chunk as Buffer).length
+      if (seen > max) {
+        refused = true
+        tooLarge(req, res, max)
+      }
+    }
+    if (refused) {
+      // Node's parser keeps delivering what is already buffered; none of it reaches the handler
+      return false
+    }
+    return push(chunk, encoding)
+  }
+  return false
+}
+
+function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void {
+  // A handler that writes after our answer must not crash the process with ERR_STREAM_WRITE_AFTER_END.
+  res.on('error', () => {})
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  // `Connection: close`: the rest of the body is not read, so the connection cannot carry another request
+  refuse(res, 413, `request body larger than ${max} bytes\n`)
+  // A handler reading the body must see it fail, not wait forever for an end that will not come. Once
+  // the 413 is out: the error is one the stream socket closes gracefully on, so the answer arrives.
+  res.once('finish', () => { if (!req.complete) req.destroy(new RequestBodyTooLargeError(max)) })
+}
+
+/**
+ * Answer what Node's parser accepts but this server must not: returns `true` when the request was
+ * answered (or dropped) here and the handler must not run.
+ *
+ * - A second request on a connection that carries one (`oneRequest`, a `/http/1.1` stream, where clients
+ *   SHOULD NOT pipeline): dropped unanswered. Node would run the handler and then discard its answer,
+ *   because the first response closes the stream; not running it spares the side effects.
+ * - The checks of {@link admitRequest} (two `Host` fields, HTTP/2.0, request targets that are not
+ *   origin-form or have dot segments, except on a `forwardProxy`): answered with their status.
+ */
+export function refuseMalformed (req: IncomingMessage, res: ServerResponse, { oneRequest = false, forwardProxy = false }: { oneRequest?: boolean, forwardProxy?: boolean } = {}): boolean {
+  if (oneRequest) {
+    if (answered.has(req.socket)) {
+      req.resume()
+      return true
+    }
+    answered.add(req.socket)
+  }
+  const fault = admitRequest(req, forwardProxy)
+  if (fault != null) {
+    refuse(res, fault.status, fault.reason)
+    return true
+  }
+  return false
+}
+
+/** Sockets (streams) that have had their one request. */
+const answered = new WeakSet<object>()
+
+function refuse (res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
