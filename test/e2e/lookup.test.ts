@@ -76,5 +76,9 @@ describe('lookup by peer id through the relay\'s DHT (--bootstrap)', () => {
     const r = await runCLI(['proxy', '--key', consumerKey, '--to', `/p2p/${providerId}`, '--port', '0'])
     expect(r.code).toBe(2)
     expect(r.err.join('\n')).toMatch(/a bare peer id is looked up through a relay's DHT: add --bootstrap/)
+    // fetch too, rather than libp2p's dial error
+    const f = await runCLI(['fetch', `/p2p/${providerId}/http-path/x`])
+    expect(f.code).toBe(2)
+    expect(f.err.join('\n')).toMatch(/^libp2phttp fetch: URL \/p2p\/\S+: a bare peer id is looked up through a relay's DHT: add --bootstrap/)
   })
 })

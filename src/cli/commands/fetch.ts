@@ -9,14 +9,16 @@ import { readFile } from 'node:fs/promises'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 import { LibP2PHTTPError, UsageError } from '../../errors.js'
 import { createHTTPHost } from '../../host.js'
 import { MAX_TIMER_MS, integer, noPositionals, parse } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
 import { KEY_ENV, keyPath, readKey } from '../identity.js'
-import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, joinLookup, lookupServices } from '../lookup.js'
+import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, checkLookup, joinLookup, lookupServices } from '../lookup.js'
 import { createNode } from '../node.js'
 import type { CommandIO } from './io.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Writable } from 'node:stream'
 
 /** `fetch`'s exit codes: curl's where curl has one for the same failure. */
@@ -131,6 +133,8 @@ export async function fetchCommand (argv: string[], io: CommandIO, output: Writa
   if (named && key == null) throw new UsageError(`no key file at ${keyPath(values.key, io.env)} (create one with libp2phttp id)`)
   const client = await clientInit(values, m => { io.err(`libp2phttp fetch: ${m}`) })
   const bootstrap = bootstrapAddrs(values.bootstrap)
+  const target = peerAddressOf(url)
+  if (target != null) checkLookup(target, bootstrap, 'URL')
   const node = await createNode(key ?? await generateKeyPair('Ed25519'), [], { services: bootstrap.length > 0 ? lookupServices('client') : undefined })
   const host = await createHTTPHost({ libp2p: node, ...client })
   const deadline = maxTime > 0 ? AbortSignal.timeout(maxTime * 1000) : undefined
@@ -183,6 +187,16 @@ export function failureMessage (err: unknown, exit: number, limits: { maxTime: n
   if (code === 'ERR_RESPONSE_BODY_TOO_LARGE') return `the body is larger than --max-filesize ${limits.maxFilesize} bytes; the rest was not written${suffix}`
   if (code === 'ERR_INSECURE_HTTP') return `a plain-HTTP multiaddr (…/http) is refused (the libp2p+HTTP spec forbids plaintext); use …/tls/http, a peer's stream address (…/tcp/N/p2p/<peer>), or an http:// URL${suffix}`
   return `${describeFailure(err)}${suffix}`
+}
+
+/** The multiaddr a `multiaddr:` URL reaches (without its `/http-path`), or `undefined` for another URL or one that does not parse (host.fetch then says why). */
+function peerAddressOf (url: string): Multiaddr | undefined {
+  if (!url.startsWith('multiaddr:')) return undefined
+  try {
+    return multiaddr(url.slice('multiaddr:'.length).split('/http-path/')[0])
+  } catch {
+    return undefined
+  }
 }
 
 async function readAll (stream: NodeJS.ReadableStream): Promise<Buffer> {
