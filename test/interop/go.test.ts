@@ -16,10 +16,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { authenticationOf, invalidEntriesOf, originalUrl, remotePeer, serverPeer, transportOf } from '../../src/index.js'
+import { invalidEntriesOf, originalUrl, remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
+import { createAuthenticatingPeer } from './our-auth-peer.js'
 import { goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
 import type { GoAnswer, GoPeer } from './go-peer.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -144,13 +145,7 @@ suite('go-libp2p v0.52.0 (p2p/http) interop', () => {
     go = await startGoPeer(binary, { cert: caPath, key: join(dir, 'key.pem'), ca: caPath, try443: true })
     ours = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert } })
     ours.host.serve(ourRoutes)
-    oursAuth = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert }, auth: { server: { tokenTTL: '1h' } } })
-    oursAuth.host.serve((req, res) => {
-      let body = ''
-      req.setEncoding('utf8').on('data', (chunk: string) => { body += chunk }).on('end', () => {
-        res.end(`hello ${remotePeer(req)?.toString() ?? '?'} ${req.method ?? ''} ${JSON.stringify(body)} ${authenticationOf(req) ?? 'none'}`)
-      })
-    })
+    oursAuth = await createAuthenticatingPeer(cert)
     ours.host.handle('/kv/1', (req, res) => { res.end(JSON.stringify({ url: req.url, original: originalUrl(req), peer: remotePeer(req)?.toString() })) })
   }, 11 * 60_000)
 

@@ -20,10 +20,11 @@ import { base36 } from 'multiformats/bases/base36'
 import { WebSocket } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
-import { authenticationOf, remotePeer, serverPeer, transportOf } from '../../src/index.js'
+import { remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
+import { createAuthenticatingPeer } from './our-auth-peer.js'
 import { LIBP2P_HTTP_VERSION, NODE_VERSION, libp2pHTTPMissing, startLibp2pHTTPPeer } from './libp2p-http-peer.js'
 import type { JSAnswer, JSPeer } from './libp2p-http-peer.js'
 import type { Peer } from '../helpers/nodes.js'
@@ -112,13 +113,7 @@ suite(`@libp2p/http ${LIBP2P_HTTP_VERSION} (as published, Node ${NODE_VERSION}) 
     ours = await createPeer({ clientTLS: { ca: cert.cert } })
     ours.host.serve(ourRoutes)
     ours.host.handle('/kv/1.0.0', (req, res) => { res.end(`kv ${req.url ?? ''}`) })
-    oursAuth = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, clientTLS: { ca: cert.cert }, auth: { server: { tokenTTL: '1h' } } })
-    oursAuth.host.serve((req, res) => {
-      let body = ''
-      req.setEncoding('utf8').on('data', (chunk: string) => { body += chunk }).on('end', () => {
-        res.end(`hello ${remotePeer(req)?.toString() ?? '?'} ${req.method ?? ''} ${JSON.stringify(body)} ${authenticationOf(req) ?? 'none'}`)
-      })
-    })
+    oursAuth = await createAuthenticatingPeer(cert)
   }, 6 * 60_000)
 
   afterAll(async () => {
