@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { proxyTo } from '../../src/proxy/upstream.js'
 import { hasDotSegment, originForm, pathBelow } from '../../src/server/request-checks.js'
@@ -15,6 +16,16 @@ describe('hasDotSegment', () => {
 
   it.each(['/', '/a', '/a/b/', '/..a', '/a..', '/a/.b', '/a/b.', '/...', '/.../a', '/%2e%2e%2e', '/a;..', '/a%2e%2e'])('%s has none', (path) => {
     expect(hasDotSegment(path)).toBe(false)
+  })
+
+  it('agrees with the rule read segment by segment, on any path made of the characters that matter', () => {
+    // the rule as the module comment states it: split at every separator, drop `;` parameters, decode `%2e`
+    const bySegment = (path: string): boolean => path.split(/\/|\\|%2f|%5c/i).some((segment) => {
+      const name = segment.split(/;|%3b/i, 1)[0].replace(/%2e/gi, '.')
+      return name === '.' || name === '..'
+    })
+    const piece = fc.constantFrom('/', '\\', '.', '%2e', '%2E', '%2f', '%2F', '%5c', '%5C', ';', '%3b', '%3B', 'a', '%', '2', 'e')
+    fc.assert(fc.property(fc.array(piece, { maxLength: 12 }).map(p => p.join('')), (path) => hasDotSegment(path) === bySegment(path)), { numRuns: 20_000 })
   })
 })
 
