@@ -59,7 +59,7 @@ export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher'> & {
   maxBodySize?: number
 }
 
-/** The options of `createHTTPHost` the client reads (see `HTTPHostInit` for each). */
+/** The options of `createHTTPHost` the client reads (see `HTTPHostOptions` for each). */
 export interface HostClientInit extends DispatcherOptions {
   insecureAllowHTTP?: boolean
   preferNativeHTTP?: boolean
@@ -166,7 +166,7 @@ export class HostClient {
     }
     const maxBodySize = init.maxBodySize ?? this.#init.client?.maxBodySize ?? Infinity
     if (!(maxBodySize >= 0)) {
-      throw new InvalidLimitError(`maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
+      throw new InvalidLimitError('maxBodySize', `maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
     }
     let route: Route | undefined
     let hops: string[] = []
@@ -253,7 +253,7 @@ export class HostClient {
 
   #requireAuthClient (): AuthClient {
     if (this.#authClient == null) {
-      throw new InvalidAuthOptionsError('auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
+      throw new InvalidAuthOptionsError('auth', 'auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
     }
     return this.#authClient
   }
