@@ -326,7 +326,13 @@ export class RedirectRefusedError extends LibP2PHTTPError {
  * stream errors with undici's `TypeError('terminated')` whose `cause` is this error.
  */
 export class ResponseError extends LibP2PHTTPError {
-  /** What undici (or its parser) reported, e.g. `HPE_INVALID_STATUS`, `UND_ERR_BODY_TIMEOUT`. */
+  /**
+   * The code of the failure underneath, when there was one: undici's (`UND_ERR_BODY_TIMEOUT`,
+   * `UND_ERR_SOCKET`) or its parser's (`HPE_INVALID_STATUS`), else one of ours: `HPE` for a parser
+   * error undici gave no code, `INVALID_STATUS` for a status outside 100–599 (llhttp takes any three
+   * digits). `undefined` when this library detected the failure itself (`client.headersTimeout` running
+   * out past interim responses, `maxBodySize`).
+   */
   readonly reason: string | undefined
 
   constructor (code: string, message: string, reason?: string, options?: { cause?: unknown }) {

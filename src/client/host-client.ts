@@ -60,7 +60,7 @@ export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher'> & {
 }
 
 /** The options of `createHTTPHost` the client reads (see `HTTPHostOptions` for each). */
-export interface HostClientInit extends DispatcherOptions {
+export interface HostClientOptions extends DispatcherOptions {
   insecureAllowHTTP?: boolean
   preferNativeHTTP?: boolean
   resolveTxt?: TxtResolver
@@ -71,7 +71,7 @@ export interface HostClientInit extends DispatcherOptions {
 export class HostClient {
   /** Peer origins over streams, native origins over TLS, `multiaddr:` Locations followed. */
   readonly dispatcher: Dispatcher
-  readonly #init: HostClientInit
+  readonly #init: HostClientOptions
   readonly #routes = new RouteMemory()
   /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
   readonly #sniAgent: Dispatcher
@@ -79,7 +79,7 @@ export class HostClient {
   readonly #authClient: AuthClient | undefined
   #closed = false
 
-  constructor (node: StreamDialer | undefined, init: HostClientInit, authClient: AuthClient | undefined) {
+  constructor (node: StreamDialer | undefined, init: HostClientOptions, authClient: AuthClient | undefined) {
     this.#init = init
     this.#authClient = authClient
     const opener = new StreamOpener({

@@ -46,7 +46,7 @@ export interface DiscoveryOptions {
    * The most bytes of a peer's protocol map that are read; a larger map fails with
    * `ERR_WELL_KNOWN_TOO_LARGE`.
    *
-   * @default 8192 ({@link WELL_KNOWN_MAX_BYTES})
+   * @default 8192
    */
   maxBytes?: number
 }
