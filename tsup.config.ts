@@ -2,8 +2,13 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig([
   {
+    // ESM only, as js-libp2p: its packages are ESM only, so a CJS build could load only through Node's
+    // require(esm) anyway, and that loads this ESM build directly: one copy, no dual-package hazard
+    // (docs/decisions.md, issue 17). Class names kept: errors' `name` and their cross-copy `instanceof`
+    // read them.
     entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
+    format: ['esm'],
+    keepNames: true,
     dts: true,
     sourcemap: true,
     clean: true,

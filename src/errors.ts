@@ -4,7 +4,20 @@
  * @module
  */
 
-/** Base class: every libp2phttp error has a stable string `code`. */
+/**
+ * The brand every libp2phttp error carries, in the global symbol registry so that two copies of the
+ * package (an ESM and a CJS build, two versions in one `node_modules`) recognise each other's errors:
+ * undici marks its errors the same way (`Symbol.for('undici.error.UND_ERR')`).
+ */
+const BRAND = Symbol.for('libp2phttp.error')
+
+/**
+ * Base class: every libp2phttp error has a stable string `code`.
+ *
+ * `instanceof` works across copies of the package: `err instanceof DialError` holds for a `DialError`
+ * thrown by another copy, decided by the brand and the class names along the error's prototype chain
+ * (which are also its `name`s). {@link isLibP2PHTTPError} asks only for the brand.
+ */
 export class LibP2PHTTPError extends Error {
   /** Stable, machine-readable identifier of the failure. */
   readonly code: string
@@ -14,6 +27,45 @@ export class LibP2PHTTPError extends Error {
     this.code = code
     this.name = new.target.name
   }
+
+  static {
+    // on the prototype, not on each error: not enumerable, not copied by `{ ...err }`, not in JSON
+    Object.defineProperty(this.prototype, BRAND, { value: true })
+  }
+
+  /** `instanceof` for errors of this copy, and for branded errors of another copy with this class's name in their class chain. */
+  static override [Symbol.hasInstance] (value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) {
+      return true
+    }
+    if (!isLibP2PHTTPError(value)) {
+      return false
+    }
+    for (let proto: object | null = Object.getPrototypeOf(value); proto != null; proto = Object.getPrototypeOf(proto)) {
+      if (Object.hasOwn(proto, 'constructor') && (proto as { constructor: { name?: unknown } }).constructor.name === this.name) {
+        return true
+      }
+      if (Object.hasOwn(proto, BRAND)) {
+        return false // the base class's prototype: nothing above it is ours
+      }
+    }
+    return false
+  }
+}
+
+/**
+ * Whether `err` is an error raised by libp2phttp, by any copy of the package (see {@link LibP2PHTTPError}).
+ * Match on its `code` then.
+ *
+ * @example
+ * ```ts
+ * try { await host.fetch(target) } catch (err) {
+ *   if (isLibP2PHTTPError(err) && err.code === 'ERR_DIAL_FAILED') { … }
+ * }
+ * ```
+ */
+export function isLibP2PHTTPError (err: unknown): err is LibP2PHTTPError {
+  return typeof err === 'object' && err !== null && (err as { [BRAND]?: unknown })[BRAND] === true
 }
 
 /** The fetch target could not be understood (bad `multiaddr:` URI, unknown target type, bad `/http-path`). */
@@ -274,7 +326,13 @@ export class RedirectRefusedError extends LibP2PHTTPError {
  * stream errors with undici's `TypeError('terminated')` whose `cause` is this error.
  */
 export class ResponseError extends LibP2PHTTPError {
-  /** What undici (or its parser) reported, e.g. `HPE_INVALID_STATUS`, `UND_ERR_BODY_TIMEOUT`. */
+  /**
+   * The code of the failure underneath, when there was one: undici's (`UND_ERR_BODY_TIMEOUT`,
+   * `UND_ERR_SOCKET`) or its parser's (`HPE_INVALID_STATUS`), else one of ours: `HPE` for a parser
+   * error undici gave no code, `INVALID_STATUS` for a status outside 100–599 (llhttp takes any three
+   * digits). `undefined` when this library detected the failure itself (`client.headersTimeout` running
+   * out past interim responses, `maxBodySize`).
+   */
   readonly reason: string | undefined
 
   constructor (code: string, message: string, reason?: string, options?: { cause?: unknown }) {
@@ -391,10 +449,28 @@ export class PeerAuthNotReplayableError extends LibP2PHTTPError {
   }
 }
 
+/**
+ * An option cannot be used: of `createHTTPHost` (checked when the host is made, before anything
+ * listens), of a call (`host.fetch`'s `maxBodySize`, `host.protocols`' `timeout`), or of a public
+ * function (`proxyTo`'s upstream, `createExit`'s `allowEgress`). `option` names it as written
+ * (`server.idleTimeout`, `allowEgress[1]`). Limits and `auth` options have subclasses with codes of
+ * their own ({@link InvalidLimitError}, {@link InvalidAuthOptionsError}); catch this class for all.
+ */
+export class InvalidOptionError extends LibP2PHTTPError {
+  /** The option, as a path from the options object given (`discovery.cacheSize`). */
+  readonly option: string
+
+  /** `code` is for subclasses. */
+  constructor (option: string, message: string, options?: { cause?: unknown }, code = 'ERR_INVALID_OPTION') {
+    super(code, message, options)
+    this.option = option
+  }
+}
+
 /** The `auth` options of `createHTTPHost` cannot be used (no private key, a key that is not the node's, a bad duration). */
-export class InvalidAuthOptionsError extends LibP2PHTTPError {
-  constructor (message: string) {
-    super('ERR_INVALID_AUTH_OPTIONS', message)
+export class InvalidAuthOptionsError extends InvalidOptionError {
+  constructor (option: string, message: string, options?: { cause?: unknown }) {
+    super(option, message, options, 'ERR_INVALID_AUTH_OPTIONS')
   }
 }
 
@@ -410,9 +486,9 @@ export class RequestBodyTooLargeError extends LibP2PHTTPError {
 }
 
 /** A limit or timeout option is not a usable value (negative, NaN, or inconsistent with another). */
-export class InvalidLimitError extends LibP2PHTTPError {
-  constructor (message: string) {
-    super('ERR_INVALID_LIMIT', message)
+export class InvalidLimitError extends InvalidOptionError {
+  constructor (option: string, message: string) {
+    super(option, message, undefined, 'ERR_INVALID_LIMIT')
   }
 }
 

@@ -10,9 +10,9 @@ import { AuthClient } from './auth/client.js'
 import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards } from './auth/server.js'
 import { HostClient } from './client/host-client.js'
+import { checkHostOptions } from './options.js'
 import { listenNative } from './server/native.js'
 import { RequestPipeline } from './server/pipeline.js'
-import { resolveServerLimits } from './server/limits.js'
 import { ProtocolService } from './protocols/service.js'
 import { HTTP_STREAM_PROTOCOL, listenOnStreams } from './stream/server.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
@@ -22,7 +22,7 @@ import type { FetchTarget } from './client/target.js'
 import type { TxtResolver } from './addr/dnsaddr.js'
 import type { ProtocolsOptions, SetProtocolsOptions } from './protocols/discovery.js'
 import type { PingOptions } from './protocols/ping.js'
-import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, ProtocolsInit } from './protocols/service.js'
+import type { HostProtocols, ProtocolClient, ProtocolFetchOptions, HostProtocolsOptions } from './protocols/service.js'
 import type { ProtocolMap } from './protocols/well-known.js'
 import type { Handler } from './server/handler.js'
 import type { ServerLimits } from './server/limits.js'
@@ -45,7 +45,7 @@ export interface Libp2pLike extends StreamRegistrar, StreamDialer {
 }
 
 /** Options for {@link createHTTPHost}. */
-export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
+export interface HTTPHostOptions extends DispatcherOptions, HostProtocolsOptions {
   /** A js-libp2p node: enables HTTP over `/http/1.1` streams, both serving and fetching. */
   libp2p?: Libp2pLike
   /**
@@ -138,6 +138,13 @@ export interface HTTPHostInit extends DispatcherOptions, ProtocolsInit {
   auth?: PeerIdAuthOptions
 }
 
+/**
+ * @deprecated The name before issue 17's naming rule (`…Init` only for the WHATWG `RequestInit` family);
+ * not exported from the package. Kept for code on other branches that imports it from this module.
+ * @internal
+ */
+export type HTTPHostInit = HTTPHostOptions
+
 /** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it), and a peer's protocol to fetch within. */
 export type FetchInit = ClientFetchInit & ProtocolFetchOptions
 
@@ -207,7 +214,7 @@ export interface HTTPHost extends HostProtocols {
 class Host implements HTTPHost {
   readonly dispatcher: Dispatcher
   readonly #libp2p: Libp2pLike | undefined
-  readonly #init: HTTPHostInit
+  readonly #init: HTTPHostOptions
   readonly #pipeline: RequestPipeline
   readonly #client: HostClient
   readonly #protocols: ProtocolService
@@ -215,7 +222,8 @@ class Host implements HTTPHost {
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
 
-  constructor (init: HTTPHostInit) {
+  constructor (init: HTTPHostOptions) {
+    const limits = checkHostOptions(init)
     this.#init = init
     this.#libp2p = init.libp2p
     const privateKey = identityKey(init.libp2p, init.auth)
@@ -228,7 +236,7 @@ class Host implements HTTPHost {
     this.dispatcher = this.#client.dispatcher
     this.#protocols = new ProtocolService(this.#client, init)
     this.#pipeline = new RequestPipeline({
-      limits: resolveServerLimits(init.server),
+      limits,
       router: this.#protocols.router,
       authGuard,
       streamAliases: init.streamAliases,
@@ -335,8 +343,14 @@ class Host implements HTTPHost {
  * host.serve((req, res) => { res.end(`hello ${remotePeer(req)}`) })
  * const res = await host.fetch(`multiaddr:${addr}/http-path/hello`)
  * ```
+ *
+ * @throws {InvalidOptionError} for an option that cannot work, naming it in `option`, before anything
+ * listens: `InvalidLimitError` (`ERR_INVALID_LIMIT`) for a number, `InvalidAuthOptionsError`
+ * (`ERR_INVALID_AUTH_OPTIONS`) for `auth`, `ERR_INVALID_OPTION` for the rest
+ * @throws {InvalidListenAddressError} for a listen address that cannot be served
+ * @throws {ListenError} when a listener cannot be opened
  */
-export async function createHTTPHost (init: HTTPHostInit = {}): Promise<HTTPHost> {
+export async function createHTTPHost (init: HTTPHostOptions = {}): Promise<HTTPHost> {
   const host = new Host(init)
   await host.start()
   return host

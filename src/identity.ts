@@ -5,25 +5,45 @@
  *
  * @module
  */
-import { StreamSocket } from './stream/socket.js'
 import type { TransportChoice } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
 import type { IncomingMessage } from 'node:http'
 
-const requestPeers = new WeakMap<object, PeerId>()
-const responsePeers = new WeakMap<object, PeerId>()
+// What is known about a request, a response or a stream socket is kept on the object itself under keys
+// in the global symbol registry, not in a WeakMap of this module: a handler may call `remotePeer` from
+// another copy of the package (its ESM build beside a CJS one, two versions) than the host that served
+// the request, and must get the same answer. The properties are not enumerable.
+const REMOTE_PEER = Symbol.for('libp2phttp.remotePeer')
+const SERVER_PEER = Symbol.for('libp2phttp.serverPeer')
+const TRANSPORT = Symbol.for('libp2phttp.transport')
+const AUTHENTICATION = Symbol.for('libp2phttp.authentication')
+/** Set on a stream socket (`StreamSocket`): the peer at the other end of its libp2p connection. */
+export const STREAM_PEER = Symbol.for('libp2phttp.streamPeer')
+
+function record (target: object, key: symbol, value: unknown): void {
+  Object.defineProperty(target, key, { value, configurable: true, enumerable: false, writable: false })
+}
+
+function recorded<T> (target: unknown, key: symbol): T | undefined {
+  return target != null && typeof target === 'object' ? (target as Record<symbol, T | undefined>)[key] : undefined
+}
+
+/** The peer of the `/http/1.1` stream a request came on, when it came on one (by any copy of the package). */
+function streamPeerOf (req: object): PeerId | undefined {
+  return recorded<PeerId>((req as { socket?: unknown }).socket, STREAM_PEER)
+}
 
 /** @internal Record the authenticated client of a request object (a WHATWG `Request` made for a fetch-style handler). */
 export function setRemotePeer (request: object, peer: PeerId | undefined): void {
   if (peer != null) {
-    requestPeers.set(request, peer)
+    record(request, REMOTE_PEER, peer)
   }
 }
 
 /** @internal Record the authenticated server of a response. */
 export function setServerPeer (response: object, peer: PeerId | undefined): void {
   if (peer != null) {
-    responsePeers.set(response, peer)
+    record(response, SERVER_PEER, peer)
   }
 }
 
@@ -32,7 +52,8 @@ export function setServerPeer (response: object, peer: PeerId | undefined): void
  * authenticated (a plain HTTPS request).
  *
  * Accepts Node's `IncomingMessage` (Express and Fastify pass it as `req`, Koa as `ctx.req`) and the
- * WHATWG `Request` given to fetch-style handlers (Hono: `c.req.raw`).
+ * WHATWG `Request` given to fetch-style handlers (Hono: `c.req.raw`). Works on requests served by
+ * another copy of the package too.
  *
  * @example
  * ```ts
@@ -40,28 +61,22 @@ export function setServerPeer (response: object, peer: PeerId | undefined): void
  * ```
  */
 export function remotePeer (req: IncomingMessage | Request): PeerId | undefined {
-  const known = requestPeers.get(req)
-  if (known != null) {
-    return known
-  }
-  const socket = (req as { socket?: unknown }).socket
-  return socket instanceof StreamSocket ? socket.remotePeer : undefined
+  return recorded<PeerId>(req, REMOTE_PEER) ?? streamPeerOf(req)
 }
 
 /**
  * The authenticated PeerId of the server that sent `res` (a `Response` returned by `host.fetch`), or
  * `undefined` when the server was not authenticated. Over `/http/1.1` streams the connection's
  * security handshake authenticates the server; after redirects it is the peer that sent the final response.
+ * Works on responses fetched by another copy of the package too.
  */
 export function serverPeer (res: Response): PeerId | undefined {
-  return responsePeers.get(res)
+  return recorded<PeerId>(res, SERVER_PEER)
 }
-
-const responseTransports = new WeakMap<object, TransportChoice>()
 
 /** @internal Record how a response was fetched. */
 export function setTransport (response: object, choice: TransportChoice): void {
-  responseTransports.set(response, choice)
+  record(response, TRANSPORT, choice)
 }
 
 /**
@@ -69,17 +84,15 @@ export function setTransport (response: object, choice: TransportChoice): void {
  * After a redirect it describes the hop that produced the final response.
  */
 export function transportOf (res: Response): TransportChoice | undefined {
-  return responseTransports.get(res)
+  return recorded<TransportChoice>(res, TRANSPORT)
 }
 
 /** How the peer behind a request was authenticated (see {@link authenticationOf}). */
 export type Authentication = 'libp2p-connection' | 'peer-id-auth' | 'peer-id-auth-token'
 
-const requestAuthentications = new WeakMap<object, Authentication>()
-
 /** @internal Record how the client of a request was authenticated by Peer ID Authentication. */
 export function setAuthentication (request: object, how: Authentication): void {
-  requestAuthentications.set(request, how)
+  record(request, AUTHENTICATION, how)
 }
 
 /**
@@ -90,10 +103,5 @@ export function setAuthentication (request: object, how: Authentication): void {
  * run, so that nothing downstream can replay it.
  */
 export function authenticationOf (req: IncomingMessage | Request): Authentication | undefined {
-  const known = requestAuthentications.get(req)
-  if (known != null) {
-    return known
-  }
-  const socket = (req as { socket?: unknown }).socket
-  return socket instanceof StreamSocket ? 'libp2p-connection' : undefined
+  return recorded<Authentication>(req, AUTHENTICATION) ?? (streamPeerOf(req) != null ? 'libp2p-connection' : undefined)
 }

@@ -23,7 +23,7 @@ type Controller = Dispatcher.DispatchController
 type Headers = Record<string, string | string[]>
 
 /** Options of the client side of Peer ID Authentication. */
-export interface AuthClientInit extends Partial<HandshakeEnv> {
+export interface AuthClientOptions extends Partial<HandshakeEnv> {
   /** The client's identity key. */
   privateKey: PrivateKey
   /**
@@ -74,10 +74,10 @@ export class TokenCache {
 /** One host's client: its key and its tokens. */
 export class AuthClient {
   readonly tokens: TokenCache
-  readonly #init: AuthClientInit
+  readonly #init: AuthClientOptions
   readonly #env: HandshakeEnv
 
-  constructor (init: AuthClientInit) {
+  constructor (init: AuthClientOptions) {
     this.#init = init
     this.#env = { now: init.now ?? Date.now, randomBytes: init.randomBytes ?? ((n) => new Uint8Array(randomBytes(n))) }
     this.tokens = new TokenCache(init.maxTokens, this.#env.now)

@@ -79,7 +79,7 @@ function rfc3339 (ms: number): string {
 }
 
 /** Options of {@link ServerHandshake}. */
-export interface ServerHandshakeInit extends HandshakeEnv {
+export interface ServerHandshakeOptions extends HandshakeEnv {
   /** The server's identity key. */
   privateKey: PrivateKey
   /** HMAC keys for `opaque` and `bearer`: the first seals, every one opens (rotation). */
@@ -105,11 +105,11 @@ export type ServerOutcome =
 
 /** The server side, stateless: everything it must remember travels in HMAC-sealed `opaque` and `bearer`. */
 export class ServerHandshake {
-  readonly #init: ServerHandshakeInit
+  readonly #init: ServerHandshakeOptions
   readonly #publicKeyBytes: Uint8Array
   readonly #publicKey: string
 
-  constructor (init: ServerHandshakeInit) {
+  constructor (init: ServerHandshakeOptions) {
     if (init.hmacKeys.length === 0) {
       throw new TypeError('at least one HMAC key is needed')
     }
@@ -239,7 +239,7 @@ export class ServerHandshake {
 }
 
 /** Options of {@link ClientHandshake}. */
-export interface ClientHandshakeInit extends HandshakeEnv {
+export interface ClientHandshakeOptions extends HandshakeEnv {
   /** The client's identity key. */
   privateKey: PrivateKey
   /** What the signatures bind: the `Host` the requests carry. */
@@ -260,7 +260,7 @@ export interface IssuedToken {
  * server's `WWW-Authenticate`, {@link finish} with its `Authentication-Info`.
  */
 export class ClientHandshake {
-  readonly #init: ClientHandshakeInit
+  readonly #init: ClientHandshakeOptions
   readonly #publicKeyBytes: Uint8Array
   readonly #publicKey: string
   #challengeServer: string | undefined
@@ -269,7 +269,7 @@ export class ClientHandshake {
   /** The server's peer id once its signature has verified. */
   serverPeer: PeerId | undefined
 
-  constructor (init: ClientHandshakeInit) {
+  constructor (init: ClientHandshakeOptions) {
     this.#init = init
     this.#publicKeyBytes = publicKeyToProtobuf(init.privateKey.publicKey)
     this.#publicKey = toBase64url(this.#publicKeyBytes)

@@ -45,10 +45,10 @@ function keyOfNode (libp2p: unknown): PrivateKey | undefined {
 export function identityKey (libp2p: { peerId: PeerId } | undefined, auth: PeerIdAuthOptions | undefined): PrivateKey | undefined {
   const key = auth?.privateKey ?? keyOfNode(libp2p)
   if (key != null && libp2p != null && !peerIdFromPrivateKey(key).equals(libp2p.peerId)) {
-    throw new InvalidAuthOptionsError(`auth.privateKey is the key of ${peerIdFromPrivateKey(key).toString()}, not of the libp2p node ${libp2p.peerId.toString()}`)
+    throw new InvalidAuthOptionsError('auth.privateKey', `auth.privateKey is the key of ${peerIdFromPrivateKey(key).toString()}, not of the libp2p node ${libp2p.peerId.toString()}`)
   }
   if (key == null && auth?.server != null) {
-    throw new InvalidAuthOptionsError('auth.server needs the host\'s private key: pass auth.privateKey, or a js-libp2p node')
+    throw new InvalidAuthOptionsError('auth.privateKey', 'auth.server needs the host\'s private key: pass auth.privateKey, or a js-libp2p node')
   }
   return key
 }

@@ -58,10 +58,14 @@ export interface PeerIdAuthServerOptions {
   expires?: boolean
 }
 
-/** The full server configuration: the options plus the identity key and, for tests, the clock and randomness. */
-export interface AuthServerInit extends PeerIdAuthServerOptions, Partial<HandshakeEnv> {
+/** Options of {@link withPeerIdAuth}: the server options and the key the server proves itself with. */
+export interface WithPeerIdAuthOptions extends PeerIdAuthServerOptions {
+  /** The server's identity key: clients verify its signature, and learn its peer id. */
   privateKey: PrivateKey
 }
+
+/** The full server configuration: {@link WithPeerIdAuthOptions} and, for tests, the clock and randomness. */
+export interface AuthServerOptions extends WithPeerIdAuthOptions, Partial<HandshakeEnv> {}
 
 /** Answers one request: `next` runs only for an authenticated client. */
 export type AuthGuard = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
@@ -71,7 +75,7 @@ const EXPOSED = 'WWW-Authenticate, Authentication-Info'
 function hmacKeysOf (key: Uint8Array | Uint8Array[] | undefined): Uint8Array[] {
   const keys = key == null ? [new Uint8Array(randomBytes(32))] : Array.isArray(key) ? key : [key]
   if (keys.length === 0 || keys.some(k => !(k instanceof Uint8Array) || k.byteLength < 16)) {
-    throw new InvalidAuthOptionsError('auth.server.hmacKey: give one or more keys of at least 16 bytes (32 recommended)')
+    throw new InvalidAuthOptionsError('auth.server.hmacKey', 'auth.server.hmacKey: give one or more keys of at least 16 bytes (32 recommended)')
   }
   return keys
 }
@@ -178,12 +182,12 @@ function answerOnSocket (socket: Duplex, status: number, headers: Record<string,
  *
  * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
  */
-export function createAuthGuards (init: AuthServerInit): AuthGuards {
+export function createAuthGuards (init: AuthServerOptions): AuthGuards {
   let tokenTTL: number
   try {
     tokenTTL = parseDuration(init.tokenTTL ?? '1h')
   } catch (err) {
-    throw new InvalidAuthOptionsError(`auth.server.tokenTTL: ${(err as Error).message}`)
+    throw new InvalidAuthOptionsError('auth.server.tokenTTL', `auth.server.tokenTTL: ${(err as Error).message}`, { cause: err })
   }
   const handshake = new ServerHandshake({
     privateKey: init.privateKey,
@@ -256,7 +260,7 @@ export function createAuthGuards (init: AuthServerInit): AuthGuards {
  *
  * @throws {InvalidAuthOptionsError} for a bad `tokenTTL` or `hmacKey`
  */
-export function createAuthGuard (init: AuthServerInit): AuthGuard {
+export function createAuthGuard (init: AuthServerOptions): AuthGuard {
   return createAuthGuards(init).request
 }
 
@@ -270,7 +274,7 @@ export function createAuthGuard (init: AuthServerInit): AuthGuard {
  * https.createServer(tls, withPeerIdAuth((req, res) => res.end(`hi ${remotePeer(req)}`), { privateKey, hostnames: ['example.com'] }))
  * ```
  */
-export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResponse) => void, init: AuthServerInit): (req: IncomingMessage, res: ServerResponse) => void {
+export function withPeerIdAuth (listener: (req: IncomingMessage, res: ServerResponse) => void, init: WithPeerIdAuthOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const guard = createAuthGuard(init)
   return (req, res) => {
     if (req.socket instanceof StreamSocket) {

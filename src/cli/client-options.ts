@@ -11,7 +11,7 @@ import { UnsafeFileError, UsageError } from '../errors.js'
 import { peerOfURL } from '../addr/addressing.js'
 import { LRUMap } from '../util/lru.js'
 import { fileRefusal } from './file-check.js'
-import type { HTTPHostInit } from '../host.js'
+import type { HTTPHostOptions } from '../host.js'
 import type { ParseArgsConfig } from 'node:util'
 
 /**
@@ -43,11 +43,11 @@ interface ClientValues {
  * The host options of {@link CLIENT_OPTIONS}. `warn` is told of `--insecure`, and once per provider when
  * its requests start to queue (a slow answer then has a visible cause).
  */
-export async function clientInit (values: ClientValues, warn: (message: string) => void): Promise<Pick<HTTPHostInit, 'maxStreamsPerPeer' | 'onQueued' | 'clientTLS'>> {
+export async function clientInit (values: ClientValues, warn: (message: string) => void): Promise<Pick<HTTPHostOptions, 'maxStreamsPerPeer' | 'onQueued' | 'clientTLS'>> {
   const maxStreams = values['max-streams'] == null ? DEFAULT_MAX_STREAMS : Number(values['max-streams'])
   if (!Number.isInteger(maxStreams) || maxStreams < 1) throw new UsageError(`--max-streams must be a positive integer, not ${String(values['max-streams'])}`)
   if (values.cacert != null && values.insecure === true) throw new UsageError('--cacert and --insecure exclude each other')
-  let clientTLS: HTTPHostInit['clientTLS']
+  let clientTLS: HTTPHostOptions['clientTLS']
   if (values.cacert != null) {
     // a trust anchor decides whom this machine takes for the provider: whoever could write it could
     // add their own CA and sit on the path (ssh's rule, as for the key file)

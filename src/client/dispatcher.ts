@@ -18,7 +18,7 @@ import type { ConnectionOptions } from 'node:tls'
 /** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
 export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
 
-/** Options for {@link createDispatcher}. */
+/** Options of the host's client: its dispatcher and how it reaches peers (part of `createHTTPHost`'s options). */
 export interface DispatcherOptions {
   /**
    * Requests in flight to one peer over `/http/1.1` streams; more wait in a queue. Each request is one

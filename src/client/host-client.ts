@@ -59,8 +59,8 @@ export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher'> & {
   maxBodySize?: number
 }
 
-/** The options of `createHTTPHost` the client reads (see `HTTPHostInit` for each). */
-export interface HostClientInit extends DispatcherOptions {
+/** The options of `createHTTPHost` the client reads (see `HTTPHostOptions` for each). */
+export interface HostClientOptions extends DispatcherOptions {
   insecureAllowHTTP?: boolean
   preferNativeHTTP?: boolean
   resolveTxt?: TxtResolver
@@ -71,7 +71,7 @@ export interface HostClientInit extends DispatcherOptions {
 export class HostClient {
   /** Peer origins over streams, native origins over TLS, `multiaddr:` Locations followed. */
   readonly dispatcher: Dispatcher
-  readonly #init: HostClientInit
+  readonly #init: HostClientOptions
   readonly #routes = new RouteMemory()
   /** The agent with SNI `Host` headers: what a `redirect: 'manual'` fetch uses. */
   readonly #sniAgent: Dispatcher
@@ -79,7 +79,7 @@ export class HostClient {
   readonly #authClient: AuthClient | undefined
   #closed = false
 
-  constructor (node: StreamDialer | undefined, init: HostClientInit, authClient: AuthClient | undefined) {
+  constructor (node: StreamDialer | undefined, init: HostClientOptions, authClient: AuthClient | undefined) {
     this.#init = init
     this.#authClient = authClient
     const opener = new StreamOpener({
@@ -166,7 +166,7 @@ export class HostClient {
     }
     const maxBodySize = init.maxBodySize ?? this.#init.client?.maxBodySize ?? Infinity
     if (!(maxBodySize >= 0)) {
-      throw new InvalidLimitError(`maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
+      throw new InvalidLimitError('maxBodySize', `maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
     }
     let route: Route | undefined
     let hops: string[] = []
@@ -253,7 +253,7 @@ export class HostClient {
 
   #requireAuthClient (): AuthClient {
     if (this.#authClient == null) {
-      throw new InvalidAuthOptionsError('auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
+      throw new InvalidAuthOptionsError('auth', 'auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
     }
     return this.#authClient
   }

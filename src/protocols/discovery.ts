@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidProtocolMapError, WellKnownStatusError, WellKnownTimeoutError, WellKnownTooLargeError } from '../errors.js'
+import { InvalidLimitError, InvalidProtocolMapError, WellKnownStatusError, WellKnownTimeoutError, WellKnownTooLargeError } from '../errors.js'
 import { LRUMap } from '../util/lru.js'
 import { readAtMost } from '../util/read-limit.js'
 import { targetKey, withPath } from '../client/target-path.js'
@@ -21,7 +21,7 @@ export const WELL_KNOWN_MAX_BYTES = 8192
 const MAX_TIMER = 2 ** 31 - 1
 
 /** Options of a host for discovering peers' protocol maps. */
-export interface DiscoveryInit {
+export interface DiscoveryOptions {
   /**
    * How long fetching a protocol map may take, in ms (dial, legacy fallback and body included). `0` or
    * `Infinity` waits without a limit.
@@ -46,7 +46,7 @@ export interface DiscoveryInit {
    * The most bytes of a peer's protocol map that are read; a larger map fails with
    * `ERR_WELL_KNOWN_TOO_LARGE`.
    *
-   * @default 8192 ({@link WELL_KNOWN_MAX_BYTES})
+   * @default 8192
    */
   maxBytes?: number
 }
@@ -57,7 +57,7 @@ export interface ProtocolsOptions {
   refresh?: boolean
   /** Stops waiting (the request itself stops when no other caller waits for it). */
   signal?: AbortSignal
-  /** Overrides {@link DiscoveryInit.timeout} for this call. */
+  /** Overrides {@link DiscoveryOptions.timeout} for this call. */
   timeout?: number
 }
 
@@ -98,7 +98,7 @@ export class ProtocolDiscovery {
   readonly #inFlight = new Map<string, InFlight>()
 
   /** `now` is a monotonic clock in ms, injectable so that expiry is tested without waiting. */
-  constructor (fetch: DiscoveryFetch, init: DiscoveryInit = {}, now: () => number = () => performance.now()) {
+  constructor (fetch: DiscoveryFetch, init: DiscoveryOptions = {}, now: () => number = () => performance.now()) {
     this.#fetch = fetch
     this.#now = now
     this.#timeout = init.timeout ?? 30_000
@@ -118,7 +118,7 @@ export class ProtocolDiscovery {
   async get (target: FetchTarget, options: ProtocolsOptions = {}): Promise<Readonly<ProtocolMap>> {
     const timeout = options.timeout ?? this.#timeout
     if (typeof timeout !== 'number' || !(timeout >= 0)) {
-      throw new RangeError(`timeout must be a number of ms ≥ 0 (0 or Infinity: none), not ${String(timeout)}`)
+      throw new InvalidLimitError('timeout', `timeout must be a number of ms ≥ 0 (0 or Infinity: none), not ${String(timeout)}`)
     }
     const key = targetKey(target)
     if (options.refresh !== true) {

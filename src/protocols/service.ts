@@ -13,16 +13,16 @@ import { Router } from '../server/router.js'
 import { protocolPath, targetKey, withPath } from '../client/target-path.js'
 import type { ClientFetchInit } from '../client/host-client.js'
 import type { FetchTarget } from '../client/target.js'
-import type { DiscoveryInit, ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
+import type { DiscoveryOptions, ProtocolsOptions, SetProtocolsOptions } from './discovery.js'
 import type { Handler } from '../server/handler.js'
 import type { MountOptions } from '../server/mount.js'
 import type { PingDeps, PingOptions } from './ping.js'
 import type { ProtocolMap } from './well-known.js'
 
 /** Options of `createHTTPHost` for protocols. */
-export interface ProtocolsInit {
+export interface HostProtocolsOptions {
   /** Discovery of peers' protocol maps: timeout and cache. */
-  discovery?: DiscoveryInit
+  discovery?: DiscoveryOptions
   /**
    * Serve `/http-ping/1` (POST 32 bytes, get them back) at `/http-ping/1/`, listed in the well-known map.
    *
@@ -133,7 +133,7 @@ export class ProtocolService implements HostProtocols {
   readonly #ping: Pick<PingDeps, 'randomBytes' | 'now'>
   readonly #timeout: number
 
-  constructor (host: HostFetching, init: ProtocolsInit = {}, deps: Pick<PingDeps, 'randomBytes' | 'now'> = { randomBytes, now: () => performance.now() }) {
+  constructor (host: HostFetching, init: HostProtocolsOptions = {}, deps: Pick<PingDeps, 'randomBytes' | 'now'> = { randomBytes, now: () => performance.now() }) {
     this.#host = host
     this.router = new Router({ ping: init.ping })
     this.#discovery = new ProtocolDiscovery((target, fetchInit) => host.fetch(target, fetchInit), init.discovery, deps.now)

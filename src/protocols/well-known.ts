@@ -113,7 +113,7 @@ export interface InvalidProtocolEntry {
 const invalidEntries = new WeakMap<object, readonly InvalidProtocolEntry[]>()
 
 /**
- * The entries left out of a protocol map a peer sent (see {@link parseProtocolMap}); empty when there
+ * The entries left out of a protocol map a peer sent (see `host.protocols`); empty when there
  * were none, or for a map that did not come from a peer.
  */
 export function invalidEntriesOf (map: Readonly<ProtocolMap>): readonly InvalidProtocolEntry[] {

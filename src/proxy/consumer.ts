@@ -28,8 +28,8 @@ export interface ForwardOptions {
   protocol?: string
   /** How long the peer may take to send response headers, in ms (0: no limit). @default 300000 */
   headersTimeout?: number
-  /** How long the response body may stay silent, in ms (0: no limit). @default 0 */
-  idleTimeout?: number
+  /** How long the response body may stay silent, in ms (0: no limit; as `proxyTo`'s `bodyTimeout`). @default 0 */
+  bodyTimeout?: number
   /** The name of this proxy in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
   /**
@@ -106,7 +106,7 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
         rewriteHost: peerOfURL(upstream) == null,
         pseudonym,
         headersTimeout: options.headersTimeout,
-        idleTimeout: options.idleTimeout,
+        bodyTimeout: options.bodyTimeout,
         upgrades: options.upgrades,
         relocate: options.relocate
       })

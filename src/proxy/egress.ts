@@ -12,7 +12,7 @@
 import { lookup as dnsLookup } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { EgressDeniedError } from '../errors.js'
+import { EgressDeniedError, InvalidOptionError } from '../errors.js'
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns'
 
 /**
@@ -152,17 +152,16 @@ export interface EgressRule {
 export interface EgressPolicy {
   /** Why `address` (an IP) reached as `hostname:port` is refused, or `undefined` when it is allowed. */
   refusal: (hostname: string, address: string, port: number, connect: boolean) => string | undefined
-  /**
-   * A `dns.lookup`-compatible function that resolves `hostname` and fails with `EgressDeniedError`
-   * unless an allowed address comes out: give it to `net.connect` / undici's `connect` options.
-   */
-  lookup: (port: number, connect: boolean) => typeof dnsLookup
   /** Resolve and check: the address to connect to. */
   resolve: (hostname: string, port: number, connect: boolean) => Promise<string>
 }
 
-/** Parse `HOST[:PORT]`, `[IPv6][:PORT]` or `CIDR[:PORT]` rules. */
-export function parseEgressRule (rule: string): EgressRule {
+/**
+ * Parse `HOST[:PORT]`, `[IPv6][:PORT]` or `CIDR[:PORT]` rules.
+ *
+ * @throws {InvalidOptionError} naming `option` (the rule's place in the options) for a rule it cannot read
+ */
+export function parseEgressRule (rule: string, option = 'allowEgress'): EgressRule {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rule)
   let host: string
   let port: string | undefined
@@ -174,24 +173,24 @@ export function parseEgressRule (rule: string): EgressRule {
     host = rule
   }
   const portNumber = port == null ? undefined : Number(port)
-  if (portNumber != null && (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535)) throw new TypeError(`bad port in egress rule ${rule}`)
+  if (portNumber != null && (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535)) throw new InvalidOptionError(option, `bad port in egress rule ${rule}`)
   const [addr, bits] = host.split('/')
   const family = isIP(addr)
   if (family === 0) {
-    if (bits != null || !/^[a-z0-9.-]+$/i.test(host)) throw new TypeError(`not a host, IP or CIDR: ${rule}`)
+    if (bits != null || !/^[a-z0-9.-]+$/i.test(host)) throw new InvalidOptionError(option, `not a host, IP or CIDR: ${rule}`)
     return { host: host.toLowerCase(), port: portNumber }
   }
   const range = new BlockList()
   const type = family === 4 ? 'ipv4' : 'ipv6'
   const prefix = bits == null ? (family === 4 ? 32 : 128) : Number(bits)
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) throw new TypeError(`bad prefix length in ${rule}`)
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) throw new InvalidOptionError(option, `bad prefix length in ${rule}`)
   range.addSubnet(addr, prefix, type)
   return { range, port: portNumber }
 }
 
 /** A policy allowing public addresses plus what `rules` (`--allow-egress` values) name. */
 export function egressPolicy (rules: readonly string[], options: EgressPolicyOptions = {}): EgressPolicy {
-  const parsed = rules.map(parseEgressRule)
+  const parsed = rules.map((rule, i) => parseEgressRule(rule, `allowEgress[${i}]`))
   const ownAddresses = options.ownAddresses ?? interfaceAddresses
   const refusal = (hostname: string, address: string, port: number, connect: boolean): string | undefined => {
     const type = isIP(address) === 6 ? 'ipv6' : 'ipv4'
@@ -205,6 +204,7 @@ export function egressPolicy (rules: readonly string[], options: EgressPolicyOpt
     if (isOwn(address, ownAddresses())) return `${address} is this machine's own address (allow it with --allow-egress)`
     return undefined
   }
+  // a `dns.lookup` that fails with `EgressDeniedError` unless an allowed address comes out
   const lookup = (port: number, connect: boolean): typeof dnsLookup => ((hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err != null) { callback(err, ''); return }
@@ -228,5 +228,5 @@ export function egressPolicy (rules: readonly string[], options: EgressPolicyOpt
       lookup(port, connect)(bare, {}, (err, address) => { if (err != null) reject(err); else resolve(address) })
     })
   }
-  return { refusal, lookup, resolve }
+  return { refusal, resolve }
 }

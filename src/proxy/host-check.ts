@@ -15,13 +15,13 @@
  */
 import type { IncomingMessage } from 'node:http'
 
-/** Options for {@link hostRefusal}. */
+/** Which `Host` (and `Origin`) values a local listener accepts (DNS rebinding). */
 export interface HostCheckOptions {
   /** More names (`name` or `name:port`, lowercase; IPv6 in brackets) accepted in `Host` (and `Origin`). */
   allowHosts?: readonly string[]
   /**
    * Origins (`https://app.example`) whose web pages may use the server, besides its own. Only checked
-   * by {@link originRefusal}.
+   * by the origin check.
    */
   allowOrigins?: readonly string[]
   /**

@@ -14,6 +14,7 @@ import { STATUS_CODES, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
+import { InvalidOptionError } from '../errors.js'
 import { remotePeer } from '../identity.js'
 import { pathBelow } from '../server/request-checks.js'
 import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader, proxyStatus } from './headers.js'
@@ -41,11 +42,13 @@ export interface ProxyOptions {
    */
   headersTimeout?: number
   /**
-   * How long the upstream's body may stay silent, in ms (0: no limit).
+   * How long the upstream's response body may stay silent, in ms (0: no limit). Named as the host's
+   * `client.bodyTimeout` and undici's; `idleTimeout` means no byte either way on a connection (the
+   * host's `server.idleTimeout`).
    *
    * @default 0
    */
-  idleTimeout?: number
+  bodyTimeout?: number
   /** The name of this proxy in `Via` and `Proxy-Status`. @default `libp2phttp-<random>` */
   pseudonym?: string
   /**
@@ -197,15 +200,20 @@ function head (statusCode: number, statusText: string, raw: ReadonlyArray<string
  * ```
  */
 export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): ProxyHandler {
-  const base = new URL(upstream)
+  let base: URL
+  try {
+    base = new URL(upstream)
+  } catch (err) {
+    throw new InvalidOptionError('upstream', `the upstream is not a URL: ${String(upstream)}`, { cause: err })
+  }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new TypeError(`the upstream must be an http(s) URL, not ${base.protocol}`)
+    throw new InvalidOptionError('upstream', `the upstream must be an http(s) URL, not ${base.protocol}`)
   }
   const basePath = base.pathname.replace(/\/$/, '')
   const pseudonym = options.pseudonym ?? `libp2phttp-${randomBytes(4).toString('hex')}`
   const dispatcher = options.dispatcher ?? new Agent()
   const headersTimeout = options.headersTimeout ?? 300_000
-  const bodyTimeout = options.idleTimeout ?? 0
+  const bodyTimeout = options.bodyTimeout ?? 0
   const upgrades = new Set((options.upgrades ?? ['websocket']).map(p => p.toLowerCase()))
 
   /**

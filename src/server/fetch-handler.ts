@@ -7,6 +7,7 @@
  * @module
  */
 import { Readable } from 'node:stream'
+import { InvalidHandlerError } from '../errors.js'
 import { authenticationOf, remotePeer, setAuthentication, setRemotePeer } from '../identity.js'
 import { setOriginalUrl } from './original-url.js'
 import type { RoutedRequest } from './original-url.js'
@@ -152,6 +153,11 @@ function write (res: ServerResponse, chunk: Uint8Array): Promise<void> {
   })
 }
 
+/** Whether `value` is a WHATWG `Response`, duck-typed: one from another copy of undici is just as good. */
+export function isResponse (value: unknown): value is Response {
+  return value != null && typeof (value as Partial<Response>).status === 'number' && typeof (value as Partial<Response>).headers === 'object' && 'body' in (value as object)
+}
+
 /** Adapt a fetch-style handler to a Node request listener. Rejections reach `onError` via the returned promise. */
 export function fetchHandlerListener (handler: FetchHandler) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -161,10 +167,9 @@ export function fetchHandlerListener (handler: FetchHandler) {
         controller.abort(new Error('the client closed the connection'))
       }
     })
-    const response = await handler(toRequest(req, controller.signal))
-    // Duck-typed: a Response from another copy of undici is just as good.
-    if (response == null || typeof (response as Partial<Response>).status !== 'number' || typeof (response as Partial<Response>).headers !== 'object') {
-      throw new TypeError(`fetch-style handler returned ${String(response)}, not a Response`)
+    const response: unknown = await handler(toRequest(req, controller.signal))
+    if (!isResponse(response)) {
+      throw new InvalidHandlerError(`a fetch-style handler returned ${String(response)}, not a Response: a (req, res) listener of one declared parameter? Mark it with nodeHandler()`)
     }
     await writeResponse(response, res)
   }

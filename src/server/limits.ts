@@ -53,7 +53,7 @@ export type ResolvedServerLimits = Required<ServerLimits>
 function check (name: string, value: number | undefined, allowInfinity = false): void {
   if (value == null) return
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
-    throw new InvalidLimitError(`server.${name} must be a number ≥ 0${allowInfinity ? ' (or Infinity)' : ''}, not ${String(value)}`)
+    throw new InvalidLimitError(`server.${name}`, `server.${name} must be a number ≥ 0${allowInfinity ? ' (or Infinity)' : ''}, not ${String(value)}`)
   }
 }
 
@@ -73,7 +73,7 @@ export function resolveServerLimits (limits: ServerLimits = {}): ResolvedServerL
   const requestTimeout = limits.requestTimeout ?? 300_000
   const headersTimeout = limits.headersTimeout ?? (requestTimeout > 0 ? Math.min(60_000, requestTimeout) : 60_000)
   if (requestTimeout > 0 && headersTimeout > requestTimeout) {
-    throw new InvalidLimitError(`server.headersTimeout (${headersTimeout}) cannot be longer than server.requestTimeout (${requestTimeout}): the headers are part of the request`)
+    throw new InvalidLimitError('server.headersTimeout', `server.headersTimeout (${headersTimeout}) cannot be longer than server.requestTimeout (${requestTimeout}): the headers are part of the request`)
   }
   return {
     headersTimeout,

@@ -9,7 +9,9 @@
  */
 import type { IncomingMessage } from 'node:http'
 
-const originals = new WeakMap<object, string>()
+// On the request itself under a global-registry key, so that `originalUrl` of another copy of the
+// package (an ESM and a CJS build, two versions) reads it too; not enumerable
+const ORIGINAL_URL = Symbol.for('libp2phttp.originalUrl')
 
 /** A Node request that may carry the target as it arrived. */
 export type RoutedRequest = IncomingMessage & { originalUrl?: string }
@@ -22,7 +24,7 @@ export function rewriteUrl (req: RoutedRequest, url: string): void {
 
 /** @internal Record the original absolute URL of a WHATWG `Request` made for a fetch-style handler. */
 export function setOriginalUrl (request: object, url: string): void {
-  originals.set(request, url)
+  Object.defineProperty(request, ORIGINAL_URL, { value: url, configurable: true })
 }
 
 /**
@@ -38,7 +40,7 @@ export function setOriginalUrl (request: object, url: string): void {
  * ```
  */
 export function originalUrl (req: IncomingMessage | Request): string {
-  const recorded = originals.get(req)
+  const recorded = (req as { [ORIGINAL_URL]?: string })[ORIGINAL_URL]
   if (recorded != null) {
     return recorded
   }

@@ -23,7 +23,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 
 /** What the pipeline is built from. */
-export interface PipelineInit {
+export interface PipelineOptions {
   limits: ResolvedServerLimits
   /** Routes each request that passed the checks: well-known map, mounts, root. */
   router: Router
@@ -47,9 +47,9 @@ export class RequestPipeline {
    */
   readonly server: Server
   readonly limits: ResolvedServerLimits
-  readonly #init: PipelineInit
+  readonly #init: PipelineOptions
 
-  constructor (init: PipelineInit) {
+  constructor (init: PipelineOptions) {
     this.#init = init
     this.limits = init.limits
     this.server = createServer(nodeServerOptions(init.limits), (req, res) => { this.onRequest(req, res) })

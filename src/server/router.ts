@@ -17,7 +17,7 @@ import type { ProtocolMap } from '../protocols/well-known.js'
 import type { IncomingMessage } from 'node:http'
 
 /** Options for {@link Router}. */
-export interface RouterInit {
+export interface RouterOptions {
   /**
    * Serve `/http-ping/1` at `/http-ping/1/` (listed in the well-known map).
    *
@@ -51,7 +51,7 @@ export class Router {
   readonly #wellKnown: RequestListener
   #wellKnownBody: Buffer
 
-  constructor (init: RouterInit = {}) {
+  constructor (init: RouterOptions = {}) {
     this.#wellKnownBody = serializeProtocolMap({})
     this.#wellKnown = wellKnownListener(() => this.#wellKnownBody)
     if (init.ping !== false) {

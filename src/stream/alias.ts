@@ -8,7 +8,7 @@
  */
 import { parseRequestTarget } from '../server/mount.js'
 
-/** A stream protocol id answered with HTTP/1.1 for one mount (see {@link HTTPHostInit.streamAliases}). */
+/** A stream protocol id answered with HTTP/1.1 for one mount (see {@link HTTPHostOptions.streamAliases}). */
 export interface StreamAlias {
   /** The libp2p protocol id, e.g. `/x/echo/http`. */
   streamProtocol: string

@@ -23,16 +23,13 @@ export interface StreamDialer {
   getConnections?: (peer?: PeerId) => Connection[]
 }
 
-/** Options for {@link createStreamConnector}. */
-export interface StreamConnectorOptions {
+/**
+ * Options of a {@link StreamOpener}. (The bound on dialling and negotiating is not one of them: it is
+ * passed per stream, from {@link createStreamConnector}'s `connectTimeout`.)
+ */
+export interface StreamOpenerOptions {
   /** Addresses known for a peer (from the fetch target), tried before the peer store. */
   addressesOf?: (peer: PeerId) => Multiaddr[] | undefined
-  /**
-   * Upper bound on dialling the peer and negotiating `/http/1.1`, in milliseconds.
-   *
-   * @default 10000
-   */
-  connectTimeout?: number
   /** The outbound stream limit to ask for when no `/http/1.1` handler is registered locally. */
   maxOutboundStreams?: number
   /**
@@ -49,7 +46,7 @@ export interface StreamConnectorOptions {
    * Whether requests may use a limited (relayed) connection when the peer has no direct one: a relay's
    * data or time limit cutting an exchange short then fails it with `RelayLimitError`.
    *
-   * @default false
+   * @default false (the host passes its `runOnLimitedConnection`, `true` by default)
    */
   runOnLimitedConnection?: boolean
 }
@@ -105,12 +102,12 @@ function lazyTimeout (ms: number): Bound {
  */
 export class StreamOpener {
   readonly #dialer: StreamDialer
-  readonly #options: StreamConnectorOptions
+  readonly #options: StreamOpenerOptions
   readonly #protocol: string
   readonly #ready = new WeakSet<Connection>()
   readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
 
-  constructor (dialer: StreamDialer, options: StreamConnectorOptions = {}) {
+  constructor (dialer: StreamDialer, options: StreamOpenerOptions = {}) {
     this.#dialer = dialer
     this.#options = options
     this.#protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
@@ -217,8 +214,9 @@ export class StreamOpener {
 }
 
 /**
- * An undici `connect` function: origins whose hostname names a peer get a `/http/1.1` stream; every
- * other origin goes to `fallback` (undici's own TCP/TLS connector).
+ * An undici `connect` function: origins whose hostname names a peer get a `/http/1.1` stream, dialled
+ * and negotiated within `connectTimeout` ms; every other origin goes to `fallback` (undici's own TCP/TLS
+ * connector, which has its own timeout).
  */
 export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 10_000): buildConnector.connector {
   return (options, callback) => {

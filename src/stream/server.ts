@@ -9,7 +9,7 @@ import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
 import { rawResponse } from '../server/raw-response.js'
 import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
-import type { StreamSocketInit } from './socket.js'
+import type { StreamSocketOptions } from './socket.js'
 import type { Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 
@@ -45,7 +45,7 @@ export interface StreamServerOptions {
    * @default false
    */
   runOnLimitedConnection?: boolean
-  /** See {@link StreamSocketInit.lingerMs}. */
+  /** See {@link StreamSocketOptions.lingerMs}. */
   lingerMs?: number
   /**
    * The stream protocol ids answered, each stream with plain HTTP/1.1 (the limits above count them

@@ -18,13 +18,14 @@
 import { Duplex } from 'node:stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { StreamResetError } from '../errors.js'
+import { STREAM_PEER } from '../identity.js'
 import type { LibP2PHTTPError } from '../errors.js'
 import type { StreamPreamble } from './optimistic.js'
 import type { PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link StreamSocket}. */
-export interface StreamSocketInit {
+export interface StreamSocketOptions {
   /** The authenticated peer at the other end of the stream's connection. */
   remotePeer: PeerId
   /** The remote address of the stream's connection. */
@@ -115,6 +116,12 @@ export class StreamSocket extends Duplex {
   readonly remotePeer: PeerId
   /** The remote multiaddr of the connection. */
   readonly remoteAddr: Multiaddr
+
+  /** The peer under the global-registry key that `remotePeer(req)` of any copy of the package reads. */
+  get [STREAM_PEER] (): PeerId {
+    return this.remotePeer
+  }
+
   /** The remote multiaddr as a string (what `net.Socket#remoteAddress` holds for IP sockets). */
   readonly remoteAddress: string
   readonly remoteFamily = 'libp2p'
@@ -150,7 +157,7 @@ export class StreamSocket extends Duplex {
   #onEnd = (): void => { queueMicrotask(() => { this.#maybeEndReadable() }) }
   #onClose = (evt: StreamCloseEvent): void => { this.#handleClose(evt) }
 
-  constructor (stream: Stream, init: StreamSocketInit) {
+  constructor (stream: Stream, init: StreamSocketOptions) {
     super({ allowHalfOpen: init.allowHalfOpen ?? false, readableHighWaterMark: init.highWaterMark ?? 65536, decodeStrings: true })
     this.stream = stream
     this.remotePeer = init.remotePeer

@@ -2,7 +2,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InvalidTargetError, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, peerOfURL } from '../../src/index.js'
+import { InvalidTargetError } from '../../src/index.js'
+import { parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, peerOfURL } from '../../src/addr/addressing.js'
 import {
   httpEndpoint, isHTTPTransportAddress, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, normalizeHTTPAddress,
   requestTarget, urlToMultiaddr, withHTTPPath

@@ -6,13 +6,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hostName, withPeerIdAuth } from '../../src/auth/server.js'
 import { InvalidAuthOptionsError } from '../../src/errors.js'
-import type { AuthServerInit } from '../../src/auth/server.js'
+import type { AuthServerOptions } from '../../src/auth/server.js'
 import type { Server } from 'node:http'
 
 let server: Server | undefined
 afterEach(async () => { await new Promise(resolve => server?.close(resolve) ?? resolve(undefined)) })
 
-async function listen (init: Omit<AuthServerInit, 'privateKey'>): Promise<string> {
+async function listen (init: Omit<AuthServerOptions, 'privateKey'>): Promise<string> {
   const privateKey = await generateKeyPair('Ed25519')
   server = createServer(withPeerIdAuth((_req, res) => { res.end('served') }, { privateKey, ...init }))
   await new Promise<void>(resolve => server?.listen(0, '127.0.0.1', resolve))

@@ -1,8 +1,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { InsecureHTTPError, NoLibp2pError, NoTransportError, PeerAuthRequiredError, selectTransport } from '../../src/index.js'
-import type { SelectionOptions, SelectionState, SelectionTarget } from '../../src/index.js'
+import { InsecureHTTPError, NoLibp2pError, NoTransportError, PeerAuthRequiredError } from '../../src/index.js'
+import { selectTransport } from '../../src/client/select.js'
+import type { SelectionOptions, SelectionState, SelectionTarget } from '../../src/client/select.js'
 
 const PEER = peerIdFromString('12D3KooWGC6TvWhfapngX6wvJHMYvKpDMXPb3ZnCZ6dMoaMtimQ5')
 const STREAM = multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${PEER.toString()}`)

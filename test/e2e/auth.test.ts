@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
-import type { HTTPHost, HTTPHostInit } from '../../src/index.js'
+import type { HTTPHost, HTTPHostOptions } from '../../src/index.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { TestCertificate } from '../helpers/tls.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -383,7 +383,7 @@ describe('expiry, rotation, failures', () => {
     id = peerIdFromPrivateKey(key).toString()
   })
 
-  async function keyedServer (auth: NonNullable<HTTPHostInit['auth']>['server'], port = 0): Promise<HTTPHost> {
+  async function keyedServer (auth: NonNullable<HTTPHostOptions['auth']>['server'], port = 0): Promise<HTTPHost> {
     const host = await createHTTPHost({ listen: [`/ip4/127.0.0.1/tcp/${port}/tls/http`], tls: cert, auth: { privateKey: key, server: { hostnames: HOSTNAMES, ...auth } } })
     host.serve(record)
     return host

@@ -2,7 +2,8 @@
  * Every failure is an answer, never a hang: handler errors, resets, aborts, unreachable peers, close.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { DialError, HostClosedError, InvalidTargetError, ProtocolNotSupportedError, StreamResetError, StreamSocket } from '../../src/index.js'
+import { DialError, HostClosedError, InvalidTargetError, ProtocolNotSupportedError, StreamResetError } from '../../src/index.js'
+import { StreamSocket } from '../../src/stream/socket.js'
 import { createNode, createPeer, sleep, stopPeers, until, uriOf } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Libp2p } from '@libp2p/interface'

@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import Koa from 'koa'
 import { describe, expect, it } from 'vitest'
 import { fetchHandler, nodeHandler, remotePeer } from '../../src/index.js'
-import { uriOf, usePeers } from '../helpers/nodes.js'
+import { createPeer, uriOf, usePeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { Handler } from '../../src/index.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -106,6 +106,24 @@ describe('frameworks', () => {
     expect(await node.text()).toBe('node')
     const fetchStyle = await serveAndFetch(fetchHandler((..._args: unknown[]) => new Response('fetch')), '/')
     expect(await fetchStyle.text()).toBe('fetch')
+  })
+
+  it('a fetch handler declaring more parameters ((request, env), as workers write them) served bare: a 500 naming fetchHandler(), not an unanswered request; marked, it serves', async () => {
+    const worker = (request: Request, env?: { greeting: string }): Response => new Response(`${env?.greeting ?? 'hi'} ${request.method}`)
+    const errors: unknown[] = []
+    const peer = await createPeer({ onError: (err) => { errors.push(err) } })
+    try {
+      peer.host.serve(worker as unknown as Handler)
+      const bare = await client.host.fetch(uriOf(peer, '/w'), { signal: AbortSignal.timeout(10_000) })
+      expect(bare.status).toBe(500)
+      expect(errors).toEqual([expect.objectContaining({ code: 'ERR_INVALID_HANDLER', message: expect.stringMatching(/fetchHandler\(\)/) })])
+      peer.host.serve(fetchHandler(worker))
+      const marked = await client.host.fetch(uriOf(peer, '/w'))
+      expect(await marked.text()).toBe('hi GET')
+    } finally {
+      await peer.host.close({ timeout: 100 })
+      await peer.node.stop()
+    }
   })
 })
 

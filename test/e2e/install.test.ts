@@ -68,7 +68,14 @@ describe('installing the tarball (issue 15 item 7)', () => {
     }
   }, 90_000)
 
-  it('npm install in a project: no EBADENGINE, and the library imports (ESM and CommonJS)', async () => {
+  it('the package is ESM only: no CommonJS build or types in the tarball, one entry for import and require', async () => {
+    const files = (await sh('tar', ['-tzf', tarball])).out.split('\n')
+    expect(files).toContain('package/dist/index.js')
+    expect(files).toContain('package/dist/index.d.ts')
+    expect(files.filter(f => /\.c[jt]s$|\.d\.cts$/.test(f) && f.startsWith('package/dist/'))).toEqual([])
+  })
+
+  it('npm install in a project: no EBADENGINE; import works, and require() loads the same ESM module (Node require(esm)), refused with ERR_REQUIRE_ESM where require(esm) is off', async () => {
     const project = join(dir, 'project')
     await sh('mkdir', ['-p', project])
     await writeFile(join(project, 'package.json'), '{ "name": "user", "version": "1.0.0", "private": true }\n')
@@ -77,8 +84,14 @@ describe('installing the tarball (issue 15 item 7)', () => {
     expect(installed.out).not.toContain('EBADENGINE')
     const esm = await sh(process.execPath, ['--input-type=module', '-e', "import { createHTTPHost } from 'libp2phttp'; const h = await createHTTPHost(); console.log(typeof h.fetch); await h.close()"], project)
     expect(esm.out.trim()).toBe('function')
-    const cjs = await sh(process.execPath, ['-e', "console.log(typeof require('libp2phttp').createHTTPHost)"], project)
-    expect(cjs.out.trim()).toBe('function')
+    // Node 20.19+ and 22.12+ load ES modules from require(): the one ESM build, not a second copy
+    const cjs = await sh(process.execPath, ['-e', "const r = require('libp2phttp'); import('libp2phttp').then(m => console.log('same', typeof r.createHTTPHost, r.createHTTPHost === m.createHTTPHost))"], project)
+    expect(cjs.code, cjs.out).toBe(0)
+    expect(cjs.out).toContain('same function true')
+    // what README states for a Node without require(esm) (20.18, or the flag turned off)
+    const off = await sh(process.execPath, ['--no-experimental-require-module', '-e', "require('libp2phttp')"], project)
+    expect(off.code).not.toBe(0)
+    expect(off.out).toContain('ERR_REQUIRE_ESM')
     // the command's libp2p stack is in dist/cli.js, not installed for the library's users
     expect((await readdir(join(project, 'node_modules'))).includes('libp2p')).toBe(false)
   }, 90_000)

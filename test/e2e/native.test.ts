@@ -7,10 +7,8 @@ import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost,
-  peerHostname, remotePeer, serverPeer, transportOf
-} from '../../src/index.js'
+import { DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost, remotePeer, serverPeer, transportOf } from '../../src/index.js'
+import { peerHostname } from '../../src/addr/addressing.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
 import type { ClientTLSOptions, HTTPHost } from '../../src/index.js'

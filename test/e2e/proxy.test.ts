@@ -4,7 +4,8 @@
  */
 import { createServer, request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HTTP_STREAM_PROTOCOL, StreamSocket, proxyTo } from '../../src/index.js'
+import { HTTP_STREAM_PROTOCOL, proxyTo } from '../../src/index.js'
+import { StreamSocket } from '../../src/stream/socket.js'
 import { until, usePeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'

@@ -9,7 +9,7 @@ import { stopPeers, until } from '../helpers/nodes.js'
 import { openHTTPStreams } from '../helpers/raw-stream.js'
 import { circuitAddrs, createRelay, createRelayConsumer, createRelayedPeer } from '../helpers/relay.js'
 import type { Peer } from '../helpers/nodes.js'
-import type { HTTPHostInit } from '../../src/index.js'
+import type { HTTPHostOptions } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RelayLimits } from '../helpers/relay.js'
@@ -24,7 +24,7 @@ afterEach(async () => {
 })
 
 /** A relay, a provider behind it and a consumer; `uri` is the provider's relayed address. */
-async function relayed (limits: RelayLimits = {}, consumerInit: Omit<HTTPHostInit, 'libp2p'> = {}): Promise<{ provider: Peer, consumer: Peer, uri: string }> {
+async function relayed (limits: RelayLimits = {}, consumerInit: Omit<HTTPHostOptions, 'libp2p'> = {}): Promise<{ provider: Peer, consumer: Peer, uri: string }> {
   const relay = await createRelay(limits)
   relays.push(relay)
   const provider = await createRelayedPeer(relay, { onError: () => {} })

@@ -7,7 +7,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll } from 'vitest'
 import { createHTTPHost } from '../../src/index.js'
-import type { HTTPHost, HTTPHostInit } from '../../src/index.js'
+import type { HTTPHost, HTTPHostOptions } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 export async function createNode (): Promise<Libp2p> {
@@ -24,7 +24,7 @@ export interface Peer {
   host: HTTPHost
 }
 
-export async function createPeer (init: Omit<HTTPHostInit, 'libp2p'> = {}): Promise<Peer> {
+export async function createPeer (init: Omit<HTTPHostOptions, 'libp2p'> = {}): Promise<Peer> {
   const node = await createNode()
   const host = await createHTTPHost({ ...init, libp2p: node })
   return { node, host }

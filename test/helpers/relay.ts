@@ -11,7 +11,7 @@ import { createLibp2p } from 'libp2p'
 import { createHTTPHost } from '../../src/index.js'
 import { until } from './nodes.js'
 import type { Peer } from './nodes.js'
-import type { HTTPHostInit } from '../../src/index.js'
+import type { HTTPHostOptions } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -50,7 +50,7 @@ export async function createRelayClient (listen: string[] = []): Promise<Libp2p>
 }
 
 /** A host whose node listens on `relay`'s circuit address: its only address. */
-export async function createRelayedPeer (relay: Libp2p, init: Omit<HTTPHostInit, 'libp2p'> = {}): Promise<Peer> {
+export async function createRelayedPeer (relay: Libp2p, init: Omit<HTTPHostOptions, 'libp2p'> = {}): Promise<Peer> {
   const node = await createRelayClient([`${relay.getMultiaddrs()[0].toString()}/p2p-circuit`])
   await until(() => circuitAddrs(node).length > 0, 10_000, 'a relay reservation')
   const host = await createHTTPHost({ ...init, libp2p: node })
@@ -58,7 +58,7 @@ export async function createRelayedPeer (relay: Libp2p, init: Omit<HTTPHostInit,
 }
 
 /** A peer that reaches others through relays (no listener). */
-export async function createRelayConsumer (init: Omit<HTTPHostInit, 'libp2p'> = {}): Promise<Peer> {
+export async function createRelayConsumer (init: Omit<HTTPHostOptions, 'libp2p'> = {}): Promise<Peer> {
   const node = await createRelayClient()
   const host = await createHTTPHost({ ...init, libp2p: node })
   return { node, host }

@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll } from 'vitest'
 import { createPeer, stopPeers } from './nodes.js'
 import { testCertificate } from './tls.js'
-import type { FetchTarget, HTTPHostInit } from '../../src/index.js'
+import type { FetchTarget, HTTPHostOptions } from '../../src/index.js'
 import type { Peer } from './nodes.js'
 import type { RawServer } from './raw-server.js'
 import type { TestCertificate } from './tls.js'
@@ -22,9 +22,9 @@ function addrsOf (server: Server): string[] {
 export interface Transport {
   name: string
   /** Options for hosts that serve. */
-  server: () => Promise<Omit<HTTPHostInit, 'libp2p'>>
+  server: () => Promise<Omit<HTTPHostOptions, 'libp2p'>>
   /** Options for hosts that fetch. */
-  client: () => Promise<Omit<HTTPHostInit, 'libp2p'>>
+  client: () => Promise<Omit<HTTPHostOptions, 'libp2p'>>
   /** Options for raw servers. */
   raw: () => Promise<{ tls?: TestCertificate }>
   /** The target that reaches `server` over this transport. */

@@ -6,7 +6,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { ProtocolDiscovery } from '../../src/protocols/discovery.js'
-import type { DiscoveryFetch, DiscoveryInit } from '../../src/protocols/discovery.js'
+import { InvalidLimitError } from '../../src/errors.js'
+import type { DiscoveryFetch, DiscoveryOptions } from '../../src/protocols/discovery.js'
 import type { FetchTarget } from '../../src/index.js'
 
 const PEERS = [
@@ -14,7 +15,7 @@ const PEERS = [
   '12D3KooWRzCVDwHUkgdK7eRgnoXbjDAELhxPErjHzbRLguSV1aRt'
 ].map(id => peerIdFromString(id))
 
-function setup (init: DiscoveryInit = {}): { discovery: ProtocolDiscovery, asked: string[], clock: { now: number } } {
+function setup (init: DiscoveryOptions = {}): { discovery: ProtocolDiscovery, asked: string[], clock: { now: number } } {
   const asked: string[] = []
   const clock = { now: 1000 }
   const fetch: DiscoveryFetch = async (target: FetchTarget) => {
@@ -118,7 +119,7 @@ describe('ProtocolDiscovery shared requests', () => {
   it('refuses a negative or NaN timeout instead of waiting forever', async () => {
     const { fetch } = slow(30)
     const discovery = new ProtocolDiscovery(fetch)
-    await expect(discovery.get(PEERS[0], { timeout: -1 })).rejects.toThrow(RangeError)
-    await expect(discovery.get(PEERS[1], { timeout: Number.NaN })).rejects.toThrow(RangeError)
+    await expect(discovery.get(PEERS[0], { timeout: -1 })).rejects.toThrow(InvalidLimitError)
+    await expect(discovery.get(PEERS[1], { timeout: Number.NaN })).rejects.toThrow(InvalidLimitError)
   })
 })

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { InvalidOptionError } from '../../src/errors.js'
+import { createExit } from '../../src/proxy/exit.js'
 import { egressPolicy, isSpecial, parseEgressRule } from '../../src/proxy/egress.js'
 
 describe('egressPolicy', () => {
@@ -84,9 +86,10 @@ describe('egressPolicy', () => {
     expect(await egressPolicy(['127.0.0.1']).resolve('127.0.0.1', 80, false)).toBe('127.0.0.1')
   })
 
-  it('refuses rules it cannot read', () => {
-    expect(() => parseEgressRule('10.0.0.0/33')).toThrow(TypeError)
-    expect(() => parseEgressRule('host:99999')).toThrow(TypeError)
-    expect(() => parseEgressRule('bad host')).toThrow(TypeError)
+  it('refuses rules it cannot read with InvalidOptionError naming the rule (createExit: allowEgress[i])', () => {
+    expect(() => parseEgressRule('10.0.0.0/33')).toThrow(InvalidOptionError)
+    expect(() => parseEgressRule('host:99999')).toThrow(InvalidOptionError)
+    expect(() => parseEgressRule('bad host')).toThrow(InvalidOptionError)
+    expect(() => createExit({ allow: [], allowEgress: ['example.com', 'bad host'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'allowEgress[1]' }))
   })
 })

@@ -1,5 +1,5 @@
 /**
- * Stream aliases (`HTTPHostInit.streamAliases`): Kubo's p2p HTTP proxy stream ids answered with HTTP/1.1
+ * Stream aliases (`HTTPHostOptions.streamAliases`): Kubo's p2p HTTP proxy stream ids answered with HTTP/1.1
  * for one mount. Real nodes and raw streams; the same through Kubo itself is in test/interop/kubo.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -3,7 +3,8 @@
  * yamux streams, and the client's use of it end to end between real nodes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DialError, ProtocolNotSupportedError, StreamSocket } from '../../src/index.js'
+import { DialError, ProtocolNotSupportedError } from '../../src/index.js'
+import { StreamSocket } from '../../src/stream/socket.js'
 import { MULTISTREAM_ID, optimisticPreamble } from '../../src/stream/optimistic.js'
 import { createNode, createPeer, stopPeers, until, uriOf } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'

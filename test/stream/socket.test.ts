@@ -2,7 +2,8 @@
  * The Stream ⇄ Duplex adapter over real yamux streams between two nodes on 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { StreamResetError, StreamSocket } from '../../src/index.js'
+import { StreamResetError } from '../../src/index.js'
+import { StreamSocket } from '../../src/stream/socket.js'
 import { createNode, sleep, until } from '../helpers/nodes.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 

@@ -1,0 +1,57 @@
+/**
+ * The public surface, pinned (issue 17): every name `src/index.ts` exports, values and types, read by
+ * the TypeScript compiler. A change to the list is a change to the package's contract: make it here on
+ * purpose, and say it in CHANGELOG.md.
+ */
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+import * as api from '../src/index.js'
+
+const VALUES = [
+  'BadResponseError', 'DialError', 'EXIT_PROTOCOL', 'EgressDeniedError', 'HTTP_STREAM_PROTOCOL', 'HostClosedError',
+  'InsecureHTTPError', 'InvalidAuthOptionsError', 'InvalidHandlerError', 'InvalidLimitError', 'InvalidListenAddressError',
+  'InvalidMountError', 'InvalidOptionError', 'InvalidProtocolMapError', 'InvalidTargetError', 'LibP2PHTTPError', 'ListenError',
+  'MountConflictError', 'NoLibp2pError', 'NoTransportError', 'PEER_ID_HEADER', 'PING_PROTOCOL', 'PeerAuthError',
+  'PeerAuthHeaderError', 'PeerAuthNotReplayableError', 'PeerAuthRequiredError', 'PeerAuthUnsupportedError', 'PeerMismatchError',
+  'PingError', 'ProtocolNotFoundError', 'ProtocolNotSupportedError', 'RedirectRefusedError', 'RelayLimitError',
+  'RequestBodyTooLargeError', 'ResponseBodyTooLargeError', 'ResponseError', 'ResponseHeadersTooLargeError', 'ResponseTimeoutError',
+  'StreamResetError', 'WELL_KNOWN_PATH', 'WellKnownError', 'WellKnownStatusError', 'WellKnownTimeoutError', 'WellKnownTooLargeError',
+  'allowPeers', 'authenticationOf', 'createExit', 'createHTTPHost', 'fetchHandler', 'forwardProxy', 'forwardToPeer', 'gateway',
+  'httpEndpoint', 'invalidEntriesOf', 'isLibP2PHTTPError', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
+  'nodeHandler', 'originalUrl', 'proxyTo', 'remotePeer', 'serverPeer', 'transportOf', 'urlToMultiaddr', 'withHTTPPath',
+  'withPeerIdAuth'
+]
+
+const TYPES = [
+  'AccessOptions', 'Authentication', 'ClientLimits', 'ClientTLSOptions', 'CloseOptions', 'DiscoveryOptions', 'DispatcherOptions',
+  'ExitOptions', 'FetchHandler', 'FetchInit', 'FetchTarget', 'ForwardOptions', 'ForwardProxy', 'ForwardProxyOptions',
+  'GatewayHandler', 'GatewayOptions', 'HTTPEndpoint', 'HTTPHost', 'HTTPHostOptions', 'Handler', 'HostCheckOptions',
+  'HostProtocols', 'HostProtocolsOptions', 'InvalidProtocolEntry', 'Libp2pLike', 'ListenTLSOptions', 'MountOptions',
+  'NodeHandler', 'PeerForwarder', 'PeerIdAuthOptions', 'PeerIdAuthServerOptions', 'PingOptions', 'ProtocolClient',
+  'ProtocolClientInit', 'ProtocolFetchOptions', 'ProtocolMap', 'ProtocolsOptions', 'ProxyHandler', 'ProxyOptions',
+  'ServerLimits', 'SetProtocolsOptions', 'StreamAlias', 'TaggedHandler', 'TransportChoice', 'TxtResolver', 'UpgradeListener',
+  'WithPeerIdAuthOptions'
+]
+
+/** Every name src/index.ts exports, as the compiler sees the module. */
+function exportedNames (): string[] {
+  const file = new URL('../src/index.ts', import.meta.url).pathname
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, noEmit: true
+  })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(file)
+  const module = source == null ? undefined : checker.getSymbolAtLocation(source)
+  if (module == null) throw new Error('src/index.ts not found by the compiler')
+  return checker.getExportsOfModule(module).map(s => s.getName()).sort()
+}
+
+describe('the public surface (src/index.ts)', () => {
+  it('exports exactly the reviewed names, values and types', () => {
+    expect(exportedNames()).toEqual([...VALUES, ...TYPES].sort())
+  })
+
+  it('its values are the reviewed values (what a JavaScript user can import)', () => {
+    expect(Object.keys(api).sort()).toEqual([...VALUES].sort())
+  })
+})
