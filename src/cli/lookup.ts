@@ -39,9 +39,13 @@ export const DHT_DATASTORE_PREFIX = '/dht'
 /** The DHT's stores that a lookup by peer id does not need: values and provider records. */
 const REFUSED_PREFIXES = [`${DHT_DATASTORE_PREFIX}/record/`, `${DHT_DATASTORE_PREFIX}/provider/`]
 
-/** Why a {@link LookupOnlyDatastore} refused a write. */
+/**
+ * Why a {@link LookupOnlyDatastore} refused a write. kad-dht catches it in its handler and fails that
+ * request; it reaches the sending peer as a failed RPC, never this node's user.
+ */
 export class RecordRefusedError extends Error {
   override name = 'RecordRefusedError'
+  readonly code = 'ERR_DHT_RECORD_REFUSED'
 }
 
 /**
