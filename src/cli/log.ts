@@ -95,7 +95,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
   listener: L,
   logger: Logger,
   peerOf: (req: IncomingMessage) => string,
-  viaOf?: (req: IncomingMessage) => RequestRecord['via']
+  viaOf?: (req: IncomingMessage, peer: string) => RequestRecord['via']
 ): (req: IncomingMessage, res: ServerResponse) => unknown {
   return (req, res) => {
     const start = performance.now()
@@ -104,7 +104,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     const peer = peerOf(req)
     // asked again at the end (a consumer's request may have moved to a direct connection meanwhile);
     // the arrival's answer stands when the socket is gone by then (see above)
-    const arrivedVia = viaOf?.(req)
+    const arrivedVia = viaOf?.(req, peer)
     let bytes = 0
     const count = (chunk: unknown, encoding?: unknown): void => {
       if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8')
@@ -123,7 +123,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
         bytes,
         ms: Math.round(performance.now() - start),
         ...(res.writableFinished ? {} : { aborted: true }),
-        ...(viaOf == null ? {} : { via: viaOf(req) ?? arrivedVia })
+        ...(viaOf == null ? {} : { via: viaOf(req, peer) ?? arrivedVia })
       })
     })
     return listener(req, res)

@@ -7,10 +7,17 @@
  * The provider's identity is still proven by the connection's handshake: an address from the DHT can
  * send a consumer to the wrong place, never to the wrong peer.
  *
+ * The lookup needs FIND_NODE only, which answers from the routing table (bounded: k-buckets). kad-dht
+ * also stores, from any peer that asks, values (PUT_VALUE) and provider records (ADD_PROVIDER) in the
+ * node's datastore, with no bound on their number (a peer may make fresh keys at will) and a day before
+ * they expire: on a public relay, memory anyone could fill. The command's nodes keep their datastore in a
+ * {@link LookupOnlyDatastore}, which refuses both.
+ *
  * @module
  */
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
+import { MemoryDatastore } from 'datastore-core/memory'
 import { UsageError } from '../errors.js'
 import { describeFailure } from './client-options.js'
 import { relaySpecs } from './relay-options.js'
@@ -25,6 +32,41 @@ import type { ParseArgsConfig } from 'node:util'
  * peers of this network only (an IPFS node that reaches the relay neither joins nor floods it).
  */
 export const DHT_PROTOCOL = '/libp2phttp/kad/1.0.0'
+
+/** Where kad-dht keeps its records in the node's datastore (its `datastorePrefix`). */
+export const DHT_DATASTORE_PREFIX = '/dht'
+
+/** The DHT's stores that a lookup by peer id does not need: values and provider records. */
+const REFUSED_PREFIXES = [`${DHT_DATASTORE_PREFIX}/record/`, `${DHT_DATASTORE_PREFIX}/provider/`]
+
+/**
+ * Why a {@link LookupOnlyDatastore} refused a write. kad-dht catches it in its handler and fails that
+ * request; it reaches the sending peer as a failed RPC, never this node's user.
+ */
+export class RecordRefusedError extends Error {
+  override name = 'RecordRefusedError'
+  readonly code = 'ERR_DHT_RECORD_REFUSED'
+}
+
+/**
+ * libp2p's in-memory datastore (the default a node gets) that refuses kad-dht's values and provider
+ * records, whoever sends them: kad-dht's PUT_VALUE and ADD_PROVIDER handlers then fail, and nothing is
+ * kept. The rest (the peer store) is written as usual. kad-dht has no option to turn those handlers off,
+ * and its datastore is the one place all of their writes go through.
+ */
+export class LookupOnlyDatastore extends MemoryDatastore {
+  /** How many writes were refused (for logs and tests). */
+  refused = 0
+
+  override put (...args: Parameters<MemoryDatastore['put']>): ReturnType<MemoryDatastore['put']> {
+    const key = args[0].toString()
+    if (REFUSED_PREFIXES.some(p => key.startsWith(p))) {
+      this.refused++
+      throw new RecordRefusedError('this node keeps no DHT values or provider records: it serves lookups by peer id only')
+    }
+    return super.put(...args)
+  }
+}
 
 /** How long a first contact with a bootstrap peer may take at start-up. */
 const BOOTSTRAP_TIMEOUT = 10_000
@@ -46,6 +88,7 @@ export const LOOKUP_USAGE = `  --bootstrap MULTIADDR a libp2phttp relay whose DH
 export function lookupServices (mode: 'server' | 'client'): ServiceFactoryMap<Record<string, unknown>> {
   const dht = kadDHT({
     protocol: DHT_PROTOCOL,
+    datastorePrefix: DHT_DATASTORE_PREFIX,
     clientMode: mode === 'client',
     // the default mapper drops private addresses, made for the public IPFS DHT; here the peers are
     // what the operator set up (a LAN, loopback), and a provider behind NAT is found at its relay's

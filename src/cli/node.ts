@@ -16,6 +16,7 @@ import { createLibp2p } from 'libp2p'
 import { isHTTPTransportAddress } from '../addr/addressing.js'
 import { ListenError } from '../errors.js'
 import { describeFailure } from './client-options.js'
+import { LookupOnlyDatastore } from './lookup.js'
 import type { HTTPHost } from '../host.js'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -51,6 +52,8 @@ export async function createNode (privateKey: PrivateKey, listen: string[], extr
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW, maxReadBufferLength: 2 * STREAM_WINDOW }
     })],
     connectionGater: extras.connectionGater,
+    // a DHT server (the relay, serve --relay) keeps no one's values or provider records (lookup.ts)
+    datastore: new LookupOnlyDatastore(),
     // identify push: a peer learns this node's new addresses and protocols (a relay slot, the DHT) while
     // connected; a relay's DHT lists a provider only once it knows an address of it
     services: { identify: identify(), identifyPush: identifyPush(), dcutr: dcutr(), ...extras.services }

@@ -63,8 +63,25 @@ describe('serve --relay across a relay restart; gateway --connect through a rela
     expect(gateway.err.filter(l => /cannot reach/.test(l))).toEqual([])
     const res = await curl(['--max-time', '20', '-w', ' %{http_code}', `${url}${providerId}/through-gateway`])
     expect(res.out).toBe('GET /through-gateway\n 200')
+    // the request log says how it went, as serve's and proxy's do (written when the exchange closes)
+    expect(await gateway.line(/ GET \/p2p\/\S+\/through-gateway 200 /, { stream: 'err' })).toMatch(/ relayed$/)
     await gateway.kill()
   }, 40_000)
+
+  it('gateway\'s request log says direct for a peer reached directly once relays are in play (--bootstrap), and has no column without them', async () => {
+    const direct = serve.out.find(l => /^listen \/ip4\/127\.0\.0\.1\/tcp\//.test(l))?.slice('listen '.length)
+    expect(direct).toBeDefined()
+    const relayAddr = circuit.slice(0, circuit.indexOf('/p2p-circuit'))
+    for (const [extra, column] of [[['--bootstrap', relayAddr], / direct$/], [[], / \d+ms$/]] as const) {
+      const gateway = spawnCLI(['gateway', '--key', key('consumer'), '--connect', direct ?? '', ...extra, '--port', '0'])
+      procs.push(gateway)
+      const url = await gateway.line(/^http:\/\/127\.0\.0\.1:\d+\/p2p\/$/, { timeout: 30_000 })
+      const res = await curl(['--max-time', '20', '-w', ' %{http_code}', `${url}${providerId}/direct`])
+      expect(res.out).toBe('GET /direct\n 200')
+      expect(await gateway.line(/ GET \/p2p\/\S+\/direct 200 /, { stream: 'err' })).toMatch(column)
+      await gateway.kill()
+    }
+  }, 60_000)
 
   it('after the relay is killed and started again on the same key and port, serve reserves again and a new consumer gets 200 through it', async () => {
     const before = await runCLI(['fetch', '--key', key('consumer'), `${circuit}/http-path/before`], {}, 30_000)

@@ -27,6 +27,11 @@ export interface Topology {
   pubFromConsumer: string
   /** The provider's own address: unreachable from the consumer. */
   providerAddr: string
+  /**
+   * Forward TCP `port` on the provider's NAT's outside address to the same port of the provider (a port
+   * forward on a home router); returns that outside address, which the consumer can then dial.
+   */
+  forwardToProvider: (port: number) => string
   remove: () => void
 }
 
@@ -95,6 +100,10 @@ export function createTopology (): Topology {
     pubFromProvider: '11.0.1.1',
     pubFromConsumer: '11.0.2.1',
     providerAddr: '10.1.0.2',
+    forwardToProvider: (port) => {
+      inNs(ns.natp, 'iptables', '-t', 'nat', '-A', 'PREROUTING', '-i', `v${id}pb`, '-p', 'tcp', '--dport', String(port), '-j', 'DNAT', '--to-destination', `10.1.0.2:${port}`)
+      return '11.0.1.2'
+    },
     remove
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { UsageError } from '../../errors.js'
 import { isHTTPTransportAddress } from '../../addr/addressing.js'
 import { createHTTPHost } from '../../host.js'
@@ -15,6 +16,7 @@ import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } f
 import { createLogger, logRequests } from '../log.js'
 import { LOOKUP_OPTIONS, LOOKUP_USAGE, bootstrapAddrs, checkLookup, joinLookup, lookupServices } from '../lookup.js'
 import { createNode, firstContact } from '../node.js'
+import { isRelayed, sentVia } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import { providerAddress } from './proxy.js'
 import type { CommandIO } from './io.js'
@@ -76,7 +78,12 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     // libp2p cannot dial an HTTPS (/tls/http) address: its peer's gateway paths go there, with Peer ID Authentication
     const https = new Map(connect.filter(isHTTPTransportAddress).map(a => [a.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', a]))
     const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES, addressOf: peer => https.get(peer.toString()) })
-    local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/')), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
+    // through a relay (a relayed --connect, or peers looked up with --bootstrap), each request's line says
+    // whether it went relayed or direct (DCUtR), for the peer its path named when it arrived
+    const via = connect.some(a => isRelayed(a)) || bootstrap.length > 0
+      ? (_req: unknown, peer: string) => { try { return sentVia(node, peerIdFromString(peer)) } catch { return undefined } }
+      : undefined
+    local = await listenLocal(logRequests(listener, logger, req => peerOf(req.url ?? '/'), via), { hostname: bind, port, upgrade: listener.upgrade, ...limits })
   } catch (err) {
     await host.close()
     await node.stop()
