@@ -12,7 +12,8 @@
  *    images, video, archives and unknown types are left alone.
  * 4. A declared `Content-Length` under {@link MIN_COMPRESSED_SIZE} is left alone (the coding's framing
  *    costs more than it saves).
- * 5. Then the caller's `Accept-Encoding` chooses among {@link WIRE_ENCODINGS}; none acceptable: left
+ * 5. Then the caller's `Accept-Encoding` chooses among {@link WIRE_ENCODINGS} (its q-values first, then
+ *    our order); none acceptable: left
  *    alone, with `Vary: Accept-Encoding` all the same (another caller would have had it coded).
  *
  * A coded answer loses `Content-Length` (it streams chunked), `Accept-Ranges` and the digests of its
@@ -43,11 +44,16 @@ const zstd = zlib as unknown as {
 }
 const ZSTD_E_FLUSH = (zlib.constants as unknown as Record<string, number | undefined>).ZSTD_e_flush
 
-/** The codings this runtime codes both ways, the best first: zstd where `zlib` has it, then brotli, then gzip. */
+/**
+ * The codings this runtime codes both ways, in our order of preference: zstd where `zlib` has it (Node
+ * 22.15+, 23.8+), then gzip, then brotli. Each chunk is flushed on its own, and a brotli flush is dear:
+ * 10 MiB of JSON in 16 KiB chunks took brotli (quality 4) about 4× the CPU of gzip (level 6), for a
+ * slightly larger result (`bench/compression.ts`, decisions.md). A caller that prefers br by q-value gets br.
+ */
 export const WIRE_ENCODINGS: readonly WireEncoding[] = [
   ...(typeof zstd.createZstdCompress === 'function' && typeof zstd.createZstdDecompress === 'function' && ZSTD_E_FLUSH != null ? ['zstd' as const] : []),
-  'br',
-  'gzip'
+  'gzip',
+  'br'
 ]
 
 /** The `Accept-Encoding` a consumer asks the provider with. */
