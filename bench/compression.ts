@@ -66,8 +66,9 @@ async function relay (port: number, mbit: number): Promise<{ server: NetServer, 
       }
     })
   }
-  const server = createNetServer((a) => {
-    const b = connect(port, '127.0.0.1')
+  // no Nagle, as @libp2p/tcp sets on its own sockets: small SSE writes would wait for delayed ACKs
+  const server = createNetServer({ noDelay: true }, (a) => {
+    const b = connect({ port, host: '127.0.0.1', noDelay: true })
     a.on('error', () => b.destroy()).pipe(limit()).pipe(b)
     b.on('error', () => a.destroy()).pipe(limit()).pipe(a)
   })
