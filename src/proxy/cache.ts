@@ -164,7 +164,10 @@ export function cachingDispatcher (dispatcher: Dispatcher, store: CacheStore, sc
     return dispatch(opts, new TraceHandler(handler, record, stored))
   }
   // innermost first: the tracer sees only what the cache sends on
-  return dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }))
+  const cached = dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }))
+  // an upgrade (WebSocket) is a GET the interceptor would answer from a stored GET of its URL
+  const upgrades: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => opts.upgrade == null ? dispatch(opts, handler) : dispatcher.dispatch(opts, handler)
+  return cached.compose(upgrades)
 }
 
 /** A fresh trace for a request with `headers` (the client's). */

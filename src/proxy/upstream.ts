@@ -422,8 +422,9 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       return
     }
     const headers = requestHeaders(req, via, method === 'TRACE' || method === 'OPTIONS' ? maxForwards : undefined)
-    // the caller asked for no coding: the upstream may code for the wire, this side decodes
-    const decoding = options.decompress === true && req.headers['accept-encoding'] == null
+    // the caller asked for no coding: the upstream may code for the wire, this side decodes. Not for a
+    // range: a coded 206 is a range of the coded bytes, which cannot be decoded on its own
+    const decoding = options.decompress === true && req.headers['accept-encoding'] == null && req.headers.range == null
     if (decoding) headers.push('accept-encoding', WIRE_ACCEPT_ENCODING)
     const trace = options.cacheStatus === true ? startTrace(headers) : undefined
 

@@ -6,11 +6,13 @@
  */
 import { createServer } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
 import { forwardToPeer, gateway } from '../../src/index.js'
 import { memoryCacheStore, scopedStore } from '../../src/proxy/cache.js'
 import { cacheOutcomeOf } from '../../src/proxy/upstream.js'
 import { createPeer, sleep, stopPeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
+import type { PeerForwarder } from '../../src/index.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -18,6 +20,7 @@ let provider: Peer
 let other: Peer
 let consumer: Peer
 let base: string
+let wsBase: string
 const locals: Server[] = []
 /** What reached the provider, per path: the request headers of each request. */
 const reached = new Map<string, IncomingMessage['headers'][]>()
@@ -29,11 +32,12 @@ type Reply = { status?: number, headers: Record<string, string> }
 type Answer = (req: IncomingMessage, n: number) => Reply
 const answers = new Map<string, Answer>()
 
-async function local (listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+async function local (listener: ((req: IncomingMessage, res: ServerResponse) => void) & { upgrade?: PeerForwarder['upgrade'] }): Promise<string> {
   const s = createServer((req, res) => {
     res.once('close', () => { outcomes.push(cacheOutcomeOf(res)) })
     listener(req, res)
   })
+  if (listener.upgrade != null) s.on('upgrade', listener.upgrade)
   locals.push(s)
   await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
@@ -57,6 +61,12 @@ beforeAll(async () => {
   other = await createPeer()
   consumer = await createPeer()
   serveAnswers(provider, 'A')
+  // a WebSocket endpoint whose plain GET may be cached
+  const wss = new WebSocketServer({ noServer: true })
+  const ws = createServer((_req, res) => { res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }).end('use a WebSocket') })
+  ws.on('upgrade', (req, socket, head) => { wss.handleUpgrade(req, socket, head, (c) => { c.on('message', (m: Buffer) => { c.send(`echo ${m.toString()}`) }) }) })
+  provider.host.handle('/x/ws/1', ws)
+  wsBase = await local(forwardToPeer(consumer.host, provider.node.getMultiaddrs()[0], { protocol: '/x/ws/1', cache: memoryCacheStore(), allowHosts: [] }))
   serveAnswers(other, 'B')
   await consumer.node.dial(provider.node.getMultiaddrs())
   await consumer.node.dial(other.node.getMultiaddrs())
@@ -163,6 +173,19 @@ describe('forwardToPeer with a cache: RFC 9111 for a shared cache', () => {
     await (await fetch(`${base}/post`, { method: 'POST', body: 'x' })).text()
     await (await fetch(`${base}/post`)).text()
     expect(reached.get('A/post')?.map(h => h['content-length'] ?? '-')).toEqual(['-', '1', '-'])
+  })
+})
+
+describe('upgrades pass the cache by', () => {
+  it('a WebSocket to a URL whose GET is stored still gets its 101', async () => {
+    expect(await (await fetch(`${wsBase}/`)).text()).toBe('use a WebSocket')
+    expect((await fetch(`${wsBase}/`)).headers.get('cache-status')).toMatch(/; hit$/)
+    const socket = new WebSocket(`${wsBase.replace('http:', 'ws:')}/`)
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.on('open', () => { socket.send('hi') }).on('message', (m: Buffer) => { resolve(m.toString()) }).on('error', reject).on('unexpected-response', (_req, res) => { reject(new Error(`got ${String(res.statusCode)}`)) })
+    })
+    socket.close()
+    expect(reply).toBe('echo hi')
   })
 })
 

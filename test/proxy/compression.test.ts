@@ -119,10 +119,26 @@ describe('a decompression bomb at the consumer', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length })
       res.end(bomb)
     })
+    server.host.handle('/x/seen/1', (req, res) => { res.end(String(req.headers['accept-encoding'] ?? '-')) })
     local = createServer(forwardToPeer(client.host, server.node.getMultiaddrs()[0], { protocol: '/x/bomb/1', compress: true, maxDecodedSize: 1024 * 1024 }))
+    seen = createServer(forwardToPeer(client.host, server.node.getMultiaddrs()[0], { protocol: '/x/seen/1', compress: true }))
+    await new Promise<void>(resolve => seen.listen(0, '127.0.0.1', resolve))
     await new Promise<void>(resolve => local.listen(0, '127.0.0.1', resolve))
   })
-  afterAll(() => { local.closeAllConnections(); local.close() })
+  let seen: Server
+  afterAll(() => { for (const s of [local, seen]) { s.closeAllConnections(); s.close() } })
+
+  it('the consumer asks for a coding when its client asked for none, not for a range (a coded 206 cannot be decoded alone)', async () => {
+    const at = (headers: Record<string, string>): Promise<string> => new Promise((resolve, reject) => {
+      get(`http://127.0.0.1:${(seen.address() as AddressInfo).port}/`, { headers }, (res) => {
+        let text = ''
+        res.on('data', (c: Buffer) => { text += c.toString() }).on('end', () => { resolve(text) })
+      }).on('error', reject)
+    })
+    expect(await at({})).toBe(WIRE_ENCODINGS.join(', '))
+    expect(await at({ range: 'bytes=0-9' })).toBe('-')
+    expect(await at({ 'accept-encoding': 'identity' })).toBe('identity')
+  })
 
   it('is cut off at maxDecodedSize: the local client gets an incomplete body, never 256 MiB', async () => {
     const res = await new Promise<IncomingMessage>((resolve, reject) => { get(`http://127.0.0.1:${(local.address() as AddressInfo).port}/`, resolve).on('error', reject) })
