@@ -24,7 +24,7 @@ export const CONSUMER_USAGE = `  --cache               keep the provider's answe
   --cache-size SIZE     the cache's size (default 64MiB; K, M, G are powers of 1024); one answer
                         takes at most a sixteenth of it
   --no-compress         when a local client asks for no Content-Encoding, do not ask the provider for
-                        one (by default it is asked for zstd/br/gzip and the answer decoded here)`
+                        one (by default: gzip or br, zstd where Node has it, decoded here)`
 
 interface ConsumerValues {
   cache?: boolean

@@ -39,7 +39,8 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
-${CONSUMER_USAGE} (not with --forward)
+${CONSUMER_USAGE}
+                        (--cache, --cache-size, --no-compress: not with --forward)
 ${LOOKUP_USAGE}
 ${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)

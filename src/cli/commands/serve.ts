@@ -47,8 +47,8 @@ libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
   --tls-key FILE, --tls-cert FILE   PEM key and certificate for /tls/http listeners
   --allow PEER          a peer id allowed to use the service, repeatable
   --allow-any           any peer may use it (prints a warning)
-  --compress            compress the upstream's uncompressed text answers for the peer hop (zstd where
-                        Node has it, br, gzip, as the consumer accepts; each chunk flushed: SSE stays live)
+  --compress            compress the upstream's uncompressed text answers for the peer hop (gzip or br
+                        as the consumer accepts, zstd where Node has it; each chunk flushed: SSE stays live)
 ${RELAY_OPTIONS_USAGE}
   --config FILE         several services from a JSON file (not YAML) instead of the flags above:
                         {"listen": [MULTIADDR…], "key": FILE, "tlsKey": FILE, "tlsCert": FILE,
