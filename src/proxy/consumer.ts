@@ -2,7 +2,7 @@
  * The consumer side of a tunnel: a Node request listener (for a local `http.Server` on 127.0.0.1) that
  * forwards every request to one protocol of one peer, through the host's undici dispatcher — so bodies
  * stream as Node streams, never through the WHATWG layer. The hop itself is {@link proxyTo}'s (hop-by-hop
- * headers removed both ways, `Via`, no decompression, no redirects followed, a client that leaves
+ * headers removed both ways, `Via`, no decompression unless `compress`, no redirects followed, a client that leaves
  * aborting the peer request, 502/504 with `Proxy-Status`), with the peer's protocol as its upstream.
  *
  * @module

@@ -4,7 +4,8 @@
  * only, `Via`, the upstream's `Host` with the original in `X-Forwarded-Host`, the caller's authenticated
  * peer id in `x-libp2p-peer-id` (any copy the caller sent removed, and its `Forwarded`, `X-Forwarded-*`
  * and `X-Real-IP` with it), only WebSocket upgrades relayed, bodies streamed both ways with
- * backpressure, no decompression, no redirects followed, an aborted caller aborting the upstream
+ * backpressure, no decompression (unless asked: `compress`, `decompress`, see `compression.ts`), no
+ * redirects followed, an aborted caller aborting the upstream
  * request, and failures answered once, as 502/504 with `Proxy-Status` (RFC 9209), never 500.
  *
  * @module
@@ -82,7 +83,7 @@ export interface ProxyOptions {
   relocate?: (value: string, at: { request: URL, base: URL, req: IncomingMessage }) => string
   /**
    * Compress the upstream's uncompressed answers for the caller, in the coding its `Accept-Encoding`
-   * prefers (zstd where the runtime has it, br, gzip), each chunk flushed as it comes; what is left
+   * prefers (gzip, br; zstd first where the runtime has it), each chunk flushed as it comes; what is left
    * alone and how `ETag`, `Vary` and `Content-Length` change is in `compression.ts`. A provider sets
    * it: the peer link is the slow hop.
    *
