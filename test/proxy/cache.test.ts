@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cacheStores, interceptors, request } from 'undici'
 import { WebSocket, WebSocketServer } from 'ws'
 import { forwardToPeer, gateway } from '../../src/index.js'
 import { memoryCacheStore } from '../../src/index.js'
@@ -174,6 +175,20 @@ describe('forwardToPeer with a cache: RFC 9111 for a shared cache', () => {
     await (await fetch(`${base}/post`, { method: 'POST', body: 'x' })).text()
     await (await fetch(`${base}/post`)).text()
     expect(reached.get('A/post')?.map(h => h['content-length'] ?? '-')).toEqual(['-', '1', '-'])
+  })
+})
+
+describe('host.dispatcher composed with undici\'s cache interceptor', () => {
+  it('caches answers from peers, each peer\'s apart (its URL names it)', async () => {
+    const cached = consumer.host.dispatcher.compose(interceptors.cache({ store: new cacheStores.MemoryCacheStore() }))
+    answers.set('/lib', () => ({ headers: { 'cache-control': 'max-age=60' } }))
+    const read = async (peer: Peer): Promise<string> => {
+      const res = await request(await consumer.host.url({ peer: peer.node.peerId, path: '/x/site/1/lib' }), { dispatcher: cached })
+      return await res.body.text()
+    }
+    expect([await read(provider), await read(other), await read(provider), await read(other)]).toEqual(['A /lib #1', 'B /lib #1', 'A /lib #1', 'B /lib #1'])
+    expect(reached.get('A/lib')?.length).toBe(1)
+    expect(reached.get('B/lib')?.length).toBe(1)
   })
 })
 
