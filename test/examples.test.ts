@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import { main } from '../examples/demo/index.js'
+import { main as cache } from '../examples/cache/index.js'
 import { main as llmTunnel } from '../examples/llm-tunnel/index.js'
 import { main as native } from '../examples/native/index.js'
 import { main as peerAuth } from '../examples/peer-auth/index.js'
@@ -50,4 +51,14 @@ it('the relay example serves and fetches through a circuit relay', async () => {
   expect(provider).toBeDefined()
   expect(lines[3]).toMatch(new RegExp(`^ {2}200 from ${provider ?? 'missing'}: hello 12D3\\w+, relayed$`))
   expect(lines[4]).toBe("  the consumer's connection is relayed (limited)")
+})
+
+it('the cache example reads the peer once for three requests (undici\'s cache over host.dispatcher)', async () => {
+  const lines: string[] = []
+  await cache(line => lines.push(line))
+  const first = /^200 (read #1 at \S+) \(age -\)$/.exec(lines[0])?.[1]
+  expect(first).toBeDefined()
+  expect(lines[1]).toMatch(new RegExp(`^200 ${first ?? 'missing'} \\(age \\d+\\)$`))
+  expect(lines[2]).toMatch(new RegExp(`^200 ${first ?? 'missing'} \\(age \\d+\\)$`))
+  expect(lines[3]).toBe('the peer was asked 1 time(s)')
 })

@@ -17,13 +17,13 @@ const VALUES = [
   'RequestBodyTooLargeError', 'ResponseBodyTooLargeError', 'ResponseError', 'ResponseHeadersTooLargeError', 'ResponseTimeoutError',
   'StreamResetError', 'WELL_KNOWN_PATH', 'WellKnownError', 'WellKnownStatusError', 'WellKnownTimeoutError', 'WellKnownTooLargeError',
   'allowPeers', 'authenticationOf', 'createExit', 'createHTTPHost', 'fetchHandler', 'forwardProxy', 'forwardToPeer', 'gateway',
-  'httpEndpoint', 'invalidEntriesOf', 'isLibP2PHTTPError', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
+  'httpEndpoint', 'invalidEntriesOf', 'isLibP2PHTTPError', 'memoryCacheStore', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
   'nodeHandler', 'originalUrl', 'proxyTo', 'remotePeer', 'serverPeer', 'transportOf', 'urlToMultiaddr', 'withHTTPPath',
   'withPeerIdAuth'
 ]
 
 const TYPES = [
-  'AccessOptions', 'Authentication', 'ClientLimits', 'ClientTLSOptions', 'CloseOptions', 'DiscoveryOptions', 'DispatcherOptions',
+  'AccessOptions', 'Authentication', 'CacheStore', 'ClientLimits', 'ClientTLSOptions', 'CloseOptions', 'DiscoveryOptions', 'DispatcherOptions',
   'ExitOptions', 'FetchHandler', 'FetchInit', 'FetchTarget', 'ForwardOptions', 'ForwardProxy', 'ForwardProxyOptions',
   'GatewayHandler', 'GatewayOptions', 'HTTPEndpoint', 'HTTPHost', 'HTTPHostOptions', 'Handler', 'HostCheckOptions',
   'HostProtocols', 'HostProtocolsOptions', 'InvalidProtocolEntry', 'Libp2pLike', 'ListenTLSOptions', 'MountOptions',

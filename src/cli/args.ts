@@ -62,6 +62,23 @@ export function integer (name: string, value: string | undefined, fallback: numb
   return n
 }
 
+/** The multipliers of {@link size}'s units: powers of 1024, as curl's size options. */
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 }
+
+/**
+ * A size option in bytes (`65536`, `512K`, `64MiB`, `1G`: K, M, G and KiB, MiB, GiB are powers of 1024),
+ * or `fallback` when absent. `KB`/`MB` are refused: read as 1000 or 1024 by different tools.
+ */
+export function size (name: string, value: string | undefined, fallback: number): number {
+  if (value == null) return fallback
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim())
+  const unit = UNITS[match?.[2].toLowerCase() ?? 'none']
+  if (match == null || unit == null) throw new UsageError(`--${name} must be a size in bytes, or with K, M, G (KiB, MiB, GiB: powers of 1024), like 64MiB, not ${value}`)
+  const n = Math.floor(Number(match[1]) * unit)
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} is too large: ${value}`)
+  return n
+}
+
 /**
  * The longest wait a timer can hold, in ms (2^31 - 1, about 24.8 days): Node fires a longer one at
  * once, with a warning, so a large `--grace` would have meant none.

@@ -6,6 +6,8 @@
  * @module
  */
 import { originalUrl } from '../server/original-url.js'
+import { cacheOutcomeOf } from '../proxy/upstream.js'
+import type { CacheOutcome } from '../proxy/cache.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** How a command logs. */
@@ -33,6 +35,8 @@ export interface RequestRecord {
   aborted?: boolean
   /** Over which connection the exchange went to or from the peer, when the command uses relays. */
   via?: 'relayed' | 'direct'
+  /** What the command's cache (`--cache`) did: served it (`hit`), had the peer confirm it (`revalidated`), or asked the peer (`miss`). */
+  cache?: CacheOutcome
 }
 
 /** A logger for requests and notices. */
@@ -67,7 +71,7 @@ export function createLogger (options: LogOptions = {}): Logger {
       if (options.json === true) {
         write(jsonLine('info', 'request', { ...r }))
       } else {
-        write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms${r.via == null ? '' : ` ${r.via}`}`)
+        write(`${r.peer} ${r.method} ${r.path} ${r.status}${r.aborted === true ? ' aborted' : ''} ${r.bytes}B ${r.ms}ms${r.via == null ? '' : ` ${r.via}`}${r.cache == null ? '' : ` cache=${r.cache}`}`)
       }
     },
     info: (message, fields) => { if (options.quiet !== true) emit('info', message, fields) },
@@ -115,6 +119,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     res.write = ((chunk: unknown, ...rest: unknown[]) => { count(chunk, rest[0]); return write(chunk, ...rest) }) as typeof res.write
     res.end = ((chunk?: unknown, ...rest: unknown[]) => { if (typeof chunk !== 'function') count(chunk, rest[0]); return end(chunk, ...rest) }) as typeof res.end
     res.once('close', () => {
+      const cache = cacheOutcomeOf(res)
       logger.request({
         peer,
         method: req.method ?? 'GET',
@@ -123,7 +128,8 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
         bytes,
         ms: Math.round(performance.now() - start),
         ...(res.writableFinished ? {} : { aborted: true }),
-        ...(viaOf == null ? {} : { via: viaOf(req, peer) ?? arrivedVia })
+        ...(viaOf == null ? {} : { via: viaOf(req, peer) ?? arrivedVia }),
+        ...(cache == null ? {} : { cache })
       })
     })
     return listener(req, res)

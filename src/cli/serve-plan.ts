@@ -27,6 +27,8 @@ export interface ServiceSpec {
   allow: Allow
   /** How the allow-list was given (`--allow-any`, `services[0].allowAny`), for the warning about `any`. */
   allowFrom: string
+  /** Compress the upstream's uncompressed answers for the peer hop (`--compress`, `services[0].compress`). */
+  compress?: boolean
 }
 
 /** The exit for `proxy --forward`. */
@@ -58,20 +60,22 @@ export interface ServeFlags {
   'allow-any'?: boolean
   exit?: boolean
   'allow-egress'?: string[]
+  compress?: boolean
 }
 
 /** The flags `--config` replaces. */
-export const CONFIG_EXCLUDES = ['upstream', 'protocol', 'listen', 'tls-key', 'tls-cert', 'allow', 'allow-any', 'exit', 'allow-egress'] as const
+export const CONFIG_EXCLUDES = ['upstream', 'protocol', 'listen', 'tls-key', 'tls-cert', 'allow', 'allow-any', 'exit', 'allow-egress', 'compress'] as const
 
 /** The plan the flags describe. */
 export function planFromFlags (flags: ServeFlags): ServePlan {
   const exit = flags.exit === true
   if (flags.upstream == null && !exit) throw new UsageError('serve needs --upstream URL or --exit')
   if (flags['allow-egress'] != null && !exit) throw new UsageError('--allow-egress is for --exit')
+  if (flags.compress === true && flags.upstream == null) throw new UsageError('--compress is for --upstream (the exit passes answers as they are)')
   const allow = allowList(flags.allow, flags['allow-any'] === true, { list: '--allow', any: '--allow-any' },
     'serve needs --allow PEER (repeatable) or --allow-any')
   const allowFrom = '--allow-any'
-  const services = flags.upstream == null ? [] : [service(flags.upstream, flags.protocol, allow, allowFrom, { upstream: '--upstream', protocol: '--protocol' })]
+  const services = flags.upstream == null ? [] : [{ ...service(flags.upstream, flags.protocol, allow, allowFrom, { upstream: '--upstream', protocol: '--protocol' }), compress: flags.compress === true }]
   return {
     listen: listenAddrs(flags.listen, '--listen'),
     tls: tlsFiles(flags['tls-key'], flags['tls-cert'], '--tls-key and --tls-cert'),
@@ -102,12 +106,12 @@ export async function planFromFile (path: string): Promise<ServePlan> {
   const top = object(json, '', ['listen', 'key', 'tlsKey', 'tlsCert', 'services', 'exit'])
   const services = top.services === undefined ? [] : array(top.services, 'services').map((s, i) => {
     const at = `services[${i}]`
-    const o = object(s, at, ['upstream', 'protocol', 'allow', 'allowAny'])
+    const o = object(s, at, ['upstream', 'protocol', 'allow', 'allowAny', 'compress'])
     if (o.upstream === undefined) throw new UsageError(`--config: ${at}.upstream is missing`)
     const allow = allowList(strings(o.allow, `${at}.allow`), boolean(o.allowAny, `${at}.allowAny`),
       { list: `${at}.allow`, any: `${at}.allowAny` }, `--config: ${at} needs allow (peer ids) or allowAny: true`)
-    return service(string(o.upstream, `${at}.upstream`), optional(o.protocol, `${at}.protocol`), allow, `${at}.allowAny`,
-      { upstream: `${at}.upstream`, protocol: `${at}.protocol` })
+    return { ...service(string(o.upstream, `${at}.upstream`), optional(o.protocol, `${at}.protocol`), allow, `${at}.allowAny`,
+      { upstream: `${at}.upstream`, protocol: `${at}.protocol` }), compress: boolean(o.compress, `${at}.compress`) === true }
   })
   let exit: ExitSpec | undefined
   if (top.exit !== undefined) {

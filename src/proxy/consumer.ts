@@ -2,7 +2,7 @@
  * The consumer side of a tunnel: a Node request listener (for a local `http.Server` on 127.0.0.1) that
  * forwards every request to one protocol of one peer, through the host's undici dispatcher — so bodies
  * stream as Node streams, never through the WHATWG layer. The hop itself is {@link proxyTo}'s (hop-by-hop
- * headers removed both ways, `Via`, no decompression, no redirects followed, a client that leaves
+ * headers removed both ways, `Via`, no decompression unless `compress`, no redirects followed, a client that leaves
  * aborting the peer request, 502/504 with `Proxy-Status`), with the peer's protocol as its upstream.
  *
  * @module
@@ -12,6 +12,9 @@ import { peerOfURL } from '../addr/addressing.js'
 import { ProtocolNotFoundError } from '../errors.js'
 import { hostRefusal, originRefusal } from './host-check.js'
 import { classify, fail, failUpgrade, proxyTo } from './upstream.js'
+import { cachingDispatcher } from './cache.js'
+import { describeTarget } from '../client/target.js'
+import type { CacheStore } from './cache.js'
 import type { HostCheckOptions } from './host-check.js'
 import type { ProxyError, ProxyHandler, ProxyOptions, UpgradeListener } from './upstream.js'
 import type { HTTPHost } from '../host.js'
@@ -59,6 +62,24 @@ export interface ForwardOptions {
   upgrades?: readonly string[]
   /** Rewrite the peer's `Location` and `Content-Location` values (see {@link ProxyOptions.relocate}). @default unchanged */
   relocate?: ProxyOptions['relocate']
+  /**
+   * Cache the peer's answers in this store, as a shared cache (RFC 9111; undici's `cache` interceptor:
+   * see `cache.ts`), keyed by the peer and the protocol besides the URL; each answer says what the cache
+   * did in `Cache-Status`. A store may be shared by many forwarders (the gateway's).
+   *
+   * @default no cache
+   */
+  cache?: CacheStore
+  /**
+   * When the local client asks for no coding, ask the peer for one and decode it here (see
+   * {@link ProxyOptions.decompress}): a provider that compresses (`serve --compress`) then saves the
+   * peer link the bytes.
+   *
+   * @default false
+   */
+  compress?: boolean
+  /** The most bytes a body decoded under {@link compress} may have (see {@link ProxyOptions.maxDecodedSize}). @default Infinity */
+  maxDecodedSize?: number
 }
 
 /** A request listener forwarding to a peer, and the way to learn its upstream ahead of the first request. */
@@ -99,8 +120,13 @@ export function forwardToPeer (host: HTTPHost, target: FetchTarget, options: For
   const handlerFor = ({ upstream, dispatcher }: { upstream: string, dispatcher: Dispatcher }): ProxyHandler => {
     let handler = handlers.get(upstream)
     if (handler == null) {
+      // the cache's entries are this peer's and this protocol's alone, whatever the URL (see cache.ts)
+      const scope = `${describeTarget(target).peer?.toString() ?? new URL(upstream).origin} ${options.protocol ?? '/'}`
       handler = proxyTo(upstream, {
-        dispatcher,
+        dispatcher: options.cache == null ? dispatcher : cachingDispatcher(dispatcher, options.cache, scope),
+        cacheStatus: options.cache != null,
+        decompress: options.compress === true,
+        maxDecodedSize: options.maxDecodedSize,
         // a stream's URL names a peer, not a host: the caller's Host goes on; an HTTPS provider's Host
         // is its own name, which Peer ID Authentication signs and TLS presented
         rewriteHost: peerOfURL(upstream) == null,

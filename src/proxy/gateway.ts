@@ -53,6 +53,12 @@ export interface GatewayOptions {
    * @default () => undefined
    */
   addressOf?: (peer: PeerId) => FetchTarget | undefined
+  /** Cache the peers' answers in this store, each (peer, protocol) apart (see {@link ForwardOptions.cache}). @default no cache */
+  cache?: ForwardOptions['cache']
+  /** Ask peers for a coding when the client asks for none, and decode it (see {@link ForwardOptions.compress}). @default false */
+  compress?: boolean
+  /** The most bytes a body decoded under {@link compress} may have. @default Infinity */
+  maxDecodedSize?: number
 }
 
 /** {@link gateway}'s handler: a request listener, and `upgrade` for upgrade requests (WebSocket). */
@@ -216,7 +222,7 @@ export function gateway (host: HTTPHost, options: GatewayOptions = {}): GatewayH
     const key = `${parsed.peer.toString()} ${parsed.protocol ?? ''}`
     let forward = forwarders.get(key)
     if (forward == null) {
-      forward = forwardToPeer(host, options.addressOf?.(parsed.peer) ?? parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, names: options.names, upgrades: options.upgrades, relocate })
+      forward = forwardToPeer(host, options.addressOf?.(parsed.peer) ?? parsed.peer, { protocol: parsed.protocol, pseudonym, headersTimeout: options.headersTimeout, allowHosts, allowOrigins: options.allowOrigins, names: options.names, upgrades: options.upgrades, relocate, cache: options.cache, compress: options.compress, maxDecodedSize: options.maxDecodedSize })
       forwarders.set(key, forward)
     }
     paths.set(req, parsed)

@@ -4,14 +4,15 @@
  * only, `Via`, the upstream's `Host` with the original in `X-Forwarded-Host`, the caller's authenticated
  * peer id in `x-libp2p-peer-id` (any copy the caller sent removed, and its `Forwarded`, `X-Forwarded-*`
  * and `X-Real-IP` with it), only WebSocket upgrades relayed, bodies streamed both ways with
- * backpressure, no decompression, no redirects followed, an aborted caller aborting the upstream
+ * backpressure, no decompression (unless asked: `compress`, `decompress`, see `compression.ts`), no
+ * redirects followed, an aborted caller aborting the upstream
  * request, and failures answered once, as 502/504 with `Proxy-Status` (RFC 9209), never 500.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto'
 import { STATUS_CODES, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Agent } from 'undici'
 import { InvalidOptionError } from '../errors.js'
@@ -20,6 +21,10 @@ import { pathBelow } from '../server/request-checks.js'
 import { PEER_ID_HEADER, appendVia, endToEnd, headerValue, isForwardingHeader, isLoop, isPeerIdHeader, proxyStatus } from './headers.js'
 import { rawResponse } from '../server/raw-response.js'
 import { splice } from './splice.js'
+import { CACHE_TRACE, cacheOutcome, cacheStatusMember, startTrace } from './cache.js'
+import { WIRE_ACCEPT_ENCODING, decodeForClient, encodeForCaller } from './compression.js'
+import type { CacheOutcome, TracedOptions } from './cache.js'
+import type { Recoding } from './compression.js'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -79,6 +84,45 @@ export interface ProxyOptions {
    * @default values pass unchanged
    */
   relocate?: (value: string, at: { request: URL, base: URL, req: IncomingMessage }) => string
+  /**
+   * Compress the upstream's uncompressed answers for the caller, in the coding its `Accept-Encoding`
+   * prefers (gzip, br; zstd first where the runtime has it), each chunk flushed as it comes; what is left
+   * alone and how `ETag`, `Vary` and `Content-Length` change is in `compression.ts`. A provider sets
+   * it: the peer link is the slow hop.
+   *
+   * @default false
+   */
+  compress?: boolean
+  /**
+   * When the caller sent no `Accept-Encoding`, ask the upstream for a coding and decode its answer
+   * before relaying it (the caller gets what it would have got, `ETag` weak and `Vary: Accept-Encoding`
+   * added). A caller that sent one gets the answer as the upstream coded it. A consumer sets it.
+   *
+   * @default false
+   */
+  decompress?: boolean
+  /**
+   * The most bytes a body decoded under {@link decompress} may have; past it the answer is cut off (a
+   * decompression bomb). Decoding streams, so memory is bounded whatever this is.
+   *
+   * @default Infinity
+   */
+  maxDecodedSize?: number
+  /**
+   * The dispatcher is a caching one (`cachingDispatcher`): trace each request through it, answer with
+   * this proxy's `Cache-Status` member (RFC 9211) and record the outcome for {@link cacheOutcomeOf}.
+   *
+   * @default false
+   */
+  cacheStatus?: boolean
+}
+
+/** What the cache did for each response a caching proxy answered (for the request log). */
+const outcomes = new WeakMap<ServerResponse, CacheOutcome>()
+
+/** What a caching {@link proxyTo} did for `res`: `hit`, `revalidated` or `miss`; `undefined` when it does not cache or did not answer. */
+export function cacheOutcomeOf (res: ServerResponse): CacheOutcome | undefined {
+  return outcomes.get(res)
 }
 
 /** The response headers whose value is a URL that {@link ProxyOptions.relocate} rewrites. */
@@ -387,12 +431,17 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       return
     }
     const headers = requestHeaders(req, via, method === 'TRACE' || method === 'OPTIONS' ? maxForwards : undefined)
+    // the caller asked for no coding: the upstream may code for the wire, this side decodes. Not for a
+    // range: a coded 206 is a range of the coded bytes, which cannot be decoded on its own
+    const decoding = options.decompress === true && req.headers['accept-encoding'] == null && req.headers.range == null
+    if (decoding) headers.push('accept-encoding', WIRE_ACCEPT_ENCODING)
+    const trace = options.cacheStatus === true ? startTrace(headers) : undefined
 
     // a caller that goes away aborts the upstream request (a cancelled generation stops)
     const controller = new AbortController()
     res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the caller went away')) })
 
-    dispatcher.request({
+    const request: Dispatcher.RequestOptions & TracedOptions = {
       origin: base.origin,
       path,
       method: method as Dispatcher.HttpMethod,
@@ -400,19 +449,36 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
       body,
       signal: controller.signal,
       headersTimeout,
-      bodyTimeout
-    }).then(async (answer) => {
+      bodyTimeout,
+      [CACHE_TRACE]: trace
+    }
+    dispatcher.request(request).then(async (answer) => {
       const raw: string[] = []
       for (const [name, value] of Object.entries(answer.headers)) {
         for (const v of Array.isArray(value) ? value : [value ?? '']) raw.push(name, v)
       }
       // Peer ID Authentication is this host's exchange with its client: the upstream's own
       // Authentication-Info must not replace the one the guard set
-      const out = responseHeaders(req, path, raw, new Set(res.hasHeader('authentication-info') ? ['authentication-info'] : []))
+      let out = responseHeaders(req, path, raw, new Set(res.hasHeader('authentication-info') ? ['authentication-info'] : []))
+      const stages: Transform[] = []
+      const recode = (recoding: Recoding | { headers: string[] }): void => {
+        out = recoding.headers
+        if ('body' in recoding) stages.push(recoding.body)
+      }
+      if (decoding) {
+        recode(decodeForClient(method, answer.statusCode, out))
+        if (stages.length > 0 && options.maxDecodedSize != null && Number.isFinite(options.maxDecodedSize)) stages.push(atMost(options.maxDecodedSize))
+      }
+      if (options.compress === true) recode(encodeForCaller(headerValue(req.rawHeaders, 'accept-encoding'), method, answer.statusCode, out))
+      if (trace != null) {
+        out.push('cache-status', cacheStatusMember(pseudonym, trace))
+        outcomes.set(res, cacheOutcome(trace, answer.statusCode))
+      }
       res.writeHead(answer.statusCode, out)
-      // streamed as it comes (SSE chunks are not held back); the response's backpressure reaches the upstream
+      // streamed as it comes (SSE chunks are not held back; a coder flushes each); the response's
+      // backpressure reaches the upstream
       res.flushHeaders()
-      await pipeline(answer.body, res)
+      await pipeline([answer.body, ...stages, res])
     }).catch((err: unknown) => {
       if (controller.signal.aborted) {
         res.destroy()
@@ -423,6 +489,18 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
     })
   }
   return Object.assign(listener, { upgrade })
+}
+
+/** A pass-through that fails once more than `limit` bytes went through it. */
+function atMost (limit: number): Transform {
+  let seen = 0
+  return new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      seen += chunk.byteLength
+      if (seen > limit) callback(new Error(`the decoded body is larger than ${limit} bytes`))
+      else callback(null, chunk)
+    }
+  })
 }
 
 /** The protocol names of an `Upgrade` value, lowercase, versions dropped (`WebSocket/13` → `websocket`). */

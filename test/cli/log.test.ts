@@ -12,6 +12,14 @@ describe('the request log', () => {
     expect(lines).toEqual(['p GET /a?b 200 5B 3ms', 'warn: still said'])
   })
 
+  it('a cache outcome ends the line (cache=hit) and is a field in JSON (issue 19)', () => {
+    const lines: string[] = []
+    createLogger({ write: l => lines.push(l) }).request({ peer: 'p', method: 'GET', path: '/', status: 200, bytes: 5, ms: 1, cache: 'hit' })
+    createLogger({ write: l => lines.push(l), json: true }).request({ peer: 'p', method: 'GET', path: '/', status: 200, bytes: 5, ms: 1, cache: 'revalidated' })
+    expect(lines[0]).toBe('p GET / 200 5B 1ms cache=hit')
+    expect(JSON.parse(lines[1])).toMatchObject({ cache: 'revalidated' })
+  })
+
   it('--json: one object per line', () => {
     const lines: string[] = []
     createLogger({ write: l => lines.push(l), json: true }).request({ peer: 'p', method: 'POST', path: '/', status: 502, bytes: 9, ms: 1 })

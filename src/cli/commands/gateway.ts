@@ -10,6 +10,7 @@ import { createHTTPHost } from '../../host.js'
 import { gateway as gatewayListener, parseGatewayPath } from '../../proxy/gateway.js'
 import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit } from '../client-options.js'
+import { CONSUMER_OPTIONS, CONSUMER_USAGE, consumerInit } from '../consumer-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { isLoopback } from '../../proxy/host-check.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
@@ -33,6 +34,7 @@ export const GATEWAY_USAGE = `libp2phttp gateway [options]
                         one is where its paths go (Peer ID Authentication; see --cacert)
   --stream-protocol ID  the libp2p protocol requests go out on (default /http/1.1); /http reaches
                         a Kubo "ipfs p2p listen --allow-custom-protocol /http …" provider
+${CONSUMER_USAGE}
 ${LOOKUP_USAGE}
 ${CLIENT_USAGE}
 ${LOCAL_USAGE}
@@ -45,6 +47,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     ...LOCAL_OPTIONS,
     ...CLIENT_OPTIONS,
     ...LOOKUP_OPTIONS,
+    ...CONSUMER_OPTIONS,
     port: { type: 'string' },
     bind: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
@@ -59,6 +62,8 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
   const bootstrap = bootstrapAddrs(values.bootstrap)
   for (const addr of connect) checkLookup(addr, bootstrap, '--connect')
   const limits = localLimits(values)
+  // one store for every peer: each (peer, protocol) sees only its own entries
+  const consumer = consumerInit(values)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const bind = values.bind ?? '127.0.0.1'
   if (!isLoopback(bind)) logger.warn(`--bind ${bind}: whoever can reach this address can use the gateway with this machine's peer identity`)
@@ -77,7 +82,7 @@ export async function gateway (argv: string[], io: CommandIO): Promise<number> {
     const peerOf = (url: string): string => { try { return parseGatewayPath(url)?.peer.toString() ?? '-(not-a-p2p-path)' } catch { return '-(bad-peer-id)' } }
     // libp2p cannot dial an HTTPS (/tls/http) address: its peer's gateway paths go there, with Peer ID Authentication
     const https = new Map(connect.filter(isHTTPTransportAddress).map(a => [a.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', a]))
-    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES, addressOf: peer => https.get(peer.toString()) })
+    const listener = gatewayListener(host, { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES, addressOf: peer => https.get(peer.toString()), ...consumer })
     // through a relay (a relayed --connect, or peers looked up with --bootstrap), each request's line says
     // whether it went relayed or direct (DCUtR), for the peer its path named when it arrived
     const via = connect.some(a => isRelayed(a)) || bootstrap.length > 0

@@ -16,6 +16,7 @@ import { isLoopback } from '../../proxy/host-check.js'
 import { keepConnected } from '../../proxy/redial.js'
 import { COMMON_OPTIONS, COMMON_USAGE, milliseconds, noPositionals, parse, port as portOption } from '../args.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, clientInit, describeFailure } from '../client-options.js'
+import { CONSUMER_OPTIONS, CONSUMER_USAGE, consumerInit } from '../consumer-options.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { LOCAL_OPTIONS, LOCAL_USAGE, REFUSAL_NAMES, listenLocal, localLimits } from '../local-server.js'
 import { createLogger, logRequests } from '../log.js'
@@ -38,6 +39,8 @@ export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options
   --allow-host NAME     accept this name in Host (besides localhost, 127.0.0.1, [::1] and the
                         bound address): requests naming another host are refused (DNS rebinding)
   --timeout MS          how long the provider may take to send response headers (default 300000)
+${CONSUMER_USAGE}
+                        (--cache, --cache-size, --no-compress: not with --forward)
 ${LOOKUP_USAGE}
 ${CLIENT_USAGE}
 ${LOCAL_USAGE} (not with --forward)
@@ -62,6 +65,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     ...LOCAL_OPTIONS,
     ...CLIENT_OPTIONS,
     ...LOOKUP_OPTIONS,
+    ...CONSUMER_OPTIONS,
     to: { type: 'string' },
     protocol: { type: 'string' },
     port: { type: 'string' },
@@ -80,6 +84,10 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   if (forwarding && values.protocol != null) throw new UsageError('--forward uses the exit protocol: no --protocol')
   // a forward proxy carries a browser's requests to every site, each with that site's Origin
   if (forwarding && values['allow-origin'] != null) throw new UsageError('--forward does not check Origin: no --allow-origin')
+  // a forward proxy's answers come from every site through the exit: not this cache's business
+  const unforwarded = (['cache', 'cache-size', 'no-compress'] as const).find(name => values[name] != null)
+  if (forwarding && unforwarded != null) throw new UsageError(`--${unforwarded} is for proxy --to without --forward`)
+  const consumer = consumerInit(values)
   const limits = localLimits(values)
   const port = portOption('port', values.port, forwarding ? 8541 : 8000)
   const grace = milliseconds('grace', values.grace, DEFAULT_GRACE)
@@ -97,7 +105,7 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
   // cross-site request, so Host must name this machine and Origin, if any, be its own (the forward
   // proxy is addressed by absolute-form targets instead)
   const protocol = forwarding ? EXIT_PROTOCOL : values.protocol
-  const forward = forwardToPeer(host, to, { protocol, headersTimeout, ...(forwarding ? {} : { allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
+  const forward = forwardToPeer(host, to, { protocol, headersTimeout, ...(forwarding ? {} : { ...consumer, allowHosts: values['allow-host'] ?? [], allowOrigins: values['allow-origin'] ?? [], names: REFUSAL_NAMES }) })
   const proxyListeners = forwarding
     ? forwardProxy(host, to, {
       headersTimeout,

@@ -47,10 +47,13 @@ libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
   --tls-key FILE, --tls-cert FILE   PEM key and certificate for /tls/http listeners
   --allow PEER          a peer id allowed to use the service, repeatable
   --allow-any           any peer may use it (prints a warning)
+  --compress            compress the upstream's uncompressed text answers for the peer hop (gzip or br
+                        as the consumer accepts, zstd where Node has it; each chunk flushed: SSE stays live)
 ${RELAY_OPTIONS_USAGE}
   --config FILE         several services from a JSON file (not YAML) instead of the flags above:
                         {"listen": [MULTIADDR…], "key": FILE, "tlsKey": FILE, "tlsCert": FILE,
-                         "services": [{"upstream": URL, "protocol": ID, "allow": [PEER…] | "allowAny": true}…],
+                         "services": [{"upstream": URL, "protocol": ID, "allow": [PEER…] | "allowAny": true,
+                                       "compress": true}…],
                          "exit": {"allow": [PEER…] | "allowAny": true, "allowEgress": [RULE…]}}
                         relative paths are relative to the file; --key overrides its "key"
 ${COMMON_USAGE}`
@@ -72,6 +75,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     'allow-any': { type: 'boolean' },
     exit: { type: 'boolean' },
     'allow-egress': { type: 'string', multiple: true },
+    compress: { type: 'boolean' },
     ...RELAY_OPTIONS
   })
   noPositionals(positionals)
@@ -193,7 +197,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
  * requests, WebSocket, too), its allow-list checked for requests and upgrades alike.
  */
 function mountService (host: HTTPHost, service: ServiceSpec, pseudonym: string, logger: Logger, peerOf: (req: IncomingMessage) => string, viaOf?: (req: IncomingMessage) => RequestRecord['via']): void {
-  const proxy = proxyTo(service.upstream, { pseudonym })
+  const proxy = proxyTo(service.upstream, { pseudonym, compress: service.compress })
   const server = createServer(logRequests(allowPeers(proxy, { allow: service.allow, pseudonym }), logger, peerOf, viaOf))
   const refusal = accessRefusal(service.allow)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
