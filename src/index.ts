@@ -5,6 +5,8 @@
  */
 export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostInit, Libp2pLike, FetchInit, CloseOptions } from './host.js'
+export { httpHost } from './service.js'
+export type { HTTPHostService, HTTPHostServiceInit, HTTPHostComponents } from './service.js'
 export type { DispatcherOptions, ClientTLSOptions, ClientLimits } from './client/dispatcher.js'
 export type { ServerLimits } from './server/limits.js'
 export type { FetchTarget } from './client/target.js'
