@@ -177,6 +177,8 @@ describe('httpHost() as a js-libp2p service', () => {
     const oldDispatcher = server.services.http.dispatcher
 
     await server.stop()
+    // a request must not race the client's old connection while it closes (see the example)
+    await until(() => client.getConnections(server.peerId).length === 0, 5000, 'the client to see the server go')
     // mounts made while stopped are kept too
     server.services.http.handle('/late/1', fetchHandler(async () => new Response('late')))
     await server.start()
