@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type { NegotiationContext } from './stream/optimistic.js'
 import type { StreamDialer } from './stream/connect.js'
 import type { StreamRegistrar } from './stream/server.js'
 import type { AbortOptions, Connection, Metrics, PeerId, PrivateKey, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -31,7 +30,12 @@ export interface HostNode extends StreamRegistrar, StreamDialer {
 export interface HTTPHostComponents {
   peerId: PeerId
   privateKey: PrivateKey
-  registrar: StreamRegistrar & Required<Pick<NegotiationContext, 'getMiddleware'>>
+  registrar: {
+    handle: (protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>, options?: StreamHandlerOptions) => Promise<void>
+    unhandle: (protocol: string) => Promise<void>
+    /** The stream middleware registered for `protocol`: a stream with middleware is negotiated in full. */
+    getMiddleware: (protocol: string) => unknown[]
+  }
   connectionManager: {
     openConnection: (peer: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
     getConnections: (peer?: PeerId) => Connection[]

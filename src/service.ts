@@ -170,7 +170,7 @@ class HTTPHostServiceImpl implements HTTPHostService, Startable {
 /**
  * The HTTP host as a js-libp2p service: serve handlers to peers and fetch from them, started and
  * stopped with the node. Takes the options of `createHTTPHost` (but `libp2p`: the node is the one the
- * service runs in). Needs a transport on the node ({@link HTTP_HOST_DEPENDENCIES}); without one
+ * service runs in). Needs a transport on the node (capability `'@libp2p/transport'`); without one
  * `createLibp2p` fails with js-libp2p's `UnmetServiceDependenciesError`.
  *
  * @example
