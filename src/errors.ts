@@ -133,8 +133,8 @@ export class RelayLimitError extends LibP2PHTTPError {
 
 /** The host was closed; no new requests are accepted. */
 export class HostClosedError extends LibP2PHTTPError {
-  constructor () {
-    super('ERR_HOST_CLOSED', 'the HTTPHost is closed')
+  constructor (message = 'the HTTPHost is closed') {
+    super('ERR_HOST_CLOSED', message)
   }
 }
 

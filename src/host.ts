@@ -11,6 +11,7 @@ import { identityKey } from './auth/identity-key.js'
 import { certificateNames, createAuthGuards } from './auth/server.js'
 import { HostClient } from './client/host-client.js'
 import { checkHostOptions } from './options.js'
+import { hostNodeOfLibp2p } from './node.js'
 import { listenNative } from './server/native.js'
 import { RequestPipeline } from './server/pipeline.js'
 import { ProtocolService } from './protocols/service.js'
@@ -29,20 +30,14 @@ import type { ServerLimits } from './server/limits.js'
 import type { MountOptions } from './server/mount.js'
 import type { ListenTLSOptions, NativeListeners } from './server/native.js'
 import type { StreamAlias } from './stream/alias.js'
-import type { StreamDialer } from './stream/connect.js'
-import type { StreamListener, StreamRegistrar } from './stream/server.js'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { HostNode, Libp2pLike } from './node.js'
+import type { StreamListener } from './stream/server.js'
+import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage } from 'node:http'
 import type { Dispatcher } from 'undici'
 
-/** The part of a js-libp2p node an HTTPHost uses. A `Libp2p` from `createLibp2p` fits. */
-export interface Libp2pLike extends StreamRegistrar, StreamDialer {
-  peerId: PeerId
-  getMultiaddrs: () => Multiaddr[]
-  /** Open connections (to `peer`): reused for requests, and a reason to prefer the stream transport. */
-  getConnections?: (peer?: PeerId) => Connection[]
-}
+export type { Libp2pLike } from './node.js'
 
 /** Options for {@link createHTTPHost}. */
 export interface HTTPHostOptions extends DispatcherOptions, HostProtocolsOptions {
@@ -138,13 +133,6 @@ export interface HTTPHostOptions extends DispatcherOptions, HostProtocolsOptions
   auth?: PeerIdAuthOptions
 }
 
-/**
- * @deprecated The name before issue 17's naming rule (`…Init` only for the WHATWG `RequestInit` family);
- * not exported from the package. Kept for code on other branches that imports it from this module.
- * @internal
- */
-export type HTTPHostInit = HTTPHostOptions
-
 /** Options for `host.fetch`: the WHATWG `RequestInit` (as undici takes it), and a peer's protocol to fetch within. */
 export type FetchInit = ClientFetchInit & ProtocolFetchOptions
 
@@ -211,9 +199,10 @@ export interface HTTPHost extends HostProtocols {
   close: (options?: CloseOptions) => Promise<void>
 }
 
-class Host implements HTTPHost {
+/** The host behind {@link createHTTPHost} and the `httpHost()` service, given its node explicitly. */
+export class Host implements HTTPHost {
   readonly dispatcher: Dispatcher
-  readonly #libp2p: Libp2pLike | undefined
+  readonly #libp2p: HostNode | undefined
   readonly #init: HTTPHostOptions
   readonly #pipeline: RequestPipeline
   readonly #client: HostClient
@@ -222,17 +211,18 @@ class Host implements HTTPHost {
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
 
-  constructor (init: HTTPHostOptions) {
+  /** `node`, not `init.libp2p`, is the node used. */
+  constructor (node: HostNode | undefined, init: HTTPHostOptions) {
     const limits = checkHostOptions(init)
     this.#init = init
-    this.#libp2p = init.libp2p
-    const privateKey = identityKey(init.libp2p, init.auth)
+    this.#libp2p = node
+    const privateKey = identityKey(node, init.auth)
     const authClient = privateKey == null ? undefined : new AuthClient({ privateKey, maxTokens: init.auth?.maxTokens })
     // Behind TLS, sign only for the names the certificate covers unless told otherwise: a relay must
     // not get signatures for a name it chose (spec-notes §4.5; go checks Host = SNI only)
     const serverAuth = init.auth?.server == null ? undefined : { ...init.auth.server, hostnames: init.auth.server.hostnames ?? certificateNames(init.tls?.cert) }
     const authGuard = privateKey == null || serverAuth == null ? undefined : createAuthGuards({ ...serverAuth, privateKey })
-    this.#client = new HostClient(init.libp2p, init, authClient)
+    this.#client = new HostClient(node, init, authClient)
     this.dispatcher = this.#client.dispatcher
     this.#protocols = new ProtocolService(this.#client, init)
     this.#pipeline = new RequestPipeline({
@@ -351,7 +341,7 @@ class Host implements HTTPHost {
  * @throws {ListenError} when a listener cannot be opened
  */
 export async function createHTTPHost (init: HTTPHostOptions = {}): Promise<HTTPHost> {
-  const host = new Host(init)
+  const host = new Host(init.libp2p == null ? undefined : hostNodeOfLibp2p(init.libp2p), init)
   await host.start()
   return host
 }

@@ -11,6 +11,8 @@
 // the host
 export { createHTTPHost } from './host.js'
 export type { HTTPHost, HTTPHostOptions, Libp2pLike, FetchInit, CloseOptions } from './host.js'
+export { httpHost } from './service.js'
+export type { HTTPHostService, HTTPHostServiceOptions, HTTPHostComponents } from './service.js'
 export type { DispatcherOptions, ClientTLSOptions, ClientLimits } from './client/dispatcher.js'
 export type { ServerLimits } from './server/limits.js'
 export type { ListenTLSOptions } from './server/native.js'

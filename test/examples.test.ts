@@ -5,6 +5,7 @@ import { main as llmTunnel } from '../examples/llm-tunnel/index.js'
 import { main as native } from '../examples/native/index.js'
 import { main as peerAuth } from '../examples/peer-auth/index.js'
 import { main as relay } from '../examples/relay/index.js'
+import { main as service } from '../examples/service/index.js'
 
 it('the demo runs and does what it says', async () => {
   const lines: string[] = []
@@ -61,4 +62,21 @@ it('the cache example reads the peer once for three requests (undici\'s cache ov
   expect(lines[1]).toMatch(new RegExp(`^200 ${first ?? 'missing'} \\(age \\d+\\)$`))
   expect(lines[2]).toMatch(new RegExp(`^200 ${first ?? 'missing'} \\(age \\d+\\)$`))
   expect(lines[3]).toBe('the peer was asked 1 time(s)')
+})
+
+it('the service example serves, discovers, pings and restarts through node.services.http', async () => {
+  const lines: string[] = []
+  await service(line => lines.push(line))
+  const server = /^server (12D3\w+) at \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(12D3\w+)$/.exec(lines[0])
+  expect(server?.[1]).toBe(server?.[2])
+  expect(lines[1]).toBe('  protocols: /greet/1, /http-ping/1')
+  expect(lines[2]).toBe('  200 /greet/1: {"greeting":"hello libp2p"}')
+  const client = /^ {2}client is (12D3\w+)$/.exec(lines[4])?.[1]
+  expect(lines[3]).toBe(`  200 /: you are ${client ?? 'missing'}`)
+  expect(lines[5]).toBe('  HTTP ping answered (round trip measured)')
+  expect(lines.slice(6)).toEqual([
+    'server stopped: /http/1.1 handled: false',
+    'server started: /http/1.1 handled: true',
+    '  200 /greet/1: {"greeting":"hello again"}'
+  ])
 })

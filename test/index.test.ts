@@ -17,7 +17,7 @@ const VALUES = [
   'RequestBodyTooLargeError', 'ResponseBodyTooLargeError', 'ResponseError', 'ResponseHeadersTooLargeError', 'ResponseTimeoutError',
   'StreamResetError', 'WELL_KNOWN_PATH', 'WellKnownError', 'WellKnownStatusError', 'WellKnownTimeoutError', 'WellKnownTooLargeError',
   'allowPeers', 'authenticationOf', 'createExit', 'createHTTPHost', 'fetchHandler', 'forwardProxy', 'forwardToPeer', 'gateway',
-  'httpEndpoint', 'invalidEntriesOf', 'isLibP2PHTTPError', 'memoryCacheStore', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
+  'httpEndpoint', 'httpHost', 'invalidEntriesOf', 'isLibP2PHTTPError', 'memoryCacheStore', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
   'nodeHandler', 'originalUrl', 'proxyTo', 'remotePeer', 'serverPeer', 'transportOf', 'urlToMultiaddr', 'withHTTPPath',
   'withPeerIdAuth'
 ]
@@ -25,7 +25,7 @@ const VALUES = [
 const TYPES = [
   'AccessOptions', 'Authentication', 'CacheStore', 'ClientLimits', 'ClientTLSOptions', 'CloseOptions', 'DiscoveryOptions', 'DispatcherOptions',
   'ExitOptions', 'FetchHandler', 'FetchInit', 'FetchTarget', 'ForwardOptions', 'ForwardProxy', 'ForwardProxyOptions',
-  'GatewayHandler', 'GatewayOptions', 'HTTPEndpoint', 'HTTPHost', 'HTTPHostOptions', 'Handler', 'HostCheckOptions',
+  'GatewayHandler', 'GatewayOptions', 'HTTPEndpoint', 'HTTPHost', 'HTTPHostComponents', 'HTTPHostOptions', 'HTTPHostService', 'HTTPHostServiceOptions', 'Handler', 'HostCheckOptions',
   'HostProtocols', 'HostProtocolsOptions', 'InvalidProtocolEntry', 'Libp2pLike', 'ListenTLSOptions', 'MountOptions',
   'NodeHandler', 'PeerForwarder', 'PeerIdAuthOptions', 'PeerIdAuthServerOptions', 'PingOptions', 'ProtocolClient',
   'ProtocolClientInit', 'ProtocolFetchOptions', 'ProtocolMap', 'ProtocolsOptions', 'ProxyHandler', 'ProxyOptions',

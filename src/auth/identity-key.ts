@@ -1,8 +1,7 @@
 /**
- * Which private key signs for the host. js-libp2p 3 does not expose the node's key on its public
- * interface; its `components.privateKey` is what its own services (and @libp2p/http's auth) use, so the
- * host reads it from there, and checks that it is the key of the node's peer id. An explicit
- * `auth.privateKey` wins; it too must match the node when there is one.
+ * Which private key signs for the host: an explicit `auth.privateKey`, else the node's own (the
+ * service's `privateKey` component, or what `createHTTPHost` finds on a node: see `node.ts`). Either
+ * must be the key of the node's peer id when there is a node.
  *
  * @module
  */
@@ -16,7 +15,7 @@ export interface PeerIdAuthOptions {
   /**
    * The identity key that signs. Needed without a `libp2p` node; with one it must be the node's key.
    *
-   * @default the js-libp2p node's own key (`components.privateKey`)
+   * @default the js-libp2p node's own key (its `privateKey` component)
    */
   privateKey?: PrivateKey
   /**
@@ -32,18 +31,13 @@ export interface PeerIdAuthOptions {
   maxTokens?: number
 }
 
-function keyOfNode (libp2p: unknown): PrivateKey | undefined {
-  const key = (libp2p as { components?: { privateKey?: unknown } } | undefined)?.components?.privateKey
-  return key != null && typeof (key as PrivateKey).sign === 'function' ? key as PrivateKey : undefined
-}
-
 /**
  * The host's signing key, or `undefined` when it has none (no Peer ID Authentication).
  *
  * @throws {InvalidAuthOptionsError} when the key is not the node's
  */
-export function identityKey (libp2p: { peerId: PeerId } | undefined, auth: PeerIdAuthOptions | undefined): PrivateKey | undefined {
-  const key = auth?.privateKey ?? keyOfNode(libp2p)
+export function identityKey (libp2p: { peerId: PeerId, privateKey?: PrivateKey } | undefined, auth: PeerIdAuthOptions | undefined): PrivateKey | undefined {
+  const key = auth?.privateKey ?? libp2p?.privateKey
   if (key != null && libp2p != null && !peerIdFromPrivateKey(key).equals(libp2p.peerId)) {
     throw new InvalidAuthOptionsError('auth.privateKey', `auth.privateKey is the key of ${peerIdFromPrivateKey(key).toString()}, not of the libp2p node ${libp2p.peerId.toString()}`)
   }

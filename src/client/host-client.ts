@@ -89,7 +89,9 @@ export class HostClient {
         }
         return await node.dial(target, options)
       },
-      getConnections: (peer) => node?.getConnections?.(peer) ?? []
+      getConnections: (peer) => node?.getConnections?.(peer) ?? [],
+      getMiddleware: node?.getMiddleware == null ? undefined : (protocol) => node.getMiddleware?.(protocol) ?? [],
+      metrics: node?.metrics
     }, {
       addressesOf: (peer) => this.#routes.addressesOf(peer),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),

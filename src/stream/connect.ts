@@ -11,13 +11,14 @@ import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
 import { relayLimitCheck } from './relay-limit.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
+import type { NegotiationContext } from './optimistic.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Socket } from 'node:net'
 import type { buildConnector } from 'undici'
 
 /** The part of a libp2p node the client needs. */
-export interface StreamDialer {
+export interface StreamDialer extends NegotiationContext {
   dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
   /** Open connections to `peer`: used as they are, without a trip through the dialler. */
   getConnections?: (peer?: PeerId) => Connection[]
@@ -174,7 +175,7 @@ export class StreamOpener {
     const protocol = this.#protocol
     try {
       if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
-        const optimistic = await openOptimisticStream(connection, protocol)
+        const optimistic = await openOptimisticStream(connection, protocol, this.#dialer)
         if (optimistic != null) {
           // the confirmation gets what is left of the connect bound, as a full negotiation would
           return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined)

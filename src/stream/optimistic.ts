@@ -22,8 +22,11 @@
  *   full (see `StreamOpener`), which records it, and is what shows the remote supports the protocol.
  * - it enforces the outbound stream limit of the protocol: here the client's per-peer pool size does.
  *
- * The muxer and the registrar are reached through fields of libp2p 3's `Connection` class that its
- * TypeScript interface does not list. Anything missing means full negotiation: slower, never wrong.
+ * The node's stream middleware and metrics come from the node, passed in ({@link NegotiationContext}:
+ * the service's components, or what `createHTTPHost` takes from a node). The muxer is reached through
+ * a field of libp2p 3's `Connection` class that its TypeScript interface does not list: there is no
+ * public way to open a stream without negotiating it. Anything missing means full negotiation: slower,
+ * never wrong.
  *
  * @module
  */
@@ -37,10 +40,18 @@ export const MULTISTREAM_ID = '/multistream/1.0.0'
 /** The runtime shape of libp2p 3's `Connection` beyond its interface. */
 interface ConnectionInternals {
   muxer?: Pick<StreamMuxer, 'createStream' | 'status'>
-  components?: {
-    registrar?: { getMiddleware?: (protocol: string) => unknown[] }
-    metrics?: Pick<Metrics, 'trackProtocolStream'>
-  }
+}
+
+/**
+ * What the node must tell about itself for a stream to be negotiated optimistically: its stream
+ * middleware (the registrar's `getMiddleware`) and its metrics. Without `getMiddleware` every stream
+ * is negotiated in full.
+ */
+export interface NegotiationContext {
+  /** The stream middleware registered for `protocol` (js-libp2p's `Registrar.getMiddleware`). */
+  getMiddleware?: (protocol: string) => unknown[]
+  /** The node's metrics, if any: optimistic streams are counted as `newStream` counts its own. */
+  metrics?: Pick<Metrics, 'trackProtocolStream'>
 }
 
 /** One multistream-select message: its length as an unsigned varint, the text, a newline. */
@@ -121,18 +132,16 @@ export interface OptimisticStream {
 
 /**
  * Open a raw muxer stream on `connection` for `protocol`, to be negotiated optimistically, or
- * `undefined` when the connection does not allow it (see the module comment): the caller then uses
+ * `undefined` when the connection or the node does not allow it (see the module comment): the caller then uses
  * `connection.newStream`.
  */
-export async function openOptimisticStream (connection: Connection, protocol: string): Promise<OptimisticStream | undefined> {
-  const internals = connection as unknown as ConnectionInternals
-  const muxer = internals.muxer
-  const registrar = internals.components?.registrar
+export async function openOptimisticStream (connection: Connection, protocol: string, node: NegotiationContext): Promise<OptimisticStream | undefined> {
+  const muxer = (connection as unknown as ConnectionInternals).muxer
   if (connection.limits != null || connection.status !== 'open' || muxer?.status !== 'open' ||
-      typeof muxer.createStream !== 'function' || typeof registrar?.getMiddleware !== 'function') {
+      typeof muxer.createStream !== 'function' || typeof node.getMiddleware !== 'function') {
     return undefined
   }
-  const middleware = registrar.getMiddleware(protocol)
+  const middleware = node.getMiddleware(protocol)
   if (!Array.isArray(middleware) || middleware.length > 0) {
     return undefined
   }
@@ -140,6 +149,6 @@ export async function openOptimisticStream (connection: Connection, protocol: st
   const propose = stream.protocol === ''
   // What newStream sets once negotiated: libp2p's stream listings and limits read it.
   stream.protocol = protocol
-  internals.components?.metrics?.trackProtocolStream(stream)
+  node.metrics?.trackProtocolStream(stream)
   return { stream, propose }
 }

@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ServerHandshake } from '../../src/auth/handshake.js'
 import { identityKey } from '../../src/auth/identity-key.js'
+import { hostNodeOfLibp2p } from '../../src/node.js'
 import { isPeerIdAuth } from '../../src/auth/params.js'
 import {
   InvalidAuthOptionsError, PeerAuthError, PeerAuthNotReplayableError, PeerAuthUnsupportedError, PeerAuthRequiredError, PeerMismatchError, createHTTPHost,
@@ -269,7 +270,7 @@ describe('a peer whose HTTPS server does not run Peer ID Authentication (optiona
 describe('withPeerIdAuth on one mount', () => {
   it('native requests authenticate, stream requests pass through with the connection\'s peer', async () => {
     const mounted = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
-    const privateKey = identityKey(mounted.node, undefined)
+    const privateKey = identityKey(hostNodeOfLibp2p(mounted.node), undefined)
     if (privateKey == null) throw new Error('no key')
     mounted.host.handle('/secret/1', withPeerIdAuth((req, res) => { void record(req, res) }, { privateKey, hostnames: HOSTNAMES }))
     try {

@@ -5,8 +5,10 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe } from 'vitest'
 import type { ChildProcess } from 'node:child_process'
@@ -21,6 +23,29 @@ export async function run (file: string, args: string[], options: { cwd?: string
     // The machine's cores are shared: a build must not starve the tests running beside it.
     try { if (child.pid != null) (process as { setPriority?: (pid: number, p: number) => void }).setPriority?.(child.pid, 19) } catch {}
   })
+}
+
+/**
+ * Install `sourceDir`'s `package.json` and `package-lock.json` with `npm ci` into `dir`, once: beside its
+ * final name and renamed when complete, so that a second run installs nothing and a concurrent run never
+ * sees half an install. No install scripts: nothing pinned needs one, and none should run on a test machine.
+ */
+export async function installLocked (sourceDir: string, dir: string, timeout: number): Promise<void> {
+  if (existsSync(join(dir, 'node_modules', '.package-lock.json'))) return
+  const root = dirname(dir)
+  await mkdir(root, { recursive: true })
+  const partial = await mkdtemp(join(root, '.partial-'))
+  try {
+    await copyFile(join(sourceDir, 'package.json'), join(partial, 'package.json'))
+    await copyFile(join(sourceDir, 'package-lock.json'), join(partial, 'package-lock.json'))
+    await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: partial, timeout })
+    await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
+      // a concurrent run finished first: use its install
+      if (!existsSync(join(dir, 'node_modules', '.package-lock.json'))) throw err
+    })
+  } finally {
+    await rm(partial, { recursive: true, force: true })
+  }
 }
 
 /** `$XDG_CACHE_HOME/libp2phttp/<name>` (else `~/.cache/…`): kept between runs, outside the clone. */

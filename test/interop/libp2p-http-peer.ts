@@ -10,11 +10,11 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { arch, platform } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cacheRoot, run, startLinePeer } from './child-peer.js'
+import { cacheRoot, installLocked, startLinePeer } from './child-peer.js'
 import type { LinePeer } from './child-peer.js'
 
 /** The versions under test, as pinned in `test/interop/libp2p-http/package.json`. */
@@ -35,21 +35,7 @@ async function install (): Promise<string> {
   const lock = await readFile(join(SOURCE_DIR, 'package-lock.json'))
   const root = cacheRoot('interop-libp2p-http')
   const dir = join(root, createHash('sha256').update(lock).digest('hex').slice(0, 16))
-  if (existsSync(join(dir, 'node_modules', '.package-lock.json'))) return dir
-  await mkdir(root, { recursive: true })
-  const partial = await mkdtemp(join(root, '.partial-'))
-  try {
-    await copyFile(join(SOURCE_DIR, 'package.json'), join(partial, 'package.json'))
-    await writeFile(join(partial, 'package-lock.json'), lock)
-    // No install scripts: nothing pinned needs one, and none should run on a test machine.
-    await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: partial, timeout: INSTALL_TIMEOUT })
-    await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
-      // a concurrent run finished first: use its install
-      if (!existsSync(join(dir, 'node_modules', '.package-lock.json'))) throw err
-    })
-  } finally {
-    await rm(partial, { recursive: true, force: true })
-  }
+  await installLocked(SOURCE_DIR, dir, INSTALL_TIMEOUT)
   return dir
 }
 
