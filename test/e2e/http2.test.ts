@@ -191,6 +191,34 @@ describe('handlers written for HTTP/1.1 answer over h2 too', () => {
   })
 })
 
+describe('proxyTo behind an h2 listener', () => {
+  it('forwards an h2 request with a body of undeclared length, headers without pseudo-headers, to an HTTP/1.1 upstream', async () => {
+    const { createServer } = await import('node:http')
+    const upstream = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        res.end(JSON.stringify({ version: req.httpVersion, url: req.url, host: req.headers.host, te: req.headers['transfer-encoding'] ?? null, body: Buffer.concat(chunks).toString(), pseudo: req.rawHeaders.filter(h => h.startsWith(':')) }))
+      })
+    })
+    await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const { proxyTo } = await import('../../src/index.js')
+    host.serve(proxyTo(`http://127.0.0.1:${(upstream.address() as { port: number }).port}/base`))
+    try {
+      const res = await client.host.fetch(`https://localhost:${portOf(host)}/x?y=1`, {
+        method: 'POST',
+        body: new ReadableStream<Uint8Array>({ start (c) { c.enqueue(new TextEncoder().encode('streamed ')); c.enqueue(new TextEncoder().encode('body')); c.close() } }),
+        duplex: 'half'
+      } as never)
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({ version: '1.1', url: '/base/x?y=1', te: 'chunked', body: 'streamed body', pseudo: [] })
+    } finally {
+      await host.close({ timeout: 500 })
+      upstream.close()
+    }
+  })
+})
+
 describe('Peer ID Authentication over h2', () => {
   it('the handshake and the bearer token flow as headers of h2 requests; remotePeer and serverPeer are set', async () => {
     const authed = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, auth: { server: { hostnames: ['127.0.0.1'] } } })
@@ -299,6 +327,9 @@ describe('aborts and limits over h2', () => {
       duplex: 'half'
     } as never)
     expect(streamed.status).toBe(413)
+    // Expect: 100-continue over h2: refused before the client sends the body
+    const { stdout: expectContinue } = await run('curl', ['-sS', '-k', '--max-time', '10', '--http2', '-H', 'Expect: 100-continue', '--data-binary', big, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/big`])
+    expect(expectContinue).toBe('2 413')
     // and the connection is still good
     expect(await (await client.host.fetch(`${base}/small`, { method: 'POST', body: 'small' })).json()).toMatchObject({ version: '2.0', body: 'small' })
   })
