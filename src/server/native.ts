@@ -173,9 +173,12 @@ function http2Aware (listener: (req: IncomingMessage, res: ServerResponse) => vo
   return (req, res) => {
     if (isHTTP2(req)) {
       asHTTP1Shape(req, res)
-      if (requestTimeout > 0 && !req.complete) {
+      // until the client has sent the whole request (END_STREAM): the stream's own 'end', which comes as
+      // Node moves the body into `req`, read or not (past `req`'s buffer Node waits for the handler to
+      // read, as on an HTTP/1.1 socket)
+      const stream = (req as unknown as Http2ServerRequest).stream
+      if (requestTimeout > 0 && !stream.endAfterHeaders && !stream.readableEnded) {
         const timer = setTimeout(() => {
-          if (req.complete) return
           if (res.headersSent) {
             res.destroy()
           } else {
@@ -185,8 +188,8 @@ function http2Aware (listener: (req: IncomingMessage, res: ServerResponse) => vo
           }
         }, requestTimeout)
         const clear = (): void => { clearTimeout(timer) }
-        req.once('end', clear)
-        res.once('close', clear)
+        stream.once('end', clear)
+        stream.once('close', clear)
       }
     }
     listener(req, res)

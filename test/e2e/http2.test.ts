@@ -360,7 +360,7 @@ describe('aborts and limits over h2', () => {
     }
   })
 
-  it('a Host that differs from :authority is refused (RFC 9113 §8.3.1); a request never completed gets 408 and its handler sees the body fail', async () => {
+  it('a Host that differs from :authority is refused (RFC 9113 §8.3.1); a response outlasting requestTimeout to a complete request is not cut; a request never completed gets 408 and its handler sees the body fail', async () => {
     const failures: Array<{ url: string, code: string | undefined }> = []
     const host = await createHTTPHost({
       listen: ['/ip4/127.0.0.1/tcp/0/tls/http'],
@@ -368,7 +368,12 @@ describe('aborts and limits over h2', () => {
       server: { requestTimeout: 300, headersTimeout: 300 },
       onError: (err, req) => { failures.push({ url: req.url ?? '', code: (err as NodeJS.ErrnoException).code }) }
     })
-    host.serve(echo)
+    host.serve(async (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== '/late') return await echo(req, res)
+      res.write('first')
+      await new Promise(resolve => setTimeout(resolve, 900))
+      res.end(' and last')
+    })
     resetSeen()
     const session: ClientHttp2Session = http2Connect(`https://localhost:${portOf(host)}`, { ca: cert.cert })
     try {
@@ -383,6 +388,10 @@ describe('aborts and limits over h2', () => {
       expect(conflict.status).toBe(400)
       expect(conflict.body).toMatch(/differs from :authority/)
       expect((await answer({ ':path': '/x' }, true)).status).toBe(200)
+      // a response that takes longer than requestTimeout (server-sent events) is not cut: the request was complete
+      const late = await answer({ ':path': '/late' }, true)
+      expect(late).toEqual({ status: 200, body: 'first and last' })
+
       const stalled = await answer({ ':path': '/stalled', ':method': 'POST' }, false)
       expect(stalled.status).toBe(408)
       // the handler reading the body saw it fail, not end as if complete
