@@ -137,6 +137,8 @@ function httpClient (get: (path: string, init?: RequestInit & { duplex?: 'half' 
 export interface ClientOptions {
   /** libp2phttp's `streamNegotiation`. */
   streamNegotiation?: 'optimistic' | 'full'
+  /** libp2phttp's `http2` (the native transport offers h2 unless `false`). */
+  http2?: boolean
 }
 
 /** Connect a client of `contender` to a server at `addr`. */
@@ -151,7 +153,7 @@ export async function connect (contender: Contender, addr: string, ca?: string, 
     case 'libp2phttp-stream':
     case 'libp2phttp-native': {
       const libp2p = contender === 'libp2phttp-stream' ? await node() : undefined
-      const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64, streamNegotiation: options.streamNegotiation })
+      const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64, streamNegotiation: options.streamNegotiation, http2: options.http2 })
       const target = multiaddr(addr)
       return httpClient(async (path, init) => await host.fetch(`multiaddr:${target.toString()}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), async () => { await host.close({ timeout: 100 }); await libp2p?.stop() })
     }

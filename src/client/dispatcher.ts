@@ -1,11 +1,11 @@
 /**
  * The client side: one undici `Agent` whose `connect` opens `/http/1.1` streams for peer origins and
- * TCP/TLS sockets (the native HTTP transport) for everything else.
+ * TCP/TLS sockets (the native HTTP transport) for everything else, HTTP/2 where the server offers it.
  *
  * @module
  */
 import { createHash } from 'node:crypto'
-import { Agent, Dispatcher, Pool, buildConnector } from 'undici'
+import { Agent, Client, Dispatcher, Pool, buildConnector } from 'undici'
 import { peerOfURL } from '../addr/addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from '../errors.js'
 import { headersDeadline } from './headers-deadline.js'
@@ -67,6 +67,14 @@ export interface DispatcherOptions {
    * @default { headersTimeout: 300000, bodyTimeout: 300000, maxHeaderSize: 16384 }
    */
   client?: ClientLimits
+  /**
+   * Offer HTTP/2 (`h2` by ALPN) on the native HTTP transport and to other HTTPS servers: a server that
+   * takes it gets many requests on one connection. Upgrades (WebSocket) always use HTTP/1.1. `false`
+   * speaks HTTP/1.1 only.
+   *
+   * @default true
+   */
+  http2?: boolean
   /**
    * TLS settings for the native HTTP transport. Node's default trust store applies; a self-signed
    * server is trusted only when its certificate (or CA) is given here as `ca`.
@@ -191,7 +199,10 @@ export interface DispatcherState {
 
 export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
   const sni = state.sni ?? new SNIRoutes()
-  const tlsConnect = buildConnector({ ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT })
+  const tlsOptions = { ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT }
+  const tlsConnect = buildConnector(tlsOptions)
+  // offers `h2` by ALPN too; undici passes `allowH2` to a custom connector per connection
+  const tlsConnectH2 = buildConnector({ ...tlsOptions, allowH2: true })
   const socketConnect: buildConnector.connector = (opts, callback) => {
     const origin = `${opts.protocol}//${opts.host}`
     if (opts.protocol === 'http:' && state.allowPlain?.(origin) === false) {
@@ -204,7 +215,8 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       return
     }
     // a failed connect (refused, timed out, an untrusted certificate) is a DialError like a failed libp2p dial
-    tlsConnect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, (err, socket) => {
+    const connect = (opts as { allowH2?: boolean }).allowH2 === true ? tlsConnectH2 : tlsConnect
+    connect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, (err, socket) => {
       if (err != null) {
         callback(new DialError(origin, `could not connect to ${origin}: ${err.message}`, { cause: err }), null)
       } else {
@@ -227,11 +239,58 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       pipelining: 0,
       connections: options.maxStreamsPerPeer ?? 32
     }),
+    // HTTP/2 where the server offers it by ALPN (many requests on one connection), else HTTP/1.1
+    options.http2 === false
+      ? new Agent({ ...limits, connect: socketConnect })
+      : new Agent({ ...limits, connect: socketConnect, allowH2: true, factory: h2AwarePools(new LRUMap(1024)) }),
+    // Upgrades (WebSocket) stay on HTTP/1.1: over h2 undici needs RFC 8441's extended CONNECT, which
+    // Node's server does not offer with allowHTTP1 (nor most web servers)
     new Agent({ ...limits, connect: socketConnect }),
     options.onQueued
   )
   // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
   return dispatcher.compose(headersDeadline(limits.headersTimeout))
+}
+
+/**
+ * In-flight requests on one HTTP/2 connection: the streams Node's server allows (`MAX_CONCURRENT_STREAMS`
+ * of `server/native.ts`, and nghttp2 queues past what a server announces).
+ */
+export const H2_STREAMS_PER_CONNECTION = 100
+
+/**
+ * undici 7's `Pool` factory for the native transport's `Agent`, so that an h2 connection carries many
+ * requests: undici 7 lets a connection run `pipelining` requests at once for h2 as for HTTP/1.1 (default
+ * 1: every concurrent request a connection of its own). Each connection's `pipelining` is set from the
+ * protocol ALPN chose, before any request is written: {@link H2_STREAMS_PER_CONNECTION} for `h2`, 1 for
+ * HTTP/1.1 (never HTTP/1.1 pipelining). Origins seen speaking h2 are remembered (`h2Origins`, bounded), so
+ * that their later connections start at the h2 figure and a burst of requests waits for one connection
+ * instead of opening one each; the first burst to a new origin still opens several (undici issue 4143).
+ */
+function h2AwarePools (h2Origins: LRUMap<string, true>): (origin: URL, options: Pool.Options) => Dispatcher {
+  return (origin, poolOptions) => new Pool(origin, {
+    ...poolOptions,
+    factory: (clientOrigin, clientOptions) => {
+      const key = clientOrigin.toString()
+      const connect = (clientOptions as { connect: buildConnector.connector }).connect
+      const client: Client = new Client(clientOrigin, {
+        ...clientOptions,
+        pipelining: h2Origins.get(key) === true ? H2_STREAMS_PER_CONNECTION : 1,
+        connect: (opts, callback) => {
+          connect(opts, (err, socket) => {
+            if (socket != null) {
+              const h2 = (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2'
+              if (h2) h2Origins.set(key, true)
+              else h2Origins.delete(key)
+              client.pipelining = h2 ? H2_STREAMS_PER_CONNECTION : 1
+            }
+            callback(err, socket as never)
+          })
+        }
+      })
+      return client
+    }
+  })
 }
 
 /**
@@ -244,19 +303,22 @@ class PeerDispatcher extends Dispatcher {
   private readonly peers = new LRUMap<string, Pool>(1024, (_origin, pool) => { pool.close().catch(() => {}) })
   private readonly newPool: (origin: string) => Pool
   private readonly agent: Agent
+  private readonly http1Agent: Agent
   private readonly onQueued: ((origin: string) => void) | undefined
 
-  constructor (newPool: (origin: string) => Pool, agent: Agent, onQueued?: (origin: string) => void) {
+  constructor (newPool: (origin: string) => Pool, agent: Agent, http1Agent: Agent, onQueued?: (origin: string) => void) {
     super()
     this.newPool = newPool
     this.agent = agent
+    this.http1Agent = http1Agent
     this.onQueued = onQueued
   }
 
   override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const origin = typeof options.origin === 'string' ? options.origin : options.origin?.toString() ?? ''
     if (peerOfURL(origin) == null) {
-      return this.agent.dispatch(options, handler)
+      const upgrade = options.upgrade != null || options.method === 'CONNECT'
+      return (upgrade ? this.http1Agent : this.agent).dispatch(options, handler)
     }
     const key = new URL(origin).origin
     let pool = this.peers.get(key)
@@ -286,7 +348,7 @@ class PeerDispatcher extends Dispatcher {
   override close (): Promise<void>
   override close (callback: () => void): void
   override close (callback?: () => void): Promise<void> | undefined {
-    const done = Promise.all([this.agent.close(), ...[...this.peers.values()].map(async pool => { await pool.close() })]).then(() => {})
+    const done = Promise.all([this.agent.close(), this.http1Agent.close(), ...[...this.peers.values()].map(async pool => { await pool.close() })]).then(() => {})
     if (callback == null) return done
     done.then(callback, callback)
   }
@@ -297,7 +359,7 @@ class PeerDispatcher extends Dispatcher {
   override destroy (err: Error | null, callback: () => void): void
   override destroy (errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | undefined {
     const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null
-    const done = Promise.all([this.agent.destroy(err), ...[...this.peers.values()].map(async pool => { await pool.destroy(err) })]).then(() => {})
+    const done = Promise.all([this.agent.destroy(err), this.http1Agent.destroy(err), ...[...this.peers.values()].map(async pool => { await pool.destroy(err) })]).then(() => {})
     const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
     if (cb == null) return done
     done.then(cb, cb)

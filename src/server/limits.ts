@@ -6,6 +6,7 @@
  * @module
  */
 import { InvalidLimitError, RequestBodyTooLargeError } from '../errors.js'
+import { isHTTP2 } from './http2.js'
 import { admitRequest } from './request-checks.js'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
 
@@ -194,6 +195,8 @@ export function refuseMalformed (req: IncomingMessage, res: ServerResponse, { on
 const answered = new WeakSet<object>()
 
 function refuse (res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  // HTTP/2 has no `Connection` (RFC 9113 §8.2.2): the refused stream ends, the connection stays
+  const close = isHTTP2(res.req) ? {} : { connection: 'close' }
+  res.writeHead(status, { ...close, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) })
   res.end(body)
 }

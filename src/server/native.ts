@@ -1,13 +1,14 @@
 /**
  * The native HTTP transport, server side: listen multiaddrs such as `/ip4/127.0.0.1/tcp/0/tls/http`
- * become `https.Server`s (plain `http.Server`s for `/http`, only with `insecureAllowHTTP`) that feed the
- * host's one request listener.
+ * become `node:http2` secure servers that speak HTTP/2 to clients offering `h2` by ALPN and HTTP/1.1 to
+ * the rest (`allowHTTP1`; WebSocket upgrades are HTTP/1.1 only), plain `http.Server`s for `/http` (only
+ * with `insecureAllowHTTP`); all feed the host's one request listener.
  *
  * @module
  */
 import { lookup } from 'node:dns/promises'
-import { createServer as createHTTPServer } from 'node:http'
-import { createServer as createHTTPSServer } from 'node:https'
+import { Server as HTTPServer, createServer as createHTTPServer } from 'node:http'
+import { createSecureServer } from 'node:http2'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { CODE_DNS4, CODE_DNS6, CODE_IP4, CODE_IP6, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
@@ -16,9 +17,11 @@ import { InsecureHTTPError, InvalidListenAddressError, ListenError } from '../er
 import type { HTTPAddressParts } from '../addr/addressing.js'
 import { nodeServerOptions } from './limits.js'
 import type { ResolvedServerLimits } from './limits.js'
+import { asHTTP1Shape, giveUpBody, isHTTP2 } from './http2.js'
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
@@ -114,8 +117,19 @@ export interface NativeListeners {
   close: (timeout: number) => Promise<void>
 }
 
+/** A native listener: HTTP/2 with HTTP/1.1 (TLS), or HTTP/1.1 (plain, opt-in). */
+type Server = HTTPServer | Http2SecureServer
+
 /** Every TCP socket of a listener, upgraded ones included, so that close() can end them all. */
 const sockets = new WeakMap<Server, Set<Socket>>()
+/** The open HTTP/2 sessions of a listener: close() sends each a GOAWAY and lets its streams finish. */
+const sessions = new WeakMap<Server, Set<Http2Session>>()
+
+/**
+ * The most streams one HTTP/2 client may have open at once (its SETTINGS_MAX_CONCURRENT_STREAMS; Node's
+ * default is unbounded). RFC 9113 §6.5.2 recommends no less than 100.
+ */
+export const MAX_CONCURRENT_STREAMS = 100
 
 interface Bound {
   /** One server per IP the address stands for (a name may resolve to an IPv4 and an IPv6 address). */
@@ -150,19 +164,71 @@ function checkTLS (address: ListenAddress, options: NativeListenOptions): Listen
   return tls
 }
 
+/**
+ * The request listener of a TLS listener: HTTP/2 requests are given their HTTP/1.1 shape (see
+ * `http2.ts`) and, as Node enforces `requestTimeout` only on HTTP/1.1, bounded here: a client that has
+ * not sent the whole request within it gets `408` (or a reset stream once the response has started).
+ */
+function http2Aware (listener: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (isHTTP2(req)) {
+      asHTTP1Shape(req, res)
+      // until the client has sent the whole request (END_STREAM): the stream's own 'end', which comes as
+      // Node moves the body into `req`, read or not (past `req`'s buffer Node waits for the handler to
+      // read, as on an HTTP/1.1 socket)
+      const stream = (req as unknown as Http2ServerRequest).stream
+      if (requestTimeout > 0 && !stream.endAfterHeaders && !stream.readableEnded) {
+        const timer = setTimeout(() => {
+          if (res.headersSent) {
+            res.destroy()
+          } else {
+            giveUpBody(req)
+            res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8' })
+            res.end('request timed out\n')
+          }
+        }, requestTimeout)
+        const clear = (): void => { clearTimeout(timer) }
+        stream.once('end', clear)
+        stream.once('close', clear)
+      }
+    }
+    listener(req, res)
+  }
+}
+
 function createListener (address: ListenAddress, options: NativeListenOptions): Server {
-  const serverOptions = nodeServerOptions(options.server)
+  const limits = options.server
+  const serverOptions = nodeServerOptions(limits)
   let server: Server
   if (address.tls) {
     const tls = checkTLS(address, options)
-    // HTTP/1.1 only: Node's https server does not speak h2, and the spec forbids the `libp2p` ALPN here.
-    server = createHTTPSServer({ ...tls, ...serverOptions, ALPNProtocols: ['http/1.1'] }, options.onRequest)
+    const onRequest = http2Aware(options.onRequest, limits.requestTimeout)
+    // h2 for clients that offer it, HTTP/1.1 for the rest; never the `libp2p` ALPN the spec forbids here
+    const secure = createSecureServer({
+      ...tls,
+      allowHTTP1: true,
+      ALPNProtocols: ['h2', 'http/1.1'],
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: limits.maxHeaderSize }
+    }, onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void)
+    // Node reads these from the server for its HTTP/1.1 connections (and starts their timer on 'listening')
+    Object.assign(secure, serverOptions)
+    if (options.onCheckContinue != null) {
+      secure.on('checkContinue', http2Aware(options.onCheckContinue, limits.requestTimeout) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void)
+    }
+    const open = new Set<Http2Session>()
+    sessions.set(secure, open)
+    secure.on('session', (session: Http2Session) => {
+      open.add(session)
+      session.once('close', () => open.delete(session))
+    })
+    server = secure
   } else {
     server = createHTTPServer(serverOptions, options.onRequest)
+    if (options.onCheckContinue != null) server.on('checkContinue', options.onCheckContinue)
   }
-  server.timeout = options.server.idleTimeout
+  // HTTP/1.1 connections and HTTP/2 sessions on which nothing moves for this long are closed
+  server.setTimeout(limits.idleTimeout)
   server.on('upgrade', options.onUpgrade)
-  if (options.onCheckContinue != null) server.on('checkContinue', options.onCheckContinue)
   const open = new Set<Socket>()
   sockets.set(server, open)
   server.on('connection', (socket: Socket) => {
@@ -261,15 +327,20 @@ export async function listenNative (listen: Array<string | Multiaddr>, options: 
 
 async function closeServer (server: Server, timeout: number): Promise<void> {
   const closed = new Promise<void>(resolve => server.close(() => { resolve() }))
+  // The HTTP/1.1 connection list is kept by Node's http module for both kinds of server
+  const http1 = HTTPServer.prototype
   // Keep-alive connections that go idle after close() would hold it open: close them as they do.
-  const sweep = setInterval(() => { server.closeIdleConnections() }, 50)
-  server.closeIdleConnections()
+  const sweep = setInterval(() => { http1.closeIdleConnections.call(server) }, 50)
+  http1.closeIdleConnections.call(server)
+  // HTTP/2: GOAWAY, then the session closes once its open streams are done
+  for (const session of sessions.get(server) ?? []) session.close()
   const deadline = setTimeout(() => {
     // upgraded sockets (WebSockets) are not the HTTP server's any more, but still hold close() open
     for (const socket of sockets.get(server) ?? []) {
       socket.destroy()
     }
-    server.closeAllConnections()
+    for (const session of sessions.get(server) ?? []) session.destroy()
+    http1.closeAllConnections.call(server)
   }, timeout)
   await closed
   clearInterval(sweep)

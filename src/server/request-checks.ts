@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { authorityConflict, isHTTP2 } from './http2.js'
 import { rewriteUrl } from './original-url.js'
 import type { IncomingMessage } from 'node:http'
 
@@ -92,7 +93,8 @@ export function originForm (target: string, host: string | undefined): { target:
 /**
  * Refuse what Node's parser lets through, or admit `req`: more than one `Host` field is a `400` (RFC
  * 9112 §3.2 requires it; Node keeps the first and goes on), a major version other than 1 (`GET /
- * HTTP/2.0`) a `505` (RFC 9110 §15.6.6; llhttp parses any digit), a target outside the rules of this
+ * HTTP/2.0` in an HTTP/1.x request line) a `505` (RFC 9110 §15.6.6; llhttp parses any digit), an HTTP/2
+ * `Host` that differs from `:authority` a `400`, a target outside the rules of this
  * module a `400`. An admitted absolute-form target is rewritten to its origin-form.
  *
  * `forwardProxy`: the server is a forward proxy, whose requests are absolute-form for other hosts by
@@ -107,8 +109,15 @@ export function admitRequest (req: IncomingMessage, forwardProxy = false): Reque
   if (hosts > 1) {
     return { status: 400, reason: 'more than one Host header\n' }
   }
-  if (req.httpVersionMajor !== 1) {
+  // HTTP/2 is spoken only where Node negotiated it (a native TLS listener); "HTTP/2.0" in an HTTP/1.x
+  // request line is not HTTP/2
+  if (req.httpVersionMajor !== 1 && !isHTTP2(req)) {
     return { status: 505, reason: 'only HTTP/1.x is spoken here\n' }
+  }
+  const authority = authorityConflict(req)
+  if (authority != null) {
+    // RFC 9113 §8.3.1: a Host that names another entity than :authority makes the request malformed
+    return { status: 400, reason: `Host ${JSON.stringify(req.headers.host)} differs from :authority ${JSON.stringify(authority)}\n` }
   }
   if (forwardProxy) {
     return undefined

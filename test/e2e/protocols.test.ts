@@ -225,12 +225,15 @@ describe('the well-known map to curl, over the native transport', () => {
     try {
       host.handle('/kv/1.0.0', reporter('kv'))
       const port = host.addrs()[0].getComponents().find(c => c.name === 'tcp')?.value ?? ''
-      const { stdout } = await promisify(execFile)('curl', ['-sS', '-k', '-i', '--max-time', '10', '-H', 'Accept: application/json', `https://127.0.0.1:${port}/.well-known/libp2p/protocols`])
-      const [head, body] = stdout.split('\r\n\r\n')
-      expect(head).toMatch(/^HTTP\/1\.1 200 OK/)
-      expect(head).toMatch(/\r\ncontent-type: application\/json/i)
-      expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r?(\\n|$)`, 'i'))
-      expect(JSON.parse(body)).toEqual({ '/http-ping/1': { path: '/http-ping/1/' }, '/kv/1.0.0': { path: '/kv/1.0.0/' } })
+      // HTTP/1.1, and HTTP/2 (what curl negotiates by default since the listeners offer h2)
+      for (const [flag, status] of [['--http1.1', /^HTTP\/1\.1 200 OK/], ['--http2', /^HTTP\/2 200/]] as const) {
+        const { stdout } = await promisify(execFile)('curl', ['-sS', '-k', '-i', flag, '--max-time', '10', '-H', 'Accept: application/json', `https://127.0.0.1:${port}/.well-known/libp2p/protocols`])
+        const [head, body] = stdout.split('\r\n\r\n')
+        expect(head).toMatch(status)
+        expect(head).toMatch(/\r\ncontent-type: application\/json/i)
+        expect(head).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r?(\\n|$)`, 'i'))
+        expect(JSON.parse(body)).toEqual({ '/http-ping/1': { path: '/http-ping/1/' }, '/kv/1.0.0': { path: '/kv/1.0.0/' } })
+      }
     } finally {
       await host.close()
     }
