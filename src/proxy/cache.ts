@@ -40,9 +40,14 @@ export function memoryCacheStore (maxSize = DEFAULT_CACHE_SIZE): CacheStore {
  * `store` as seen by one scope (a peer and its protocol): every key's origin gets the scope in front, so
  * entries of two scopes never meet, whatever their URLs. The interceptor keeps its own, unscoped key
  * (it compares it with the URLs it was redirected through); only the store sees the scoped one.
+ *
+ * The request's `Host` goes in too: a forwarder passes its client's `Host` on to a stream peer (whose
+ * URL's origin names the peer, not the host), so two names are two target URIs (RFC 9111 §2, the key is
+ * the target URI) that the peer may answer differently; an upstream behind `serve --upstream` sees the
+ * name in `X-Forwarded-Host` and may build links and redirects from it.
  */
 export function scopedStore (store: CacheStore, scope: string): CacheStore {
-  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${key.origin}` })
+  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${JSON.stringify(String(key.headers?.host ?? ''))} ${key.origin}` })
   return {
     get: (key) => store.get(scoped(key)),
     createWriteStream: (key, value) => store.createWriteStream(scoped(key), value),

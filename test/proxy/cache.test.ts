@@ -229,3 +229,16 @@ describe('entries are keyed per peer and protocol', () => {
     expect(await store.get(key)).toBeUndefined()
   })
 })
+
+describe('the Host the local client names is part of the key', () => {
+  it('two Host names through one forwarder are two target URIs: neither gets the other\'s stored answer', async () => {
+    // the caller's Host goes on to a stream peer (an upstream behind `serve --upstream` sees it in
+    // X-Forwarded-Host and may build links from it): the stored answer for one name is not another's
+    answers.set('/hosted', () => ({ headers: { 'cache-control': 'max-age=60' } }))
+    const get = async (host: string): Promise<string> => await (await request(`${base}/hosted`, { headers: { host } })).body.text()
+    expect(await get('a.example')).toBe('A /hosted #1')
+    expect(await get('b.example')).toBe('A /hosted #2')
+    expect(await get('a.example')).toBe('A /hosted #1')
+    expect(reached.get('A/hosted')?.map(h => h.host)).toEqual(['a.example', 'b.example'])
+  })
+})
