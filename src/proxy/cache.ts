@@ -65,6 +65,11 @@ export interface CacheTrace {
   clientConditional: boolean
   /** The peer's status, when it was asked. */
   peerStatus?: number
+  /**
+   * The client's answer has begun: a request the cache sends on after that is its own background
+   * revalidation (`stale-while-revalidate`, the stale answer already served), not this request's.
+   */
+  answered?: boolean
 }
 
 /** The request option under which {@link cachingDispatcher} finds the request's {@link CacheTrace}. */
@@ -128,6 +133,21 @@ class TraceHandler extends ForwardingHandler {
   }
 }
 
+/** Marks a trace {@link CacheTrace.answered} when the client's answer begins. */
+class AnsweredHandler extends ForwardingHandler {
+  readonly #trace: CacheTrace
+
+  constructor (inner: Dispatcher.DispatchHandler, trace: CacheTrace) {
+    super(inner)
+    this.#trace = trace
+  }
+
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+    this.#trace.answered = true
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
+  }
+}
+
 /** Whether `headers` (any form undici accepts) has a header `name` (lowercase). */
 function hasHeader (headers: Dispatcher.DispatchOptions['headers'], name: string): boolean {
   if (headers == null) return false
@@ -159,7 +179,7 @@ export function cachingDispatcher (dispatcher: Dispatcher, store: CacheStore, sc
   const scoped = scopedStore(store, scope)
   const trace: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts: TracedOptions, handler) => {
     const record = opts[CACHE_TRACE]
-    if (record == null) return dispatch(opts, handler)
+    if (record == null || record.answered === true) return dispatch(opts, handler)
     record.forwarded = true
     record.revalidated = record.revalidated || conditional(opts.headers)
     // the cache's own revalidation (the client's validators are the client's business): the entry it
@@ -168,8 +188,13 @@ export function cachingDispatcher (dispatcher: Dispatcher, store: CacheStore, sc
     const stored = own ? () => scoped.get({ origin: String(opts.origin), method: opts.method, path: opts.path, headers: opts.headers as Record<string, string | string[]> }) : undefined
     return dispatch(opts, new TraceHandler(handler, record, stored))
   }
+  // above the cache: marks when the client's answer begins (from the cache or the peer)
+  const answered: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts: TracedOptions, handler) => {
+    const record = opts[CACHE_TRACE]
+    return dispatch(opts, record == null ? handler : new AnsweredHandler(handler, record))
+  }
   // innermost first: the tracer sees only what the cache sends on
-  const cached = dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }))
+  const cached = dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }), answered)
   // an upgrade (WebSocket) is a GET the interceptor would answer from a stored GET of its URL
   const upgrades: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => opts.upgrade == null ? dispatch(opts, handler) : dispatcher.dispatch(opts, handler)
   return cached.compose(upgrades)

@@ -242,3 +242,18 @@ describe('the Host the local client names is part of the key', () => {
     expect(reached.get('A/hosted')?.map(h => h.host)).toEqual(['a.example', 'b.example'])
   })
 })
+
+describe('stale-while-revalidate', () => {
+  it('the stale answer served at once is a hit, though the cache then asks the peer in the background', async () => {
+    answers.set('/swr', () => ({ headers: { 'cache-control': 'max-age=1, stale-while-revalidate=60', etag: '"s1"' } }))
+    await (await fetch(`${base}/swr`)).text()
+    await sleep(1100)
+    outcomes.length = 0
+    const stale = await fetch(`${base}/swr`)
+    expect(await stale.text()).toBe('A /swr #1')
+    expect(stale.headers.get('cache-status')).toBe('edge; hit')
+    // the log's outcome is recorded when the local response closes
+    while (outcomes.length === 0) await sleep(5)
+    expect(outcomes).toEqual(['hit'])
+  })
+})
