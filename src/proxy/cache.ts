@@ -41,13 +41,15 @@ export function memoryCacheStore (maxSize = DEFAULT_CACHE_SIZE): CacheStore {
  * entries of two scopes never meet, whatever their URLs. The interceptor keeps its own, unscoped key
  * (it compares it with the URLs it was redirected through); only the store sees the scoped one.
  *
- * The request's `Host` goes in too: a forwarder passes its client's `Host` on to a stream peer (whose
- * URL's origin names the peer, not the host), so two names are two target URIs (RFC 9111 §2, the key is
- * the target URI) that the peer may answer differently; an upstream behind `serve --upstream` sees the
- * name in `X-Forwarded-Host` and may build links and redirects from it.
+ * The name the local client used goes in too: a forwarder passes its client's `Host` on to a stream
+ * peer (whose URL's origin names the peer, not the host), and in `X-Forwarded-Host` to a native one, so
+ * two names are two target URIs (RFC 9111 §2, the key is the target URI) that the peer may answer
+ * differently; an upstream behind `serve --upstream` sees the name in `X-Forwarded-Host` and may build
+ * links and redirects from it.
  */
 export function scopedStore (store: CacheStore, scope: string): CacheStore {
-  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${JSON.stringify(String(key.headers?.host ?? ''))} ${key.origin}` })
+  const named = (key: CacheKey): string => JSON.stringify([key.headers?.host, key.headers?.['x-forwarded-host']].map(v => v == null ? '' : String(v)))
+  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${named(key)} ${key.origin}` })
   return {
     get: (key) => store.get(scoped(key)),
     createWriteStream: (key, value) => store.createWriteStream(scoped(key), value),

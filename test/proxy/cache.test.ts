@@ -228,6 +228,16 @@ describe('entries are keyed per peer and protocol', () => {
     expect(await scopedStore(store, '12D3KooWA /x/other/1').get(key)).toBeUndefined()
     expect(await store.get(key)).toBeUndefined()
   })
+
+  it('scopedStore: a native peer\'s requests differing only in X-Forwarded-Host (the local client\'s Host) are two entries', async () => {
+    const store = scopedStore(memoryCacheStore(), '12D3KooWA /x/site/1')
+    const key = (name: string): Parameters<typeof store.get>[0] => ({ origin: 'https://127.0.0.1:4001', method: 'GET', path: '/same', headers: { host: 'provider.example', 'x-forwarded-host': name } })
+    const value = { statusCode: 200, statusMessage: 'OK', headers: {}, cacheControlDirectives: {}, cachedAt: Date.now(), staleAt: Date.now() + 60_000, deleteAt: Date.now() + 60_000 }
+    const write = store.createWriteStream(key('a.example'), value)
+    await new Promise<void>((resolve, reject) => { write?.on('finish', resolve).on('error', reject).end(Buffer.from('A')) })
+    expect(await store.get(key('a.example'))).toMatchObject({ statusCode: 200 })
+    expect(await store.get(key('b.example'))).toBeUndefined()
+  })
 })
 
 describe('the Host the local client names is part of the key', () => {
