@@ -40,9 +40,16 @@ export function memoryCacheStore (maxSize = DEFAULT_CACHE_SIZE): CacheStore {
  * `store` as seen by one scope (a peer and its protocol): every key's origin gets the scope in front, so
  * entries of two scopes never meet, whatever their URLs. The interceptor keeps its own, unscoped key
  * (it compares it with the URLs it was redirected through); only the store sees the scoped one.
+ *
+ * The name the local client used goes in too: a forwarder passes its client's `Host` on to a stream
+ * peer (whose URL's origin names the peer, not the host), and in `X-Forwarded-Host` to a native one, so
+ * two names are two target URIs (RFC 9111 §2, the key is the target URI) that the peer may answer
+ * differently; an upstream behind `serve --upstream` sees the name in `X-Forwarded-Host` and may build
+ * links and redirects from it.
  */
 export function scopedStore (store: CacheStore, scope: string): CacheStore {
-  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${key.origin}` })
+  const named = (key: CacheKey): string => JSON.stringify([key.headers?.host, key.headers?.['x-forwarded-host']].map(v => v == null ? '' : String(v)))
+  const scoped = (key: CacheKey): CacheKey => ({ ...key, origin: `${JSON.stringify(scope)} ${named(key)} ${key.origin}` })
   return {
     get: (key) => store.get(scoped(key)),
     createWriteStream: (key, value) => store.createWriteStream(scoped(key), value),
@@ -60,6 +67,11 @@ export interface CacheTrace {
   clientConditional: boolean
   /** The peer's status, when it was asked. */
   peerStatus?: number
+  /**
+   * The client's answer has begun: a request the cache sends on after that is its own background
+   * revalidation (`stale-while-revalidate`, the stale answer already served), not this request's.
+   */
+  answered?: boolean
 }
 
 /** The request option under which {@link cachingDispatcher} finds the request's {@link CacheTrace}. */
@@ -123,6 +135,21 @@ class TraceHandler extends ForwardingHandler {
   }
 }
 
+/** Marks a trace {@link CacheTrace.answered} when the client's answer begins. */
+class AnsweredHandler extends ForwardingHandler {
+  readonly #trace: CacheTrace
+
+  constructor (inner: Dispatcher.DispatchHandler, trace: CacheTrace) {
+    super(inner)
+    this.#trace = trace
+  }
+
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+    this.#trace.answered = true
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
+  }
+}
+
 /** Whether `headers` (any form undici accepts) has a header `name` (lowercase). */
 function hasHeader (headers: Dispatcher.DispatchOptions['headers'], name: string): boolean {
   if (headers == null) return false
@@ -154,7 +181,7 @@ export function cachingDispatcher (dispatcher: Dispatcher, store: CacheStore, sc
   const scoped = scopedStore(store, scope)
   const trace: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts: TracedOptions, handler) => {
     const record = opts[CACHE_TRACE]
-    if (record == null) return dispatch(opts, handler)
+    if (record == null || record.answered === true) return dispatch(opts, handler)
     record.forwarded = true
     record.revalidated = record.revalidated || conditional(opts.headers)
     // the cache's own revalidation (the client's validators are the client's business): the entry it
@@ -163,8 +190,13 @@ export function cachingDispatcher (dispatcher: Dispatcher, store: CacheStore, sc
     const stored = own ? () => scoped.get({ origin: String(opts.origin), method: opts.method, path: opts.path, headers: opts.headers as Record<string, string | string[]> }) : undefined
     return dispatch(opts, new TraceHandler(handler, record, stored))
   }
+  // above the cache: marks when the client's answer begins (from the cache or the peer)
+  const answered: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts: TracedOptions, handler) => {
+    const record = opts[CACHE_TRACE]
+    return dispatch(opts, record == null ? handler : new AnsweredHandler(handler, record))
+  }
   // innermost first: the tracer sees only what the cache sends on
-  const cached = dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }))
+  const cached = dispatcher.compose(trace, interceptors.cache({ store: scoped, type: 'shared', methods: ['GET', 'HEAD'] }), answered)
   // an upgrade (WebSocket) is a GET the interceptor would answer from a stored GET of its URL
   const upgrades: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => opts.upgrade == null ? dispatch(opts, handler) : dispatcher.dispatch(opts, handler)
   return cached.compose(upgrades)

@@ -228,4 +228,42 @@ describe('entries are keyed per peer and protocol', () => {
     expect(await scopedStore(store, '12D3KooWA /x/other/1').get(key)).toBeUndefined()
     expect(await store.get(key)).toBeUndefined()
   })
+
+  it('scopedStore: a native peer\'s requests differing only in X-Forwarded-Host (the local client\'s Host) are two entries', async () => {
+    const store = scopedStore(memoryCacheStore(), '12D3KooWA /x/site/1')
+    const key = (name: string): Parameters<typeof store.get>[0] => ({ origin: 'https://127.0.0.1:4001', method: 'GET', path: '/same', headers: { host: 'provider.example', 'x-forwarded-host': name } })
+    const value = { statusCode: 200, statusMessage: 'OK', headers: {}, cacheControlDirectives: {}, cachedAt: Date.now(), staleAt: Date.now() + 60_000, deleteAt: Date.now() + 60_000 }
+    const write = store.createWriteStream(key('a.example'), value)
+    await new Promise<void>((resolve, reject) => { write?.on('finish', resolve).on('error', reject).end(Buffer.from('A')) })
+    expect(await store.get(key('a.example'))).toMatchObject({ statusCode: 200 })
+    expect(await store.get(key('b.example'))).toBeUndefined()
+  })
+})
+
+describe('the Host the local client names is part of the key', () => {
+  it('two Host names through one forwarder are two target URIs: neither gets the other\'s stored answer', async () => {
+    // the caller's Host goes on to a stream peer (an upstream behind `serve --upstream` sees it in
+    // X-Forwarded-Host and may build links from it): the stored answer for one name is not another's
+    answers.set('/hosted', () => ({ headers: { 'cache-control': 'max-age=60' } }))
+    const get = async (host: string): Promise<string> => await (await request(`${base}/hosted`, { headers: { host } })).body.text()
+    expect(await get('a.example')).toBe('A /hosted #1')
+    expect(await get('b.example')).toBe('A /hosted #2')
+    expect(await get('a.example')).toBe('A /hosted #1')
+    expect(reached.get('A/hosted')?.map(h => h.host)).toEqual(['a.example', 'b.example'])
+  })
+})
+
+describe('stale-while-revalidate', () => {
+  it('the stale answer served at once is a hit, though the cache then asks the peer in the background', async () => {
+    answers.set('/swr', () => ({ headers: { 'cache-control': 'max-age=1, stale-while-revalidate=60', etag: '"s1"' } }))
+    await (await fetch(`${base}/swr`)).text()
+    await sleep(1100)
+    outcomes.length = 0
+    const stale = await fetch(`${base}/swr`)
+    expect(await stale.text()).toBe('A /swr #1')
+    expect(stale.headers.get('cache-status')).toBe('edge; hit')
+    // the log's outcome is recorded when the local response closes
+    while (outcomes.length === 0) await sleep(5)
+    expect(outcomes).toEqual(['hit'])
+  })
 })
