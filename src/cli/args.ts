@@ -62,8 +62,11 @@ export function integer (name: string, value: string | undefined, fallback: numb
   return n
 }
 
-/** The multipliers of {@link size}'s units: powers of 1024, as curl's size options. */
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 }
+/**
+ * The multipliers of {@link size}'s units: powers of 1024, as curl's size options. A Map, not an object
+ * literal, so that a unit such as `constructor` finds no inherited member.
+ */
+const UNITS = new Map<string, number>(Object.entries({ '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 }))
 
 /**
  * A size option in bytes (`65536`, `512K`, `64MiB`, `1G`: K, M, G and KiB, MiB, GiB are powers of 1024),
@@ -72,7 +75,7 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024
 export function size (name: string, value: string | undefined, fallback: number): number {
   if (value == null) return fallback
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim())
-  const unit = UNITS[match?.[2].toLowerCase() ?? 'none']
+  const unit = match == null ? undefined : UNITS.get(match[2].toLowerCase())
   if (match == null || unit == null) throw new UsageError(`--${name} must be a size in bytes, or with K, M, G (KiB, MiB, GiB: powers of 1024), like 64MiB, not ${value}`)
   const n = Math.floor(Number(match[1]) * unit)
   if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} is too large: ${value}`)

@@ -13,7 +13,7 @@ describe('size', () => {
     expect(size('cache-size', value, 0)).toBe(bytes)
   })
 
-  it.each(['64MB', '1KB', 'lots', '-1M', '1e3', '', 'M'])('%s is refused, naming the flag', (value) => {
+  it.each(['64MB', '1KB', 'lots', '-1M', '1e3', '', 'M', '5constructor', '5toString', '1__proto__'])('%s is refused, naming the flag', (value) => {
     expect(() => size('cache-size', value, 0)).toThrow(/^--cache-size must be a size in bytes/)
   })
 
