@@ -22,7 +22,8 @@ import { cacheRoot, installLocked, run } from './interop/child-peer.js'
  * fetch as processes, on that Node).
  * - Suites that test other programs rather than our code on this runtime: the interop suites (go-libp2p,
  *   Kubo, and @libp2p/http on its own pinned Node), NAT (network namespaces, root), the browser suite
- *   (Chromium), the install suite (the machine's npm, whose engine check reads the Node npm runs on).
+ *   (Chromium), the install suite (the machine's npm, whose engine check reads the Node npm runs on),
+ *   the load-balancer suite (nginx).
  * - The benchmarks, which measure.
  * - The command's other process suites: two thirds of the time of a run went to starting `libp2phttp`
  *   processes through tsx (measured under Node 22: 248 of 374 s of test time), for code that is the
@@ -44,6 +45,8 @@ export const RUNTIME_EXCLUDE = [
   'test/e2e/cli-forward.test.ts',
   'test/e2e/relay-restart.test.ts',
   'test/e2e/lookup.test.ts',
+  'test/e2e/cli-cache-compress.test.ts',
+  'test/e2e/load-balancer.test.ts',
   'test/runtimes.test.ts'
 ]
 
@@ -90,6 +93,8 @@ async function vitestUnder (node: string): Promise<{ report: VitestJSON | undefi
   // the outer run's JSON report (.ci/run): the inner run must not write it
   delete env.CI_JSON
   const args = [join(process.cwd(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=dot', '--reporter=json', `--outputFile.json=${outputFile}`,
+    // one file at a time in each inner run: the outer run and the other Node's run go on beside it
+    '--maxWorkers=1',
     ...RUNTIME_EXCLUDE.map(glob => `--exclude=${glob}`)]
   try {
     const child = spawn(node, args, { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -127,7 +132,9 @@ if (why != null) {
 
 describe.skipIf(why != null)('the library\'s tests on the other supported Nodes', () => {
   for (const name of RUNTIMES) {
-    it(`pass on ${name.replace('node-', 'Node ')} (pinned in test/runtimes/${name})`, async () => {
+    // the two Nodes at once, beside the rest of the suite: each inner run mostly waits on sockets, and
+    // one after the other they took 5 of CI's minutes
+    it.concurrent(`pass on ${name.replace('node-', 'Node ')} (pinned in test/runtimes/${name})`, async () => {
       const version = await versionOf(name)
       const node = await nodeBinary(name, version)
       const started = performance.now()
