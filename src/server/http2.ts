@@ -18,12 +18,16 @@
  *    end it as if it were complete;
  * 5. the compatibility objects' own accessors and methods are pinned on each instance, so frameworks
  *    that re-prototype `req` and `res` onto `http.IncomingMessage`/`ServerResponse` (Express does, in
- *    every app and sub-app) keep reading the HTTP/2 ones.
+ *    every app and sub-app) keep reading the HTTP/2 ones;
+ * 6. a stream the client reset while a response write was still queued is closed once the request body
+ *    has been read (`res` emits 'close'), where Node would keep it open until the session ends (see
+ *    {@link closeWhenReset}).
  *
  * @module
  */
 import { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http'
+import type { Http2Stream } from 'node:http2'
 
 /** Whether `req` arrived over HTTP/2 (a native listener that negotiated `h2`). */
 export function isHTTP2 (req: IncomingMessage): boolean {
@@ -98,6 +102,26 @@ function failGivenUpBody (req: IncomingMessage): void {
 }
 
 /**
+ * A client's RST_STREAM with NO_ERROR (undici sends it when a request is aborted; RFC 9113 §8.7 would
+ * have CANCEL) arriving while a response write is queued on the stream (not yet framed, e.g. behind the
+ * flow-control window): Node ends the readable side and waits for the writable side to finish before it
+ * destroys the stream (`kMaybeDestroy`), but the queued write's callback never comes once nghttp2 has
+ * closed the stream, so the stream and the compatibility `res` stay open, and a handler waiting for
+ * 'close' keeps its timers, until the session ends (Node 20 and 22; any other reset code, or none queued,
+ * and Node destroys it at once). A closed stream cannot send anything more: once its readable side has
+ * ended (the request body delivered, as Node intends), it is destroyed. The check waits a turn of the
+ * event loop, so that Node's own destroy on the same 'end' goes first when it applies.
+ */
+function closeWhenReset (stream: Http2Stream): void {
+  stream.once('end', () => {
+    if (!stream.closed) return
+    setImmediate(() => {
+      if (!stream.destroyed) stream.destroy()
+    })
+  })
+}
+
+/**
  * Make an HTTP/2 compatibility request and response read like HTTP/1.1 ones (see the module comment).
  * A request that is not HTTP/2 is left alone.
  */
@@ -126,5 +150,6 @@ export function asHTTP1Shape (req: IncomingMessage, res: ServerResponse): void {
   Object.defineProperties(req, pinned.req)
   Object.defineProperties(res, pinned.res)
   failGivenUpBody(req)
+  closeWhenReset(stream)
   Object.defineProperty(req, 'rawHeaders', { value: raw, writable: true, enumerable: true, configurable: true })
 }

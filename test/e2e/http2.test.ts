@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
-import { connect as http2Connect } from 'node:http2'
+import { connect as http2Connect, constants as http2Constants } from 'node:http2'
 import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -313,6 +313,39 @@ describe('aborts and limits over h2', () => {
       expect(seen.sessions.size).toBe(1)
     } finally {
       await host.close({ timeout: 1000 })
+    }
+  })
+
+  it('a client that resets with NO_ERROR (as undici does when aborted) while a response write is queued: the server sees the stream close, before the session ends', async () => {
+    // Node keeps such a stream open until the session ends: the queued write never completes, and Node
+    // waits for it before destroying a stream reset with NO_ERROR (the "aborts mid-body" test above hit
+    // this about one run in 18 on Node 22, when a 'more' write was still queued as the reset came)
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const closed: string[] = []
+    host.serve((req: IncomingMessage, res: ServerResponse) => {
+      res.once('close', () => { closed.push(`${req.url ?? ''} ${res.writableEnded ? 'ended' : 'cut'}`) })
+      // more than the client's 64 KiB flow-control window: the write stays queued while the client does not read
+      if (req.url === '/endless') res.write(Buffer.alloc(256 * 1024))
+      else res.end(Buffer.alloc(256 * 1024))
+    })
+    const session: ClientHttp2Session = http2Connect(`https://localhost:${portOf(host)}`, { ca: cert.cert })
+    try {
+      for (const path of ['/endless', '/ended']) {
+        const stream = session.request({ ':path': path })
+        stream.pause()
+        await new Promise(resolve => stream.once('response', resolve))
+        stream.close(http2Constants.NGHTTP2_NO_ERROR)
+        await until(() => closed.includes(`${path} ${path === '/endless' ? 'cut' : 'ended'}`), 5000, `the server to see ${path} reset`).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(closed)}`) })
+      }
+      // the session carries on
+      const again = session.request({ ':path': '/ended' })
+      let bytes = 0
+      again.on('data', (chunk: Buffer) => { bytes += chunk.length })
+      await new Promise(resolve => again.once('end', resolve))
+      expect(bytes).toBe(256 * 1024)
+    } finally {
+      session.close()
+      await host.close({ timeout: 500 })
     }
   })
 
