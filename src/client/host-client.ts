@@ -77,19 +77,23 @@ export class HostClient {
   readonly #sniAgent: Dispatcher
   readonly #router: RouterContext
   readonly #authClient: AuthClient | undefined
+  readonly #opener: StreamOpener
   #closed = false
 
   constructor (node: StreamDialer | undefined, init: HostClientOptions, authClient: AuthClient | undefined) {
     this.#init = init
     this.#authClient = authClient
-    const opener = new StreamOpener({
+    const opener = this.#opener = new StreamOpener({
       dial: async (target, options) => {
         if (node == null) {
           throw new NoLibp2pError()
         }
         return await node.dial(target, options)
       },
-      getConnections: (peer) => node?.getConnections?.(peer) ?? []
+      getConnections: (peer) => node?.getConnections?.(peer) ?? [],
+      peerStore: node?.peerStore,
+      addEventListener: node?.addEventListener?.bind(node),
+      removeEventListener: node?.removeEventListener?.bind(node)
     }, {
       addressesOf: (peer) => this.#routes.addressesOf(peer),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
@@ -130,6 +134,7 @@ export class HostClient {
   /** New fetches fail with `HostClosedError` from now on; those in flight go on until {@link HostClient.drain}. */
   stop (): void {
     this.#closed = true
+    this.#opener.close()
   }
 
   /** Resolves when the requests in flight have finished (see undici's `Dispatcher.close`). */

@@ -8,9 +8,11 @@
 import { peerOfURL } from '../addr/addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
 import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
+import { DirectUpgrade } from './direct.js'
 import { relayLimitCheck } from './relay-limit.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
+import type { DirectDialer } from './direct.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Socket } from 'node:net'
@@ -21,7 +23,17 @@ export interface StreamDialer {
   dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
   /** Open connections to `peer`: used as they are, without a trip through the dialler. */
   getConnections?: (peer?: PeerId) => Connection[]
+  /**
+   * js-libp2p's peer store: with it, a peer reached only through a relay has its known direct addresses
+   * dialled once in the background (`direct.ts`).
+   */
+  peerStore?: DirectDialer['peerStore']
+  /** The node's events (`peer:identify`): a relayed peer's addresses may come after the first request. */
+  addEventListener?: IdentifyEvents['addEventListener']
+  removeEventListener?: IdentifyEvents['removeEventListener']
 }
+
+type IdentifyEvents = NonNullable<DirectDialer['events']>
 
 /**
  * Options of a {@link StreamOpener}. (The bound on dialling and negotiating is not one of them: it is
@@ -106,11 +118,23 @@ export class StreamOpener {
   readonly #protocol: string
   readonly #ready = new WeakSet<Connection>()
   readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
+  readonly #direct: DirectUpgrade | undefined
+  /** The sockets on each relayed connection: retired once a direct connection to the peer is open. */
+  readonly #relayedSockets = new WeakMap<Connection, Set<StreamSocket>>()
 
   constructor (dialer: StreamDialer, options: StreamOpenerOptions = {}) {
     this.#dialer = dialer
     this.#options = options
     this.#protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
+    const peerStore = dialer.peerStore
+    const { addEventListener, removeEventListener } = dialer
+    const events = addEventListener == null || removeEventListener == null ? undefined : { addEventListener: addEventListener.bind(dialer), removeEventListener: removeEventListener.bind(dialer) }
+    this.#direct = peerStore == null ? undefined : new DirectUpgrade({ dial: async (target, options) => await dialer.dial(target, options), peerStore, events })
+  }
+
+  /** Stops: background dials for a direct connection are aborted (requests in flight are not touched). */
+  close (): void {
+    this.#direct?.close()
   }
 
   /** Open one `/http/1.1` stream to `peer` and wrap it as a socket, within `timeout` ms. */
@@ -152,8 +176,15 @@ export class StreamOpener {
     const open = connections.find(c => c.limits == null) ??
       (this.#options.runOnLimitedConnection === true ? connections.find(c => c.limits != null) : undefined)
     if (open != null) {
+      if (open.limits != null) this.#tryDirect(peer, open, bound)
       return open
     }
+    const dialled = await this.#dialAnew(peer, addrs, bound)
+    if (dialled.limits != null) this.#tryDirect(peer, dialled, bound)
+    return dialled
+  }
+
+  async #dialAnew (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
     const signal = bound.signal()
     if (addrs == null || addrs.length === 0) {
       return await this.#dialer.dial(peer, { signal })
@@ -168,6 +199,20 @@ export class StreamOpener {
         throw err
       }
     }
+  }
+
+  /**
+   * The request goes over `limited`, a relayed connection; in the background, try once for a direct one
+   * (`direct.ts`), and once it is open retire the idle sockets on the relayed connections to the peer,
+   * so that the next requests open theirs on the direct one.
+   */
+  #tryDirect (peer: PeerId, limited: Connection, bound: Bound): void {
+    void this.#direct?.offer(peer, limited, bound.left()).then((direct) => {
+      if (direct == null) return
+      for (const c of this.#dialer.getConnections?.(peer) ?? []) {
+        for (const socket of this.#relayedSockets.get(c) ?? []) socket.retireWhenIdle()
+      }
+    })
   }
 
   async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {
@@ -209,6 +254,12 @@ export class StreamOpener {
       resetReason: relayLimitCheck(connection),
       preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
     })
+    if (connection.limits != null && this.#direct != null) {
+      let sockets = this.#relayedSockets.get(connection)
+      if (sockets == null) this.#relayedSockets.set(connection, sockets = new Set())
+      sockets.add(socket)
+      socket.once('close', () => sockets.delete(socket))
+    }
     return socket
   }
 }

@@ -199,10 +199,12 @@ describe.skipIf(unavailable != null && process.env.CI !== 'true')('across two NA
       await proxy.kill()
     }, 200_000)
 
-    it('6b. proxy --to /p2p/<provider> --bootstrap <relay>: the lookup yields the announced address, and the 64 MiB download goes direct', async () => {
+    it('6b. proxy --to /p2p/<provider> --bootstrap <relay>: the lookup yields the announced address, so the first request already goes direct, and the 64 MiB download too', async () => {
       const proxy = spawnCLI(['proxy', '--key', consumerKey, '--to', `/p2p/${provider2Id}`, '--bootstrap', `/ip4/${t.pubFromConsumer}/tcp/4001/p2p/${relayId}`, '--port', '8005'], {}, t.exec(t.consumer))
       procs.push(proxy)
-      console.log('6b first request:', await goesDirect(proxy, 8005, 'first-lookup'))
+      // js-libp2p's own doing: the relay's DHT returns the announced address with the /p2p-circuit one,
+      // and its dialler tries public addresses before relayed ones, so even the first request goes direct
+      expect(await goesDirect(proxy, 8005, 'first-lookup')).toMatch(/ direct$/)
       await proxy.kill()
     }, 200_000)
   })
