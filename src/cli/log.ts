@@ -102,9 +102,9 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     // the path as the client sent it (a mounted handler sees it without its protocol prefix)
     const path = originalUrl(req)
     const peer = peerOf(req)
-    // asked when the request arrives: a consumer's request goes on the connection it finds then (a
-    // direct one once open: the relayed sockets are retired, stream/direct.ts), and a request does not
-    // move; asked again at the end only when there was no connection yet (the request dialled one)
+    // asked when the request arrives: a consumer's request opens its stream on the connection it finds
+    // then (a direct one once open, stream/direct.ts), and a request does not move; asked again at the
+    // end only when there was no connection yet (the request dialled one)
     const arrivedVia = viaOf?.(req, peer)
     let bytes = 0
     const count = (chunk: unknown, encoding?: unknown): void => {

@@ -119,8 +119,6 @@ export class StreamOpener {
   readonly #ready = new WeakSet<Connection>()
   readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
   readonly #direct: DirectUpgrade | undefined
-  /** The sockets on each relayed connection: retired once a direct connection to the peer is open. */
-  readonly #relayedSockets = new WeakMap<Connection, Set<StreamSocket>>()
 
   constructor (dialer: StreamDialer, options: StreamOpenerOptions = {}) {
     this.#dialer = dialer
@@ -202,17 +200,12 @@ export class StreamOpener {
   }
 
   /**
-   * The request goes over `limited`, a relayed connection; in the background, try once for a direct one
-   * (`direct.ts`), and once it is open retire the idle sockets on the relayed connections to the peer,
-   * so that the next requests open theirs on the direct one.
+   * The request goes over `limited`, a relayed connection: in the background, try once for a direct one
+   * (`direct.ts`). Each request has a stream of its own (no keep-alive, `dispatcher.ts`), so the next
+   * one opens its stream on the direct connection once it is there.
    */
   #tryDirect (peer: PeerId, limited: Connection, bound: Bound): void {
-    void this.#direct?.offer(peer, limited, bound.left()).then((direct) => {
-      if (direct == null) return
-      for (const c of this.#dialer.getConnections?.(peer) ?? []) {
-        for (const socket of this.#relayedSockets.get(c) ?? []) socket.retireWhenIdle()
-      }
-    })
+    void this.#direct?.offer(peer, limited, bound.left())
   }
 
   async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {
@@ -254,12 +247,6 @@ export class StreamOpener {
       resetReason: relayLimitCheck(connection),
       preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
     })
-    if (connection.limits != null && this.#direct != null) {
-      let sockets = this.#relayedSockets.get(connection)
-      if (sockets == null) this.#relayedSockets.set(connection, sockets = new Set())
-      sockets.add(socket)
-      socket.once('close', () => sockets.delete(socket))
-    }
     return socket
   }
 }

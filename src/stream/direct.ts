@@ -9,7 +9,8 @@
  *
  * So when a request finds only limited connections to a peer, the peer's direct addresses from the
  * node's peer store are dialled once, in the background, within a bound; the request goes on over the
- * relay meanwhile, and the next one takes the direct connection (the opener prefers it). One attempt per
+ * relay meanwhile, and the next one takes the direct connection (the opener prefers it; each request
+ * has a stream of its own). One attempt per
  * relayed connection and at most one in flight per peer: a failure is not retried until a new relayed
  * connection replaces the one tried. The relayed connection is left open: exchanges on it finish, and
  * the relay's limits end it.

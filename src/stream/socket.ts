@@ -138,9 +138,6 @@ export class StreamSocket extends Duplex {
   #lingerMs: number
   #isGracefulClose: (err: Error) => boolean
   readonly #resetIfUnused: boolean
-  /** Held by no client exchange (see {@link StreamSocket.ref}); to close once so ({@link StreamSocket.retireWhenIdle}). */
-  #idle = false
-  #retiring = false
   readonly #separateRequestHead: boolean
   readonly #resetReason: ((cause: Error) => LibP2PHTTPError | undefined) | undefined
   /** Still to send in front of the first write. */
@@ -491,38 +488,14 @@ export class StreamSocket extends Duplex {
     return this
   }
 
-  /**
-   * A stream does not hold the event loop open by itself. undici refs a socket when its client has a
-   * request and unrefs it when it has none (`client-h1.js` `resume`): that is how
-   * {@link StreamSocket.retireWhenIdle} knows the socket is between exchanges.
-   */
+  /** No-op: a stream does not hold the event loop open by itself. */
   ref (): this {
-    this.#idle = false
     return this
   }
 
-  /** See {@link StreamSocket.ref}. */
+  /** No-op, see {@link StreamSocket.ref}. */
   unref (): this {
-    this.#idle = true
-    if (this.#retiring) this.#retireSoon()
     return this
-  }
-
-  /**
-   * Close this (client) socket once no exchange is on it: at once when its HTTP client holds it idle,
-   * else when the client next does. A request under way is never cut; the client opens a new socket for
-   * the next one. For a socket on a relayed connection once a direct one is open (`direct.ts`).
-   */
-  retireWhenIdle (): void {
-    this.#retiring = true
-    if (this.#idle) this.#retireSoon()
-  }
-
-  /** Destroy after the current tick if the socket is still idle (undici may take it up again in it). */
-  #retireSoon (): void {
-    setImmediate(() => {
-      if (this.#idle && !this.destroyed) this.destroy()
-    })
   }
 
   /** Like `net.Socket#destroySoon`: finish writing, then destroy. Node's HTTP server calls it after a last response. */
