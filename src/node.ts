@@ -9,6 +9,7 @@
  * @module
  */
 import type { StreamDialer } from './stream/connect.js'
+import type { DirectDialer } from './stream/direct.js'
 import type { StreamRegistrar } from './stream/server.js'
 import type { AbortOptions, Connection, Metrics, PeerId, PrivateKey, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -41,6 +42,10 @@ export interface HTTPHostComponents {
     getConnections: (peer?: PeerId) => Connection[]
   }
   addressManager: { getAddresses: () => Multiaddr[] }
+  /** Where peers are known to be: a peer reached only through a relay is dialled there (`stream/direct.ts`). */
+  peerStore?: NonNullable<HostNode['peerStore']>
+  /** The node's events (`peer:identify`). */
+  events?: Pick<NonNullable<DirectDialer['events']>, 'addEventListener' | 'removeEventListener'>
   metrics?: Pick<Metrics, 'trackProtocolStream'>
   logger: { forComponent: (name: string) => (formatter: string, ...args: unknown[]) => void }
 }
@@ -57,8 +62,14 @@ export function hostNodeOfComponents (components: HTTPHostComponents): HostNode 
     dial: async (target, options) => await components.connectionManager.openConnection(target, options),
     getConnections: (peer) => components.connectionManager.getConnections(peer),
     // js-libp2p's components throw for a component that is missing, but not for `metrics`
-    metrics: components.metrics
+    metrics: components.metrics,
+    peerStore: readOptional(() => components.peerStore),
+    ...eventsOf(readOptional(() => components.events))
   }
+}
+
+function eventsOf (events: HTTPHostComponents['events']): Pick<HostNode, 'addEventListener' | 'removeEventListener'> {
+  return events == null ? {} : { addEventListener: events.addEventListener.bind(events), removeEventListener: events.removeEventListener.bind(events) }
 }
 
 /** The part of a js-libp2p node `createHTTPHost` uses. A `Libp2p` from `createLibp2p` fits. */
@@ -98,7 +109,11 @@ export function hostNodeOfLibp2p (libp2p: Libp2pLike): HostNode {
     dial: async (target, options) => await libp2p.dial(target, options),
     getConnections: libp2p.getConnections == null ? undefined : (peer) => libp2p.getConnections?.(peer) ?? [],
     getMiddleware: getMiddleware == null ? undefined : (protocol) => getMiddleware.call(registrar, protocol),
-    metrics: metrics != null && typeof (metrics as Metrics).trackProtocolStream === 'function' ? metrics as Metrics : undefined
+    metrics: metrics != null && typeof (metrics as Metrics).trackProtocolStream === 'function' ? metrics as Metrics : undefined,
+    // a peer reached only through a relay goes direct when these say where it is (stream/direct.ts)
+    peerStore: libp2p.peerStore,
+    addEventListener: libp2p.addEventListener?.bind(libp2p),
+    removeEventListener: libp2p.removeEventListener?.bind(libp2p)
   }
 }
 

@@ -24,6 +24,18 @@ describe('hostNodeOfLibp2p', () => {
     expect(host.metrics).toBeUndefined()
   })
 
+  it('passes the peer store and the node\'s events on (a relayed peer is dialled direct from them, stream/direct.ts)', async () => {
+    const host = hostNodeOfLibp2p(node)
+    expect(host.peerStore).toBe(node.peerStore)
+    const seen: string[] = []
+    const listener = (): void => { seen.push('identify') }
+    host.addEventListener?.('peer:identify', listener)
+    node.safeDispatchEvent('peer:identify', { detail: {} as never })
+    host.removeEventListener?.('peer:identify', listener)
+    node.safeDispatchEvent('peer:identify', { detail: {} as never })
+    expect(seen).toEqual(['identify'])
+  })
+
   it('gives none of the three for a stand-in node without components, or whose components throw', () => {
     const base = { peerId: node.peerId, getMultiaddrs: () => [], handle: async () => {}, unhandle: async () => {}, dial: async () => { throw new Error('no') } }
     for (const standIn of [base, { ...base, get components (): never { throw new Error('not set') } }]) {
@@ -65,5 +77,20 @@ describe('hostNodeOfComponents', () => {
     await host.dial(addr)
     host.getConnections?.()
     expect(calls).toEqual(['handle /a', 'unhandle /a', 'middleware /a', 'open', 'connections'])
+    // no peer store or events given: no direct dial of relayed peers, and nothing thrown
+    expect(host.peerStore).toBeUndefined()
+    expect(host.addEventListener).toBeUndefined()
+  })
+
+  it('takes the peer store and the events of the components, when given', () => {
+    const peerStore = { get: async () => ({ addresses: [] }) }
+    const events = new EventTarget()
+    const components = { peerStore, events } as unknown as HTTPHostComponents
+    const host = hostNodeOfComponents(components)
+    expect(host.peerStore).toBe(peerStore)
+    const seen: string[] = []
+    host.addEventListener?.('peer:identify', () => { seen.push('identify') })
+    events.dispatchEvent(new Event('peer:identify'))
+    expect(seen).toEqual(['identify'])
   })
 })

@@ -106,8 +106,9 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
     // the path as the client sent it (a mounted handler sees it without its protocol prefix)
     const path = originalUrl(req)
     const peer = peerOf(req)
-    // asked again at the end (a consumer's request may have moved to a direct connection meanwhile);
-    // the arrival's answer stands when the socket is gone by then (see above)
+    // asked when the request arrives: a consumer's request opens its stream on the connection it finds
+    // then (a direct one once open, stream/direct.ts), and a request does not move; asked again at the
+    // end only when there was no connection yet (the request dialled one)
     const arrivedVia = viaOf?.(req, peer)
     let bytes = 0
     const count = (chunk: unknown, encoding?: unknown): void => {
@@ -128,7 +129,7 @@ export function logRequests<L extends (req: IncomingMessage, res: ServerResponse
         bytes,
         ms: Math.round(performance.now() - start),
         ...(res.writableFinished ? {} : { aborted: true }),
-        ...(viaOf == null ? {} : { via: viaOf(req, peer) ?? arrivedVia }),
+        ...(viaOf == null ? {} : { via: arrivedVia ?? viaOf(req, peer) }),
         ...(cache == null ? {} : { cache })
       })
     })

@@ -36,13 +36,15 @@ export interface NodeExtras {
    * @default '--listen'
    */
   listenFrom?: string
+  /** Addresses advertised besides the listening ones (`--announce`: js-libp2p's `appendAnnounce`). */
+  announce?: Multiaddr[]
 }
 
 /** A node with `privateKey` listening on `listen` (no listeners: a client only). */
 export async function createNode (privateKey: PrivateKey, listen: string[], extras: NodeExtras = {}): Promise<Libp2p> {
   return await createLibp2p({
     privateKey,
-    addresses: { listen },
+    addresses: { listen, appendAnnounce: extras.announce?.map(String) },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({

@@ -77,12 +77,13 @@ export class HostClient {
   readonly #sniAgent: Dispatcher
   readonly #router: RouterContext
   readonly #authClient: AuthClient | undefined
+  readonly #opener: StreamOpener
   #closed = false
 
   constructor (node: StreamDialer | undefined, init: HostClientOptions, authClient: AuthClient | undefined) {
     this.#init = init
     this.#authClient = authClient
-    const opener = new StreamOpener({
+    const opener = this.#opener = new StreamOpener({
       dial: async (target, options) => {
         if (node == null) {
           throw new NoLibp2pError()
@@ -91,7 +92,10 @@ export class HostClient {
       },
       getConnections: (peer) => node?.getConnections?.(peer) ?? [],
       getMiddleware: node?.getMiddleware == null ? undefined : (protocol) => node.getMiddleware?.(protocol) ?? [],
-      metrics: node?.metrics
+      metrics: node?.metrics,
+      peerStore: node?.peerStore,
+      addEventListener: node?.addEventListener?.bind(node),
+      removeEventListener: node?.removeEventListener?.bind(node)
     }, {
       addressesOf: (peer) => this.#routes.addressesOf(peer),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
@@ -132,6 +136,7 @@ export class HostClient {
   /** New fetches fail with `HostClosedError` from now on; those in flight go on until {@link HostClient.drain}. */
   stop (): void {
     this.#closed = true
+    this.#opener.close()
   }
 
   /** Resolves when the requests in flight have finished (see undici's `Dispatcher.close`). */

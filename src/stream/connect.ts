@@ -8,9 +8,11 @@
 import { peerOfURL } from '../addr/addressing.js'
 import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
 import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
+import { DirectUpgrade } from './direct.js'
 import { relayLimitCheck } from './relay-limit.js'
 import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
+import type { DirectDialer } from './direct.js'
 import type { NegotiationContext } from './optimistic.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -22,7 +24,17 @@ export interface StreamDialer extends NegotiationContext {
   dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
   /** Open connections to `peer`: used as they are, without a trip through the dialler. */
   getConnections?: (peer?: PeerId) => Connection[]
+  /**
+   * js-libp2p's peer store: with it, a peer reached only through a relay has its known direct addresses
+   * dialled once in the background (`direct.ts`).
+   */
+  peerStore?: DirectDialer['peerStore']
+  /** The node's events (`peer:identify`): a relayed peer's addresses may come after the first request. */
+  addEventListener?: IdentifyEvents['addEventListener']
+  removeEventListener?: IdentifyEvents['removeEventListener']
 }
+
+type IdentifyEvents = NonNullable<DirectDialer['events']>
 
 /**
  * Options of a {@link StreamOpener}. (The bound on dialling and negotiating is not one of them: it is
@@ -107,11 +119,21 @@ export class StreamOpener {
   readonly #protocol: string
   readonly #ready = new WeakSet<Connection>()
   readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
+  readonly #direct: DirectUpgrade | undefined
 
   constructor (dialer: StreamDialer, options: StreamOpenerOptions = {}) {
     this.#dialer = dialer
     this.#options = options
     this.#protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
+    const peerStore = dialer.peerStore
+    const { addEventListener, removeEventListener } = dialer
+    const events = addEventListener == null || removeEventListener == null ? undefined : { addEventListener: addEventListener.bind(dialer), removeEventListener: removeEventListener.bind(dialer) }
+    this.#direct = peerStore == null ? undefined : new DirectUpgrade({ dial: async (target, options) => await dialer.dial(target, options), peerStore, events })
+  }
+
+  /** Stops: background dials for a direct connection are aborted (requests in flight are not touched). */
+  close (): void {
+    this.#direct?.close()
   }
 
   /** Open one `/http/1.1` stream to `peer` and wrap it as a socket, within `timeout` ms. */
@@ -153,8 +175,15 @@ export class StreamOpener {
     const open = connections.find(c => c.limits == null) ??
       (this.#options.runOnLimitedConnection === true ? connections.find(c => c.limits != null) : undefined)
     if (open != null) {
+      if (open.limits != null) this.#tryDirect(peer, open, bound)
       return open
     }
+    const dialled = await this.#dialAnew(peer, addrs, bound)
+    if (dialled.limits != null) this.#tryDirect(peer, dialled, bound)
+    return dialled
+  }
+
+  async #dialAnew (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
     const signal = bound.signal()
     if (addrs == null || addrs.length === 0) {
       return await this.#dialer.dial(peer, { signal })
@@ -169,6 +198,15 @@ export class StreamOpener {
         throw err
       }
     }
+  }
+
+  /**
+   * The request goes over `limited`, a relayed connection: in the background, try once for a direct one
+   * (`direct.ts`). Each request has a stream of its own (no keep-alive, `dispatcher.ts`), so the next
+   * one opens its stream on the direct connection once it is there.
+   */
+  #tryDirect (peer: PeerId, limited: Connection, bound: Bound): void {
+    void this.#direct?.offer(peer, limited, bound.left())
   }
 
   async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {

@@ -38,6 +38,10 @@ describe.skipIf(unavailable != null && process.env.CI !== 'true')('across two NA
   const procs: CLIProcess[] = []
   let relayId = ''
   let providerId = ''
+  let provider2Id = ''
+  let consumerId = ''
+  let upstreamPort = ''
+  let key: (name: string) => string = (name) => name
   let consumerKey = ''
   let bigHash = ''
   let circuit = ''
@@ -48,18 +52,18 @@ describe.skipIf(unavailable != null && process.env.CI !== 'true')('across two NA
     if (unavailable != null) throw new Error(`the NAT test needs ${unavailable}`)
     t = createTopology()
     dir = mkdtempSync(join(tmpdir(), 'libp2phttp-nat-'))
-    const key = (name: string): string => join(dir, name)
+    key = (name: string): string => join(dir, name)
     consumerKey = key('consumer')
-    const ids = await Promise.all(['relay', 'provider', 'consumer'].map(async n => (await runCLI(['id', '--key', key(n)])).out[0]))
-    ;[relayId, providerId] = ids
-    const consumerId = ids[2]
+    const ids = await Promise.all(['relay', 'provider', 'consumer', 'provider2'].map(async n => (await runCLI(['id', '--key', key(n)])).out[0]))
+    ;[relayId, providerId, consumerId, provider2Id] = ids
 
     const upstream = spawnCLI([], {}, [...t.exec(t.provider), process.execPath, 'test/fixtures/nat-upstream.mjs', '--'])
     procs.push(upstream)
     const [, port, hash] = (await upstream.line(/^listening /)).split(' ')
     bigHash = hash
+    upstreamPort = port
 
-    const relay = spawnCLI(['relay', '--key', key('relay'), '--listen', '/ip4/0.0.0.0/tcp/4001', '--allow', providerId, '--max-data', String(8 << 20), '--max-duration', '120'], {}, t.exec(t.pub))
+    const relay = spawnCLI(['relay', '--key', key('relay'), '--listen', '/ip4/0.0.0.0/tcp/4001', '--allow', providerId, '--allow', provider2Id, '--max-data', String(8 << 20), '--max-duration', '120'], {}, t.exec(t.pub))
     procs.push(relay)
     await relay.line(/^on the provider: /)
 
@@ -155,4 +159,53 @@ describe.skipIf(unavailable != null && process.env.CI !== 'true')('across two NA
     expect(c.err).toMatch(/curl: \(18\)/)
     expect(await proxy.line(/ GET \/big /, { stream: 'err' })).toMatch(/ aborted .* relayed$/)
   }, 160_000)
+
+  describe('6. serve --relay --announce <the router\'s public address> with a port forward: a consumer that reaches the provider as serve tells it to ends up direct', () => {
+    let serve2: CLIProcess
+    let printedCircuit = ''
+    let forwardedAddr = ''
+
+    beforeAll(async () => {
+      forwardedAddr = `/ip4/${t.forwardToProvider(4003)}/tcp/4003`
+      serve2 = spawnCLI(['serve', '--key', key('provider2'), '--upstream', `http://127.0.0.1:${upstreamPort}`, '--allow', consumerId, '--listen', '/ip4/0.0.0.0/tcp/4003',
+        '--relay', `/ip4/${t.pubFromProvider}/tcp/4001/p2p/${relayId}`, '--announce', forwardedAddr], {}, t.exec(t.provider))
+      procs.push(serve2)
+      // the direct command names the announced address, not the provider's private one
+      expect(await serve2.line(/^on the consumer: /, { timeout: 30_000 })).toContain(`--to ${forwardedAddr}/p2p/${provider2Id} `)
+      printedCircuit = /--to (\S+)/.exec(await serve2.line(/^on a consumer behind NAT/))?.[1] ?? ''
+      expect(printedCircuit).toMatch(new RegExp(`/p2p/${relayId}/p2p-circuit/p2p/${provider2Id}$`))
+    }, 60_000)
+
+    /** A small GET, then (once the proxy says it holds a direct connection) a 64 MiB download past the relay's 8 MiB. */
+    async function goesDirect (proxy: CLIProcess, port: number, path: string): Promise<string> {
+      await proxy.line(/^http:\/\/127\.0\.0\.1:/)
+      const get = await inNs(t, t.consumer, ['curl', '-sS', '--max-time', '30', `http://127.0.0.1:${port}/${path}`])
+      expect(get.out).toBe(`GET /${path} ${createHash('sha256').digest('hex')}\n`)
+      const first = await serve2.line(new RegExp(` GET /${path} `), { stream: 'err' })
+      await proxy.line(/^direct connection to /, { stream: 'err', timeout: 30_000 })
+      const c = await inNs(t, t.consumer, ['sh', '-c', `curl -sS --max-time 120 http://127.0.0.1:${port}/big | sha256sum`], 150_000)
+      expect(c.err).toBe('')
+      expect(c.out.split(' ')[0]).toBe(bigHash)
+      expect(await proxy.line(/ GET \/big /, { stream: 'err' })).toMatch(/ 200 67108864B .* direct$/)
+      // the provider reads the connection the request came on: it arrived direct
+      expect(await serve2.line(/ GET \/big /, { stream: 'err' })).toMatch(/ 200 67108864B .* direct$/)
+      return first
+    }
+
+    it('6a. proxy --to <the printed /p2p-circuit address>: the first request goes relayed, then the proxy dials the announced address, and the 64 MiB download goes direct', async () => {
+      const proxy = spawnCLI(['proxy', '--key', consumerKey, '--to', printedCircuit, '--port', '8004'], {}, t.exec(t.consumer))
+      procs.push(proxy)
+      expect(await goesDirect(proxy, 8004, 'first-circuit')).toMatch(/ relayed$/)
+      await proxy.kill()
+    }, 200_000)
+
+    it('6b. proxy --to /p2p/<provider> --bootstrap <relay>: the lookup yields the announced address, so the first request already goes direct, and the 64 MiB download too', async () => {
+      const proxy = spawnCLI(['proxy', '--key', consumerKey, '--to', `/p2p/${provider2Id}`, '--bootstrap', `/ip4/${t.pubFromConsumer}/tcp/4001/p2p/${relayId}`, '--port', '8005'], {}, t.exec(t.consumer))
+      procs.push(proxy)
+      // js-libp2p's own doing: the relay's DHT returns the announced address with the /p2p-circuit one,
+      // and its dialler tries public addresses before relayed ones, so even the first request goes direct
+      expect(await goesDirect(proxy, 8005, 'first-lookup')).toMatch(/ direct$/)
+      await proxy.kill()
+    }, 200_000)
+  })
 })

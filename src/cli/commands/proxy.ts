@@ -27,6 +27,7 @@ import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
 import type { CommandIO } from './io.js'
 import type { LocalServer } from '../local-server.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Connection } from '@libp2p/interface'
 
 export const PROXY_USAGE = `libp2phttp proxy --to MULTIADDR [--forward] [options]
   Serve http://127.0.0.1:PORT/ and forward every request to the provider's protocol; with --forward,
@@ -113,11 +114,18 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
     })
     : undefined
   const peer = to.getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
+  const relaysInPlay = isRelayed(to) || bootstrap.length > 0
+  // through a relay, say when a direct connection to the provider opens: from then on requests use it
+  const onOpen = (evt: CustomEvent<Connection>): void => {
+    const c = evt.detail
+    if (c.limits == null && c.remotePeer.toString() === peer) logger.info(`direct connection to ${peer} (${c.remoteAddr.toString()})`)
+  }
+  if (relaysInPlay) node.addEventListener('connection:open', onOpen)
   let local: LocalServer
   try {
     // through a relay, each request's line says whether it went relayed or direct (DCUtR)
     // (a provider found through a relay's DHT is likely behind a NAT too)
-    const via = isRelayed(to) || bootstrap.length > 0 ? () => sentVia(node, peerIdFromString(peer)) : undefined
+    const via = relaysInPlay ? () => sentVia(node, peerIdFromString(peer)) : undefined
     local = await listenLocal(logRequests(proxyListeners?.request ?? forward, logger, () => peer, via), { hostname: bind, port, upgrade: forwarding ? undefined : forward.upgrade, forwardProxy: forwarding, ...limits })
     if (proxyListeners != null) local.server.on('connect', proxyListeners.connect)
   } catch (err) {

@@ -8,7 +8,9 @@
  */
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { UsageError } from '../../errors.js'
+import { ANNOUNCE_OPTIONS, ANNOUNCE_USAGE, announceAddrs } from '../announce.js'
 import { COMMON_OPTIONS, COMMON_USAGE, integer, noPositionals, parse } from '../args.js'
 import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger } from '../log.js'
@@ -30,6 +32,7 @@ export const RELAY_USAGE = `libp2phttp relay (--allow PEER… | --allow-any) [op
   here (serve --relay), consumers reach them through it, and both try to go direct (hole punching).
   Consumers that know only a provider's peer id find it through this relay's DHT (--bootstrap).
   --listen MULTIADDR    listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)
+${ANNOUNCE_USAGE}
   --allow PEER          a peer id that may reserve a slot, repeatable
   --allow-any           any peer may reserve (prints a warning)
   --max-data BYTES      bytes one relayed connection may carry, both ways (default ${DEFAULT_MAX_DATA})
@@ -42,6 +45,7 @@ export async function relay (argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
     listen: { type: 'string', multiple: true },
+    ...ANNOUNCE_OPTIONS,
     allow: { type: 'string', multiple: true },
     'allow-any': { type: 'boolean' },
     'max-data': { type: 'string' },
@@ -58,9 +62,11 @@ export async function relay (argv: string[], io: CommandIO): Promise<number> {
   const grace = integer('grace', values.grace, DEFAULT_GRACE)
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err })
   const { key } = await loadOrCreateKey(keyPath(values.key, io.env))
+  const announce = announceAddrs(values.announce, peerIdFromPrivateKey(key).toString())
 
   const allowed = (peer: PeerId): boolean => allow === 'any' || allow.some(p => p.equals(peer))
   const node = await createNode(key, values.listen ?? ['/ip4/0.0.0.0/tcp/4001'], {
+    announce,
     connectionGater: {
       denyInboundRelayReservation: async (peer) => {
         if (allowed(peer)) return false
@@ -90,8 +96,8 @@ export async function relay (argv: string[], io: CommandIO): Promise<number> {
   for (const addr of addrs) io.out(`listen ${addr.toString()}`)
   if (allow === 'any') logger.warn('--allow-any: every peer that can reach this relay can reserve a slot and have its traffic relayed')
   io.out(`relaying for ${allow === 'any' ? 'any peer' : allow.map(String).join(', ')}: ${maxData} bytes and ${maxDuration} s per relayed connection`)
-  io.out(`on the provider: libp2phttp serve --upstream URL --allow PEER --relay ${pasteAddr(addrs).toString()}`)
-  io.out(`on a consumer: libp2phttp proxy --to /p2p/<provider peer id> --bootstrap ${pasteAddr(addrs).toString()}`)
+  io.out(`on the provider: libp2phttp serve --upstream URL --allow PEER --relay ${pasteAddr(addrs, announce).toString()}`)
+  io.out(`on a consumer: libp2phttp proxy --to /p2p/<provider peer id> --bootstrap ${pasteAddr(addrs, announce).toString()}`)
   node.addEventListener('connection:open', (evt) => {
     logger.info(`peer ${evt.detail.remotePeer.toString()} connected from ${evt.detail.remoteAddr.toString()}`)
   })

@@ -22,6 +22,7 @@ import { keyPath, loadOrCreateKey } from '../identity.js'
 import { createLogger, logRequests } from '../log.js'
 import { CONFIG_EXCLUDES, kuboStreamAliases, planFromFile, planFromFlags } from '../serve-plan.js'
 import { lookupServices } from '../lookup.js'
+import { ANNOUNCE_OPTIONS, ANNOUNCE_USAGE, announceAddrs } from '../announce.js'
 import { createNode } from '../node.js'
 import { RELAY_OPTIONS, RELAY_OPTIONS_USAGE, isRelayed, keepReserved, relayStartError, relaySpecs, servedVia, unreserved } from '../relay-options.js'
 import { DEFAULT_GRACE, untilSignal } from '../shutdown.js'
@@ -50,6 +51,7 @@ libp2phttp serve --config FILE [--key FILE] [--quiet] [--json] [--grace MS]
   --compress            compress the upstream's uncompressed text answers for the peer hop (gzip or br
                         as the consumer accepts, zstd where Node has it; each chunk flushed: SSE stays live)
 ${RELAY_OPTIONS_USAGE}
+${ANNOUNCE_USAGE}
   --config FILE         several services from a JSON file (not YAML) instead of the flags above:
                         {"listen": [MULTIADDR…], "key": FILE, "tlsKey": FILE, "tlsCert": FILE,
                          "services": [{"upstream": URL, "protocol": ID, "allow": [PEER…] | "allowAny": true,
@@ -76,7 +78,8 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
     exit: { type: 'boolean' },
     'allow-egress': { type: 'string', multiple: true },
     compress: { type: 'boolean' },
-    ...RELAY_OPTIONS
+    ...RELAY_OPTIONS,
+    ...ANNOUNCE_OPTIONS
   })
   noPositionals(positionals)
   if (values.help === true) { io.out(SERVE_USAGE); return 0 }
@@ -110,8 +113,9 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
 
   const logger = createLogger({ quiet: values.quiet, json: values.json, write: io.err, out: io.out })
   const { key } = await loadOrCreateKey(values.key ?? plan.key ?? keyPath(undefined, io.env))
+  const announce = announceAddrs(values.announce, peerIdFromPrivateKey(key).toString())
   // with relays, the node joins their DHT as a server: consumers find it by peer id (--bootstrap)
-  const node = await createNode(key, [...streams.map(String), ...relays.map(r => r.listen.toString())], { listenFrom, services: relays.length > 0 ? lookupServices('server') : undefined })
+  const node = await createNode(key, [...streams.map(String), ...relays.map(r => r.listen.toString())], { listenFrom, announce, services: relays.length > 0 ? lookupServices('server') : undefined })
     .catch((err: Error) => { throw relayStartError(err, peerIdFromPrivateKey(key)) })
   const refused = unreserved(node, relays)
   if (refused.length > 0) {
@@ -149,7 +153,7 @@ export async function serve (argv: string[], io: CommandIO): Promise<number> {
   }
 
   const addrs = host.addrs()
-  const paste = pasteAddr(addrs).toString()
+  const paste = pasteAddr(addrs, announce).toString()
   logger.print(`peer ${node.peerId.toString()}`, { peer: node.peerId.toString() })
   for (const addr of addrs) logger.print(`listen ${addr.toString()}`, { listen: addr.toString() })
   const who = (allow: Allow): string => allow === 'any' ? 'any peer' : allow.map(String).join(', ')
@@ -226,8 +230,13 @@ function insecureHTTP (addr: Multiaddr): boolean {
   }
 }
 
-/** The address to suggest to a consumer: a stream address, preferring one that is not loopback. */
-export function pasteAddr (addrs: Multiaddr[]): Multiaddr {
+/**
+ * The address to suggest to a consumer: an announced one (`--announce`: where others reach this
+ * machine), else a stream address, preferring one that is not loopback.
+ */
+export function pasteAddr (addrs: Multiaddr[], announced: Multiaddr[] = []): Multiaddr {
+  const chosen = addrs.find(a => announced.some(b => a.toString().startsWith(`${b.toString()}/p2p/`)))
+  if (chosen != null) return chosen
   const streams = addrs.filter(a => !isHTTPTransportAddress(a))
   const pool = streams.length > 0 ? streams : addrs
   return pool.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a.toString())) ?? pool[0]
