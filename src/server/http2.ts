@@ -35,6 +35,19 @@ export function isHTTP2 (req: IncomingMessage): boolean {
 }
 
 /**
+ * The size of a header list as HTTP/2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2:
+ * each field's name and value in octets, plus 32), pseudo-header fields included, as nghttp2 counts.
+ * Node hands the octets over as latin1 strings, one character per octet.
+ */
+export function headerListSize (rawHeaders: readonly string[]): number {
+  let size = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    size += rawHeaders[i].length + (rawHeaders[i + 1] ?? '').length + 32
+  }
+  return size
+}
+
+/**
  * The `:authority` of an HTTP/2 request, when it names a different host than its `Host` field: RFC
  * 9113 §8.3.1 says a server SHOULD treat such a request as malformed. `undefined` otherwise.
  */
