@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { request as httpsRequest } from 'node:https'
-import { connect as http2Connect, constants as http2Constants } from 'node:http2'
+import { connect as http2Connect, constants as http2Constants, createSecureServer } from 'node:http2'
 import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,6 +24,7 @@ import type { Peer } from '../helpers/nodes.js'
 import type { TestCertificate } from '../helpers/tls.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { ClientHttp2Session, Http2ServerRequest, Http2Session } from 'node:http2'
 
 const run = promisify(execFile)
@@ -267,6 +268,28 @@ describe('WebSocket stays on HTTP/1.1', () => {
 })
 
 describe('aborts and limits over h2', () => {
+  it('client.maxHeaderSize holds for h2 responses as for HTTP/1.1 ones (undici applies it to HTTP/1.1 only)', async () => {
+    const big = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, (req, res) => {
+      res.setHeader('x-big', 'y'.repeat(Number(req.url?.slice(1))))
+      res.end('ok')
+    })
+    await new Promise<void>(resolve => big.listen(0, '127.0.0.1', resolve))
+    const base = `https://localhost:${(big.address() as AddressInfo).port}`
+    try {
+      // the client's default maxHeaderSize, 16 KiB
+      expect(await (await client.host.fetch(`${base}/10000`)).text()).toBe('ok')
+      await expect(client.host.fetch(`${base}/40000`)).rejects.toMatchObject({ code: 'ERR_RESPONSE_HEADERS_TOO_LARGE' })
+      const http1 = await createHTTPHost({ clientTLS: { ca: cert.cert }, http2: false })
+      try {
+        await expect(http1.fetch(`${base}/40000`)).rejects.toMatchObject({ code: 'ERR_RESPONSE_HEADERS_TOO_LARGE' })
+      } finally {
+        await http1.close()
+      }
+    } finally {
+      big.close()
+    }
+  })
+
   it('a header list over maxHeaderSize gets 431 and never reaches the handler, from a client that has not acknowledged SETTINGS too', async () => {
     // nghttp2 applies the advertised SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged
     // it; until then 64 KiB. A client of raw frames that never sends the ACK:
