@@ -5,9 +5,10 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { Agent, Client, Dispatcher, Pool, buildConnector } from 'undici'
+import { Agent, Client, Dispatcher, Pool, buildConnector, errors } from 'undici'
 import { peerOfURL } from '../addr/addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from '../errors.js'
+import { ForwardingHandler } from './forwarding-handler.js'
 import { headersDeadline } from './headers-deadline.js'
 import { LRUMap } from '../util/lru.js'
 import { createStreamConnector } from '../stream/connect.js'
@@ -242,7 +243,7 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
     // HTTP/2 where the server offers it by ALPN (many requests on one connection), else HTTP/1.1
     options.http2 === false
       ? new Agent({ ...limits, connect: socketConnect })
-      : new Agent({ ...limits, connect: socketConnect, allowH2: true, factory: h2AwarePools(new LRUMap(1024)) }),
+      : new Agent({ ...limits, connect: socketConnect, allowH2: true, factory: h2AwarePools(new LRUMap(1024)) }).compose(h2HeaderLimit(limits.maxHeaderSize)),
     // Upgrades (WebSocket) stay on HTTP/1.1: over h2 undici needs RFC 8441's extended CONNECT, which
     // Node's server does not offer with allowHTTP1 (nor most web servers)
     new Agent({ ...limits, connect: socketConnect }),
@@ -250,6 +251,36 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
   )
   // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
   return dispatcher.compose(headersDeadline(limits.headersTimeout))
+}
+
+/**
+ * `maxHeaderSize` for HTTP/2 responses: undici applies it to HTTP/1.1 only (llhttp), and hands an h2
+ * response's headers over up to nghttp2's 64 KiB. Counted as on HTTP/1.1 (`name: value` and CRLF), so
+ * that a response fits the same limit over both; past it, undici's HTTP/1.1 error.
+ */
+class HeaderLimitHandler extends ForwardingHandler {
+  readonly #max: number
+
+  constructor (inner: Dispatcher.DispatchHandler, max: number) {
+    super(inner)
+    this.#max = max
+  }
+
+  override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
+    let size = 0
+    for (const [name, value] of Object.entries(headers)) {
+      for (const one of Array.isArray(value) ? value : [value]) size += name.length + one.length + 4
+    }
+    if (size > this.#max) {
+      controller.abort(new errors.HeadersOverflowError())
+      return
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage)
+  }
+}
+
+function h2HeaderLimit (max: number): Dispatcher.DispatcherComposeInterceptor {
+  return dispatch => (options, handler) => dispatch(options, new HeaderLimitHandler(handler, max))
 }
 
 /**
@@ -302,11 +333,11 @@ class PeerDispatcher extends Dispatcher {
   // Not #private fields: compose() wraps the dispatcher in a Proxy, through which methods are called.
   private readonly peers = new LRUMap<string, Pool>(1024, (_origin, pool) => { pool.close().catch(() => {}) })
   private readonly newPool: (origin: string) => Pool
-  private readonly agent: Agent
+  private readonly agent: Dispatcher
   private readonly http1Agent: Agent
   private readonly onQueued: ((origin: string) => void) | undefined
 
-  constructor (newPool: (origin: string) => Pool, agent: Agent, http1Agent: Agent, onQueued?: (origin: string) => void) {
+  constructor (newPool: (origin: string) => Pool, agent: Dispatcher, http1Agent: Agent, onQueued?: (origin: string) => void) {
     super()
     this.newPool = newPool
     this.agent = agent

@@ -9,7 +9,8 @@
  *    `:authority`), so the request checks, Peer ID Authentication and fetch-style handlers see one name;
  * 2. `rawHeaders` lists no pseudo-header fields (`:method`, `:path`, …): they are not header fields, and
  *    handlers copy `rawHeaders` into other requests (`proxyTo`) or into WHATWG `Headers`, which refuse
- *    them. It is an own, writable property, as on `IncomingMessage`;
+ *    them. It is an own, writable property, as on `IncomingMessage`. Cookie fields are one, as HTTP/1.1
+ *    has them;
  * 3. a request body of undeclared length (no `Content-Length`, and the HEADERS frame did not end the
  *    stream) is marked `Transfer-Encoding: chunked`, as an HTTP/1.1 request with such a body is, so
  *    that the body limit counts it and proxies forward it;
@@ -32,6 +33,19 @@ import type { Http2Stream } from 'node:http2'
 /** Whether `req` arrived over HTTP/2 (a native listener that negotiated `h2`). */
 export function isHTTP2 (req: IncomingMessage): boolean {
   return (req as unknown) instanceof Http2ServerRequest
+}
+
+/**
+ * The size of a header list as HTTP/2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2:
+ * each field's name and value in octets, plus 32), pseudo-header fields included, as nghttp2 counts.
+ * Node hands the octets over as latin1 strings, one character per octet.
+ */
+export function headerListSize (rawHeaders: readonly string[]): number {
+  let size = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    size += rawHeaders[i].length + (rawHeaders[i + 1] ?? '').length + 32
+  }
+  return size
 }
 
 /**
@@ -130,8 +144,17 @@ export function asHTTP1Shape (req: IncomingMessage, res: ServerResponse): void {
   const headers = req.headers
   const raw: string[] = []
   const compatRaw = req.rawHeaders
+  let cookie = false
   for (let i = 0; i < compatRaw.length; i += 2) {
-    if (!compatRaw[i].startsWith(':')) raw.push(compatRaw[i], compatRaw[i + 1])
+    if (compatRaw[i].startsWith(':')) continue
+    // RFC 9113 §8.2.3: h2 clients (browsers) send each cookie as a field of its own, which are joined
+    // with "; " for HTTP/1.1 (RFC 6265 §5.4: one Cookie field), as Node has joined `headers.cookie`
+    if (compatRaw[i] === 'cookie' && typeof headers.cookie === 'string') {
+      if (!cookie) raw.push('cookie', headers.cookie)
+      cookie = true
+      continue
+    }
+    raw.push(compatRaw[i], compatRaw[i + 1])
   }
   const authority = headers[':authority']
   if (headers.host == null && typeof authority === 'string' && authority !== '') {

@@ -17,7 +17,7 @@ import { InsecureHTTPError, InvalidListenAddressError, ListenError } from '../er
 import type { HTTPAddressParts } from '../addr/addressing.js'
 import { nodeServerOptions } from './limits.js'
 import type { ResolvedServerLimits } from './limits.js'
-import { asHTTP1Shape, giveUpBody, isHTTP2 } from './http2.js'
+import { asHTTP1Shape, giveUpBody, headerListSize, isHTTP2 } from './http2.js'
 import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
@@ -168,11 +168,20 @@ function checkTLS (address: ListenAddress, options: NativeListenOptions): Listen
  * The request listener of a TLS listener: HTTP/2 requests are given their HTTP/1.1 shape (see
  * `http2.ts`) and, as Node enforces `requestTimeout` only on HTTP/1.1, bounded here: a client that has
  * not sent the whole request within it gets `408` (or a reset stream once the response has started).
+ * A header list over `maxHeaderSize` gets `431`: nghttp2 holds a client to the advertised
+ * SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged it, and to 64 KiB until then.
  */
-function http2Aware (listener: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): (req: IncomingMessage, res: ServerResponse) => void {
+function http2Aware (listener: (req: IncomingMessage, res: ServerResponse) => void, { requestTimeout, maxHeaderSize }: ResolvedServerLimits): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (isHTTP2(req)) {
+      const size = headerListSize(req.rawHeaders)
       asHTTP1Shape(req, res)
+      if (size > maxHeaderSize) {
+        if (!(req as unknown as Http2ServerRequest).stream.endAfterHeaders) giveUpBody(req)
+        res.writeHead(431, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end('request header fields too large\n')
+        return
+      }
       // until the client has sent the whole request (END_STREAM): the stream's own 'end', which comes as
       // Node moves the body into `req`, read or not (past `req`'s buffer Node waits for the handler to
       // read, as on an HTTP/1.1 socket)
@@ -202,7 +211,7 @@ function createListener (address: ListenAddress, options: NativeListenOptions): 
   let server: Server
   if (address.tls) {
     const tls = checkTLS(address, options)
-    const onRequest = http2Aware(options.onRequest, limits.requestTimeout)
+    const onRequest = http2Aware(options.onRequest, limits)
     // h2 for clients that offer it, HTTP/1.1 for the rest; never the `libp2p` ALPN the spec forbids here
     const secure = createSecureServer({
       ...tls,
@@ -213,7 +222,7 @@ function createListener (address: ListenAddress, options: NativeListenOptions): 
     // Node reads these from the server for its HTTP/1.1 connections (and starts their timer on 'listening')
     Object.assign(secure, serverOptions)
     if (options.onCheckContinue != null) {
-      secure.on('checkContinue', http2Aware(options.onCheckContinue, limits.requestTimeout) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void)
+      secure.on('checkContinue', http2Aware(options.onCheckContinue, limits) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void)
     }
     const open = new Set<Http2Session>()
     sessions.set(secure, open)

@@ -62,3 +62,8 @@ it('a body-less request is not marked chunked; a Host that names another entity 
   await exchange({ ':path': '/', ':authority': 'localhost', host: 'elsewhere' })
   expect(seen).toMatchObject({ conflict: 'localhost', host: 'elsewhere', raw: ['host', 'elsewhere'] })
 })
+
+it('cookies sent as fields of their own (as browsers do over h2) are one Cookie field, as on HTTP/1.1 (RFC 9113 §8.2.3)', async () => {
+  await exchange({ ':path': '/', 'x-a': '1', cookie: ['a=1', 'b=2'] as unknown as string, 'x-b': '2' })
+  expect(seen).toMatchObject({ raw: ['Host', expect.any(String), 'x-a', '1', 'cookie', 'a=1; b=2', 'x-b', '2'] })
+})
