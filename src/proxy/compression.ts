@@ -6,8 +6,9 @@
  *
  * The rules, in the order they are checked (RFC 9110 §8.4, §12.5.3; RFC 9111 §5.2.2.6):
  * 1. A response that says `Cache-Control: no-transform`, or already has a `Content-Encoding`, is left alone.
- * 2. No body to code: `HEAD`, 1xx, `204`, `304`; and a `206` or any `Content-Range` (ranges address the
- *    bytes as the upstream has them) is left alone.
+ * 2. No body to code: 1xx, `204`, `304`; and a `206` or any `Content-Range` (ranges address the
+ *    bytes as the upstream has them) is left alone. A `HEAD` answer gets the header fields the coded
+ *    `GET` would have (RFC 9110 §9.3.2: a cache or client reads them as the `GET`'s), with no body to code.
  * 3. Only types that compress: `text/*`, JSON, XML, JavaScript and the `+json`/`+xml`/`+text` suffixes;
  *    images, video, archives and unknown types are left alone.
  * 4. A declared `Content-Length` under {@link MIN_COMPRESSED_SIZE} is left alone (the coding's framing
@@ -80,10 +81,10 @@ function noTransform (raw: readonly string[]): boolean {
   return /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headerValue(raw, 'cache-control') ?? '')
 }
 
-/** Rules 1, 2 and 4: whether an answer with `status` and `raw` headers to `method` may be coded for the wire at all. */
-function codable (method: string, status: number, raw: readonly string[]): boolean {
+/** Rules 1, 2 and 4: whether an answer with `status` and `raw` headers may be coded for the wire at all. */
+function codable (status: number, raw: readonly string[]): boolean {
   if (noTransform(raw) || !isIdentity(headerValue(raw, 'content-encoding'))) return false
-  if (method === 'HEAD' || status < 200 || status === 204 || status === 206 || status === 304) return false
+  if (status < 200 || status === 204 || status === 206 || status === 304) return false
   if (headerValue(raw, 'content-range') != null) return false
   const length = headerValue(raw, 'content-length')
   return length == null || !(Number(length) < MIN_COMPRESSED_SIZE)
@@ -157,23 +158,54 @@ export interface Recoding {
   body: Transform
 }
 
+/** The coding rules 3 and 5 choose for a body of `raw`'s type, asked for with `acceptEncoding`; `undefined` for none. */
+function chosen (acceptEncoding: string | undefined, raw: readonly string[]): WireEncoding | undefined {
+  if (acceptEncoding == null || !isCompressibleType(headerValue(raw, 'content-type'))) return undefined
+  const coding = negotiate(acceptEncoding)
+  return coding == null || coding === 'identity' ? undefined : coding as WireEncoding
+}
+
+/** The entity-tags of an `If-None-Match` value (a tag may hold a comma, so they are matched, not split). */
+function entityTags (ifNoneMatch: string): string[] {
+  return ifNoneMatch.match(/(?:W\/)?"[^"]*"/g) ?? []
+}
+
 /**
- * The provider's side: how to answer a caller that sent `acceptEncoding` with the upstream's `status`
- * and `raw` headers to `method`. A {@link Recoding} when the body is to be coded; otherwise the headers
- * to send as they are (with `Vary: Accept-Encoding` when only the caller's `Accept-Encoding` kept it
- * plain), the body untouched. A `304` gets its `ETag` weakened like the `200` it stands for.
+ * Whether a `304` with `raw` headers stands for a `200` that would have been coded for this caller, so
+ * that its `ETag` is to be weakened as that `200`'s was. A `304` rarely carries `Content-Type`: when it
+ * does, the rules decide as for the `200`; when not, only the caller's `If-None-Match` naming the weak
+ * form of the tag says so (what a cache holding our coded `200` sends), and its `Accept-Encoding` must
+ * still choose a coding (a cache holding both forms names both tags).
  */
-export function encodeForCaller (acceptEncoding: string | undefined, method: string, status: number, raw: string[]): Recoding | { headers: string[] } {
+function standsForCoded (acceptEncoding: string | undefined, raw: readonly string[], ifNoneMatch: string | undefined): boolean {
+  const etag = headerValue(raw, 'etag')?.trim()
+  if (etag == null || etag.startsWith('W/') || !codable(200, raw) || acceptEncoding == null) return false
+  if (headerValue(raw, 'content-type') != null) return chosen(acceptEncoding, raw) != null
+  const coding = negotiate(acceptEncoding)
+  return coding != null && coding !== 'identity' && ifNoneMatch != null && entityTags(ifNoneMatch).includes(weakETag(etag))
+}
+
+/**
+ * The provider's side: how to answer a caller that sent `acceptEncoding` (and `ifNoneMatch`) with the
+ * upstream's `status` and `raw` headers to `method`. A {@link Recoding} when the body is to be coded;
+ * otherwise the headers to send as they are (with `Vary: Accept-Encoding` when only the caller's
+ * `Accept-Encoding` kept it plain), the body untouched. A `HEAD` answer gets the coded `GET`'s header
+ * fields and no body stage. A `304` gets its `ETag` weakened where the `200` it stands for would have
+ * been coded (see `standsForCoded`).
+ */
+export function encodeForCaller (acceptEncoding: string | undefined, method: string, status: number, raw: string[], ifNoneMatch?: string): Recoding | { headers: string[] } {
   if (status === 304) {
-    const etag = headerValue(raw, 'etag')
-    // a cache holding our coded 200 (W/"x") must find its tag in the 304 (RFC 9111 §4.3.4)
-    if (etag == null || acceptEncoding == null || noTransform(raw)) return { headers: raw }
+    // a cache holding our coded 200 (W/"x") must find its tag in the 304 (RFC 9111 §4.3.4); one holding
+    // a plain 200 ("x") must not have W/"x" merged into it (If-Range needs the strong tag)
+    if (!standsForCoded(acceptEncoding, raw, ifNoneMatch)) return { headers: raw }
     return { headers: raw.map((v, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === 'etag' ? weakETag(v) : v) }
   }
-  if (!codable(method, status, raw) || !isCompressibleType(headerValue(raw, 'content-type'))) return { headers: raw }
-  const coding = acceptEncoding == null ? undefined : negotiate(acceptEncoding)
-  if (coding == null || coding === 'identity') return { headers: varyOnAcceptEncoding(raw) }
-  return { headers: recoded(raw, coding as WireEncoding), body: encoder(coding as WireEncoding) }
+  if (!codable(status, raw) || !isCompressibleType(headerValue(raw, 'content-type'))) return { headers: raw }
+  const coding = chosen(acceptEncoding, raw)
+  if (coding == null) return { headers: varyOnAcceptEncoding(raw) }
+  const headers = recoded(raw, coding)
+  // a HEAD answer has no body: only the header fields the GET's coded body would have
+  return method === 'HEAD' ? { headers } : { headers, body: encoder(coding) }
 }
 
 /**

@@ -469,7 +469,7 @@ export function proxyTo (upstream: string | URL, options: ProxyOptions = {}): Pr
         recode(decodeForClient(method, answer.statusCode, out))
         if (stages.length > 0 && options.maxDecodedSize != null && Number.isFinite(options.maxDecodedSize)) stages.push(atMost(options.maxDecodedSize))
       }
-      if (options.compress === true) recode(encodeForCaller(headerValue(req.rawHeaders, 'accept-encoding'), method, answer.statusCode, out))
+      if (options.compress === true) recode(encodeForCaller(headerValue(req.rawHeaders, 'accept-encoding'), method, answer.statusCode, out, headerValue(req.rawHeaders, 'if-none-match')))
       if (trace != null) {
         out.push('cache-status', cacheStatusMember(pseudonym, trace))
         outcomes.set(res, cacheOutcome(trace, answer.statusCode))

@@ -107,8 +107,14 @@ describe('compression across the peer hop: serve --compress, proxy --to asking',
     upstream = createServer((req, res) => {
       acceptEncodings.push(req.headers['accept-encoding'])
       const url = req.url ?? '/'
-      if (url === '/json') {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), etag: '"j1"' })
+      if (url === '/json' || url === '/cached') {
+        const etag = url === '/json' ? '"j1"' : '"c1"'
+        // weak comparison, as RFC 9110 §13.1.2 has it for If-None-Match
+        if ((req.headers['if-none-match'] ?? '').split(',').some(t => t.trim().replace(/^W\//, '') === etag)) {
+          res.writeHead(304, { etag }).end()
+          return
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), etag, ...(url === '/cached' ? { 'cache-control': 'max-age=60' } : {}) })
         res.end(json)
       } else if (url === '/events') {
         // the next event is written only once the test has read the previous one through both coders
@@ -122,7 +128,11 @@ describe('compression across the peer hop: serve --compress, proxy --to asking',
         sendNext = next
         next()
       } else if (url === '/png') {
-        res.writeHead(200, { 'content-type': 'image/png', 'content-length': 4096 })
+        if (req.headers['if-none-match'] === '"p1"') {
+          res.writeHead(304, { etag: '"p1"' }).end()
+          return
+        }
+        res.writeHead(200, { 'content-type': 'image/png', 'content-length': 4096, etag: '"p1"' })
         res.end(Buffer.alloc(4096, 7))
       } else if (url === '/small') {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5 })
@@ -142,7 +152,9 @@ describe('compression across the peer hop: serve --compress, proxy --to asking',
     probe = await createPeer()
     addr = await serve(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, 'provider-z', ['--compress'], [probe.node.peerId.toString()])
     local = (await proxy(addr)).url
+    cachedProxy = await proxy(addr, ['--cache'])
   })
+  let cachedProxy: { url: string, proc: CLIProcess }
   afterAll(async () => {
     await stopPeers(probe)
     upstream?.closeAllConnections()
@@ -150,10 +162,67 @@ describe('compression across the peer hop: serve --compress, proxy --to asking',
   })
 
   /** What the provider sends over the peer hop for `path` to a caller accepting `acceptEncoding`. */
-  async function wire (path: string, acceptEncoding: string): Promise<{ headers: Headers, bytes: number }> {
-    const res = await probe.host.fetch(`multiaddr:${addr}/http-path/${path.slice(1)}`, { headers: { 'accept-encoding': acceptEncoding }, decompress: false })
-    return { headers: res.headers, bytes: (await res.arrayBuffer()).byteLength }
+  async function wire (path: string, acceptEncoding: string, init: { method?: string, headers?: Record<string, string> } = {}): Promise<{ status: number, headers: Headers, bytes: number }> {
+    const res = await probe.host.fetch(`multiaddr:${addr}/http-path/${path.slice(1)}`, { method: init.method, headers: { 'accept-encoding': acceptEncoding, ...init.headers }, decompress: false })
+    return { status: res.status, headers: res.headers, bytes: (await res.arrayBuffer()).byteLength }
   }
+
+  /** The header fields of `head` (curl's `-D -` output) that say what the body is, lowercased, in order. */
+  const representation = (head: string): string[] => head.split('\r\n').slice(1)
+    .filter(l => /^(content-type|content-length|content-encoding|etag|vary|transfer-encoding):/i.test(l)).map(l => l.toLowerCase())
+
+  it('a HEAD gets the header fields of the coded GET it stands for (RFC 9110 §9.3.2), no body', async () => {
+    const get = await wire('/json', 'gzip')
+    const head = await wire('/json', 'gzip', { method: 'HEAD' })
+    expect(head.bytes).toBe(0)
+    expect(head.headers.get('content-encoding')).toBe('gzip')
+    expect(head.headers.get('content-length')).toBeNull()
+    expect(head.headers.get('etag')).toBe('W/"j1"')
+    expect(head.headers.get('vary')).toMatch(/accept-encoding/i)
+    for (const name of ['content-type', 'content-encoding', 'content-length', 'etag', 'vary']) expect(head.headers.get(name), name).toBe(get.headers.get(name))
+    // where the GET is left plain, so is the HEAD, with the upstream's length
+    const small = await wire('/small', 'gzip', { method: 'HEAD' })
+    expect(small.headers.get('content-encoding')).toBeNull()
+    expect(small.headers.get('content-length')).toBe('5')
+  })
+
+  it('a HEAD through the consumer: the plain representation\'s fields as the decoded GET has them (no Content-Length), cached apart from GET', async () => {
+    const get = await curl(['-s', '-D', '-', '-o', '/dev/null', local + 'json'])
+    const head = await curl(['-s', '-I', local + 'json'])
+    expect(head.out).toMatch(/^HTTP\/1\.1 200/)
+    expect(head.out).not.toMatch(/\r\ncontent-encoding:/i)
+    expect(head.out).not.toMatch(/\r\ncontent-length:/i)
+    expect(head.out).toMatch(/\r\netag: W\/"j1"\r\n/i)
+    expect(representation(head.out).filter(l => !l.startsWith('transfer-encoding'))).toEqual(representation(get.out).filter(l => !l.startsWith('transfer-encoding')))
+    // through the cache: GET, then HEAD twice (undici stores HEAD apart); the hit reads as the miss
+    const cached = cachedProxy.url + 'cached'
+    const body = await curl(['-s', cached])
+    expect(body.out).toBe(json)
+    const first = await curl(['-s', '-I', cached])
+    const second = await curl(['-s', '-I', cached])
+    expect(second.out).toMatch(/\r\ncache-status: libp2phttp-\w+; hit\r\n/i)
+    for (const h of [first, second]) {
+      expect(h.out).not.toMatch(/\r\ncontent-(?:encoding|length):/i)
+      expect(h.out).toMatch(/\r\netag: W\/"c1"\r\n/i)
+      expect(h.out).toMatch(/\r\nvary: accept-encoding\r\n/i)
+    }
+    expect(representation(second.out)).toEqual(representation(first.out))
+  })
+
+  it('a 304 has its ETag weakened only where the 200 would have been coded', async () => {
+    // an image is never coded: its 304 keeps the strong tag a cache holds (and If-Range needs)
+    const png = await wire('/png', 'gzip, br', { headers: { 'if-none-match': '"p1"' } })
+    expect(png.status).toBe(304)
+    expect(png.headers.get('etag')).toBe('"p1"')
+    // a cache revalidating our coded 200 names its weak tag: it gets it back
+    const coded = await wire('/json', 'gzip', { headers: { 'if-none-match': 'W/"j1"' } })
+    expect(coded.status).toBe(304)
+    expect(coded.headers.get('etag')).toBe('W/"j1"')
+    // one holding the plain 200 names the strong tag: it keeps it
+    const plain = await wire('/json', 'gzip', { headers: { 'if-none-match': '"j1"' } })
+    expect(plain.status).toBe(304)
+    expect(plain.headers.get('etag')).toBe('"j1"')
+  })
 
   it('the provider compresses JSON for the wire: Content-Length gone, ETag weak, Vary: Accept-Encoding', async () => {
     const gz = await wire('/json', 'gzip')

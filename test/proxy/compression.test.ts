@@ -34,7 +34,6 @@ describe('encodeForCaller: what the provider codes', () => {
     { name: 'a streamed body (no length): coded', accept: 'gzip', raw: ['Content-Type', 'text/event-stream'], coding: 'gzip' },
     { name: 'already coded: plain', accept: 'gzip', raw: ['Content-Type', 'text/plain', 'Content-Encoding', 'br'] },
     { name: 'no-transform: plain', accept: 'gzip', raw: ['Content-Type', 'text/plain', 'Cache-Control', 'public, no-transform'] },
-    { name: 'HEAD: plain', accept: 'gzip', method: 'HEAD', raw: json },
     { name: '204: plain', accept: 'gzip', status: 204, raw: ['Content-Type', 'text/plain'] },
     { name: '206: plain', accept: 'gzip', status: 206, raw: [...json, 'Content-Range', 'bytes 0-4999/9000'] },
     { name: 'a +json suffix: coded', accept: 'gzip', raw: ['Content-Type', 'application/problem+json; charset=utf-8'], coding: 'gzip' }
@@ -62,9 +61,39 @@ describe('encodeForCaller: what the provider codes', () => {
     expect(header(encodeForCaller('gzip', 'GET', 200, ['Content-Type', 'image/png']).headers, 'vary')).toBeUndefined()
   })
 
-  it('a 304 to a caller that accepts codings has its ETag weakened like the 200 it stands for', () => {
-    expect(header(encodeForCaller('gzip', 'GET', 304, ['ETag', '"a"']).headers, 'etag')).toBe('W/"a"')
-    expect(header(encodeForCaller(undefined, 'GET', 304, ['ETag', '"a"']).headers, 'etag')).toBe('"a"')
+  it('HEAD: the headers the coded GET would have (RFC 9110 §9.3.2), no body to code', () => {
+    const head = encodeForCaller('gzip', 'HEAD', 200, json)
+    const get = encodeForCaller('gzip', 'GET', 200, json)
+    expect('body' in head).toBe(false)
+    expect(head.headers).toEqual(get.headers)
+    expect(header(head.headers, 'content-encoding')).toBe('gzip')
+    expect(header(head.headers, 'content-length')).toBeUndefined()
+    expect(header(head.headers, 'etag')).toBe('W/"a"')
+    // where the GET is left plain, so is the HEAD
+    const small = ['Content-Type', 'text/plain', 'Content-Length', '5']
+    expect(encodeForCaller('gzip', 'HEAD', 200, small).headers).toEqual(encodeForCaller('gzip', 'GET', 200, small).headers)
+    expect(encodeForCaller('identity', 'HEAD', 200, json).headers).toEqual(encodeForCaller('identity', 'GET', 200, json).headers)
+  })
+
+  it('a 304 has its ETag weakened only where the 200 for this request would have been coded', () => {
+    const etag = (accept: string | undefined, raw: string[], ifNoneMatch?: string): string | undefined => header(encodeForCaller(accept, 'GET', 304, raw, ifNoneMatch).headers, 'etag')
+    // the 304 names a compressible type: the rules decide as for the 200
+    expect(etag('gzip', ['ETag', '"a"', 'Content-Type', 'application/json'])).toBe('W/"a"')
+    expect(etag('gzip', ['ETag', '"a"', 'Content-Type', 'image/png'])).toBe('"a"')
+    expect(etag('gzip', ['ETag', '"a"', 'Content-Type', 'text/plain', 'Content-Length', '5'])).toBe('"a"')
+    expect(etag('identity', ['ETag', '"a"', 'Content-Type', 'text/plain'])).toBe('"a"')
+    expect(etag('gzip', ['ETag', '"a"', 'Content-Type', 'text/plain', 'Cache-Control', 'no-transform'])).toBe('"a"')
+    // no type: only a caller revalidating our coded 200 (its If-None-Match names W/"a") gets W/"a"
+    expect(etag('gzip', ['ETag', '"a"'], 'W/"a"')).toBe('W/"a"')
+    expect(etag('gzip', ['ETag', '"a"'], '"b", W/"a"')).toBe('W/"a"')
+    expect(etag('gzip', ['ETag', '"a"'], '"a"')).toBe('"a"')
+    expect(etag('gzip', ['ETag', '"a"'])).toBe('"a"')
+    expect(etag('gzip', ['ETag', '"a"'], 'W/"ab"')).toBe('"a"')
+    // a cache holding both forms sends both tags; its Accept-Encoding says which the 200 would have been
+    expect(etag('identity', ['ETag', '"a"'], '"a", W/"a"')).toBe('"a"')
+    expect(etag(undefined, ['ETag', '"a"'], 'W/"a"')).toBe('"a"')
+    // a tag may hold a comma
+    expect(etag('gzip', ['ETag', '"a,b"'], 'W/"a,b"')).toBe('W/"a,b"')
   })
 
   it('weakETag keeps a weak tag', () => {
@@ -105,6 +134,8 @@ describe('decodeForClient: what the consumer decodes', () => {
     const out = decodeForClient('HEAD', 200, ['Content-Encoding', 'br', 'Content-Length', '10'])
     expect('body' in out).toBe(false)
     expect(header(out.headers, 'content-encoding')).toBeUndefined()
+    // the decoded GET streams without a length, so its HEAD names none (the coded length is not the plain one)
+    expect(header(out.headers, 'content-length')).toBeUndefined()
   })
 })
 
