@@ -18,12 +18,13 @@
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { MemoryDatastore } from 'datastore-core/memory'
+import { once } from 'node:events'
 import { UsageError } from '../errors.js'
 import { describeFailure } from './client-options.js'
 import { relaySpecs } from './relay-options.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { KadDHTComponents } from '@libp2p/kad-dht'
+import type { KadDHTComponents, SingleKadDHT } from '@libp2p/kad-dht'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { ParseArgsConfig } from 'node:util'
 
@@ -90,6 +91,13 @@ export function lookupServices (mode: 'server' | 'client'): ServiceFactoryMap<Re
     protocol: DHT_PROTOCOL,
     datastorePrefix: DHT_DATASTORE_PREFIX,
     clientMode: mode === 'client',
+    // kad-dht holds every query until its first self-query has ended: a FIND_NODE for the node's own
+    // id sent to the bootstrap peer, then to each peer it lists that is closer, bounded by 5 s only.
+    // A listed peer this node cannot reach (a provider behind NAT, dialled at an address it cannot
+    // use) held the lookup those 5 s, though the bootstrap's first answer already named the provider
+    // (issue 16: a first request of 4.6 s). A consumer's lookup needs no self-query: it asks the
+    // bootstrap peer, which joinLookup waits for, and returns at the first answer naming the peer.
+    allowQueryWithZeroPeers: mode === 'client',
     // the default mapper drops private addresses, made for the public IPFS DHT; here the peers are
     // what the operator set up (a LAN, loopback), and a provider behind NAT is found at its relay's
     // address, whatever range that is in
@@ -122,19 +130,44 @@ export function checkLookup (addr: Multiaddr, bootstrap: Multiaddr[], flag: stri
 }
 
 /**
- * Dial the bootstrap peers, so that the DHT has them in its routing table before the first lookup (a
- * lookup made earlier waits for them). Resolves with whether one answered; `warn` is told of each that
- * did not.
+ * Dial the bootstrap peers, and wait until the DHT has one of them in its routing table (identify then
+ * a DHT ping, after the dial): a lookup asks the peers there, and one made with none fails at once.
+ * Bounded by BOOTSTRAP_TIMEOUT. Resolves with whether one answered and joined; `warn` is told of each
+ * that did not.
  */
-export async function joinLookup (node: Pick<Libp2p, 'dial'>, bootstrap: Multiaddr[], warn: (message: string) => void): Promise<boolean> {
+export async function joinLookup (node: Pick<Libp2p, 'dial' | 'services'>, bootstrap: Multiaddr[], warn: (message: string) => void): Promise<boolean> {
+  const signal = AbortSignal.timeout(BOOTSTRAP_TIMEOUT)
+  // listening before the dials, so that an addition made while they settle is seen
+  const joined = routingTableFilled(node, signal)
   const reached = await Promise.all(bootstrap.map(async (addr) => {
     try {
-      await node.dial(addr, { signal: AbortSignal.timeout(BOOTSTRAP_TIMEOUT) })
+      await node.dial(addr, { signal })
       return true
     } catch (err) {
       warn(`cannot reach the bootstrap peer ${addr.toString()}: ${describeFailure(err)}`)
       return false
     }
   }))
-  return reached.includes(true)
+  if (!reached.includes(true)) {
+    joined.catch(() => {})
+    return false
+  }
+  try {
+    await joined
+    return true
+  } catch {
+    warn(`no bootstrap peer joined the lookup within ${BOOTSTRAP_TIMEOUT / 1000} s (does it run libp2phttp relay, which serves the DHT on ${DHT_PROTOCOL}?)`)
+    return false
+  }
+}
+
+/**
+ * Resolves once the node's DHT has a peer in its routing table (at once if it has one, or has no
+ * DHT); rejects when `signal` aborts. kad-dht types its routing table as `{ size }` only; it is an
+ * EventTarget that dispatches `peer:add` (its documented `SingleKadDHT.routingTable`).
+ */
+async function routingTableFilled (node: Pick<Libp2p, 'services'>, signal: AbortSignal): Promise<void> {
+  const table = (node.services as { dht?: SingleKadDHT }).dht?.routingTable as (SingleKadDHT['routingTable'] & EventTarget) | undefined
+  if (table == null || table.size > 0) return
+  await once(table, 'peer:add', { signal })
 }

@@ -160,6 +160,9 @@ export async function proxy (argv: string[], io: CommandIO): Promise<number> {
       else logger.info(`reconnected to ${peer} (attempt ${e.attempt})`)
     }
   })
+  // as gateway does: with --bootstrap, the address is printed once the DHT holds a bootstrap peer
+  // (or joinLookup gave up, bounded), since a lookup made before then finds no one to ask
+  await joined
   const proxyAddr = local.url.replace(/^http:\/\//, '').replace(/\/$/, '')
   logger.print(forwarding ? `${proxyAddr} (curl -x ${local.url.replace(/\/$/, '')})` : local.url, forwarding ? { proxy: proxyAddr } : { url: local.url })
 
