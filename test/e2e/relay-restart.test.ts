@@ -14,13 +14,26 @@ import type { CLIProcess } from '../helpers/cli.js'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 
-/** A TCP port free now (the relay must come back on the same one). */
+/**
+ * A TCP port free now, for a relay that must come back on the same one. Taken below the kernel's
+ * ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 and up by default), where nothing
+ * that binds port 0 or dials out is given ports: a port from that range, freed and bound again a moment
+ * later, was taken in between by another test running beside this one (CI runs two files at once).
+ */
 async function freePort (): Promise<number> {
-  const s = createNetServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const s = createNetServer()
+    const bound = await new Promise<boolean>(resolve => {
+      s.once('error', () => { resolve(false) })
+      s.listen(port, '127.0.0.1', () => { resolve(true) })
+    })
+    if (bound) {
+      await new Promise(resolve => s.close(resolve))
+      return port
+    }
+  }
+  throw new Error('no free port found below the ephemeral range in 50 tries')
 }
 
 describe('serve --relay across a relay restart; gateway --connect through a relay', () => {
