@@ -110,7 +110,7 @@ export interface ProxyOptions {
   maxDecodedSize?: number
   /**
    * The dispatcher is a caching one (`cachingDispatcher`): trace each request through it, answer with
-   * this proxy's `Cache-Status` member (RFC 9211) and record the outcome for {@link cacheOutcomeOf}.
+   * this proxy's `Cache-Status` member (RFC 9211) and record the outcome for the command's request log (`cacheOutcomeOf`, internal).
    *
    * @default false
    */
