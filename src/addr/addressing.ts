@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isIP } from 'node:net'
 import {
   CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_HTTP, CODE_HTTPS, CODE_HTTP_PATH, CODE_IP4, CODE_IP6,
-  CODE_P2P, CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
+  CODE_P2P, CODE_P2P_CIRCUIT, CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
 } from '@multiformats/multiaddr'
 import { base36 } from 'multiformats/bases/base36'
 import { varint } from 'multiformats'
@@ -155,6 +155,11 @@ export function peerOfURL (url: string | Pick<URL, 'protocol' | 'hostname'>): Pe
     }
   }
   return url.protocol === 'http:' ? peerFromHostname(url.hostname) : undefined
+}
+
+/** Whether `ma` goes through a circuit relay: it has a `/p2p-circuit` component. */
+export function isCircuitAddress (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.code === CODE_P2P_CIRCUIT)
 }
 
 /**

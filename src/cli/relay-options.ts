@@ -7,6 +7,7 @@
  * @module
  */
 import { multiaddr } from '@multiformats/multiaddr'
+import { isCircuitAddress } from '../addr/addressing.js'
 import { UsageError } from '../errors.js'
 import { keepConnected } from '../proxy/redial.js'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -43,14 +44,23 @@ export function relaySpecs (values: string[] | undefined, flag = '--relay'): Rel
       throw new UsageError(`${flag}: not a multiaddr: ${value}`, { cause: err })
     }
     const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
-    if (id == null || addr.getComponents().some(c => c.name === 'p2p-circuit')) throw new UsageError(`${flag} must be a relay's address ending in /p2p/<peer id>: ${value}`)
+    if (id == null || isCircuitAddress(addr)) throw new UsageError(`${flag} must be a relay's address ending in /p2p/<peer id>: ${value}`)
     return { addr, peer: peerIdFromString(id), listen: addr.encapsulate('/p2p-circuit') }
   })
 }
 
-/** Whether `addr` goes through a relay. */
+/**
+ * Whether `addr` goes through a relay, by its components: a text match on `/p2p-circuit` also took a
+ * host such as `/dns4/p2p-circuit.example.com` for one. Text that is not a multiaddr (an `https:` URL
+ * given to `--to`) is not relayed.
+ */
 export function isRelayed (addr: Multiaddr | string): boolean {
-  return addr.toString().includes('/p2p-circuit')
+  if (typeof addr !== 'string') return isCircuitAddress(addr)
+  try {
+    return isCircuitAddress(multiaddr(addr.replace(/^multiaddr:/, '')))
+  } catch {
+    return false
+  }
 }
 
 /** The request log's `via` of a request served over a stream: from its connection's remote address. */

@@ -18,6 +18,7 @@
  * @module
  */
 import { debuglog } from 'node:util'
+import { isCircuitAddress } from '../addr/addressing.js'
 import type { AbortOptions, Connection, IdentifyResult, Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -49,11 +50,6 @@ async function nextIdentify (events: NonNullable<DirectDialer['events']>, peer: 
     events.addEventListener('peer:identify', onIdentify)
     signal.addEventListener('abort', onAbort, { once: true })
   })
-}
-
-/** Whether `addr` goes through a relay. */
-function isCircuit (addr: Multiaddr): boolean {
-  return addr.getComponents().some(c => c.name === 'p2p-circuit')
 }
 
 /** Dials a peer's direct addresses once per relayed connection (see the module's comment). */
@@ -117,7 +113,7 @@ export class DirectUpgrade {
   /** The peer's addresses that do not go through a relay, each with its peer id. */
   async #directAddresses (peer: PeerId): Promise<Multiaddr[]> {
     const known = await this.#dialer.peerStore.get(peer).catch(() => ({ addresses: [] }))
-    return known.addresses.map(a => a.multiaddr).filter(a => !isCircuit(a))
+    return known.addresses.map(a => a.multiaddr).filter(a => !isCircuitAddress(a))
       // with the peer id, so that libp2p proves the peer and never takes another peer at that address
       .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
   }

@@ -3,7 +3,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { InvalidTargetError } from '../../src/index.js'
-import { parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, peerOfURL } from '../../src/addr/addressing.js'
+import { isCircuitAddress, parseMultiaddr, parseMultiaddrURI, peerFromHostname, peerHostname, peerOfURL } from '../../src/addr/addressing.js'
 import {
   httpEndpoint, isHTTPTransportAddress, multiaddrFromBytes, multiaddrToBytes, multiaddrToURL, normalizeHTTPAddress,
   requestTarget, urlToMultiaddr, withHTTPPath
@@ -46,6 +46,15 @@ describe('parseMultiaddrURI', () => {
     expect(() => parseMultiaddrURI('http://example.com')).toThrow(InvalidTargetError)
     expect(() => parseMultiaddrURI('multiaddr:/ip4/999.1.1.1/tcp/1')).toThrow(/invalid multiaddr/)
     expect(() => parseMultiaddrURI('multiaddr:/ip4/1.2.3.4/tcp/1/http-path/a/p2p/' + PEER)).toThrow(/must be the last component/)
+  })
+})
+
+describe('isCircuitAddress', () => {
+  it('is true for a /p2p-circuit component only, not for a host name that contains the word', () => {
+    const id = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+    expect(isCircuitAddress(multiaddr(`/ip4/203.0.113.7/tcp/4001/p2p/${id}/p2p-circuit`))).toBe(true)
+    expect(isCircuitAddress(multiaddr(`/ip4/203.0.113.7/tcp/4001/p2p/${id}`))).toBe(false)
+    expect(isCircuitAddress(multiaddr(`/dns4/p2p-circuit.example.com/tcp/4001/p2p/${id}`))).toBe(false)
   })
 })
 
