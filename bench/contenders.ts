@@ -15,6 +15,8 @@ import { createHTTPHost } from '../src/index.js'
 import { nodeHandler, zeros } from './handlers.js'
 import { libp2pHTTPClient } from './libp2p-http.js'
 import { RAW_PROTOCOL, receive, send, serveRaw } from './raw-stream.js'
+import type { HTTPHost } from '../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
 import type { AddressInfo } from 'node:net'
 
 export const CONTENDERS = ['node-http', 'raw-stream', 'libp2phttp-stream', 'node-https', 'libp2phttp-native', 'libp2p-http'] as const
@@ -28,7 +30,8 @@ export interface Served {
   stop: () => Promise<void>
 }
 
-async function node (): Promise<Awaited<ReturnType<typeof createLibp2p>>> {
+/** A js-libp2p node as every libp2p contender runs it: TCP on 127.0.0.1, noise, yamux. */
+export async function node (): Promise<Awaited<ReturnType<typeof createLibp2p>>> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
@@ -67,7 +70,7 @@ export async function serve (contender: Contender): Promise<Served> {
     }
     case 'raw-stream': {
       const libp2p = await node()
-      await libp2p.handle(RAW_PROTOCOL, (stream) => { serveRaw(stream).catch(() => { stream.abort(new Error('bench server failed')) }) }, { maxInboundStreams: 1024 })
+      await handleRaw(libp2p)
       return { addr: libp2p.getMultiaddrs()[0].toString(), stop: async () => { await libp2p.stop() } }
     }
     case 'libp2phttp-stream': {
@@ -154,37 +157,52 @@ export async function connect (contender: Contender, addr: string, ca?: string, 
     case 'libp2phttp-native': {
       const libp2p = contender === 'libp2phttp-stream' ? await node() : undefined
       const host = await createHTTPHost({ libp2p, clientTLS: { ca }, maxStreamsPerPeer: 64, streamNegotiation: options.streamNegotiation, http2: options.http2 })
-      const target = multiaddr(addr)
-      return httpClient(async (path, init) => await host.fetch(`multiaddr:${target.toString()}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), async () => { await host.close({ timeout: 100 }); await libp2p?.stop() })
+      return hostClient(host, addr, async () => { await host.close({ timeout: 100 }); await libp2p?.stop() })
     }
     case 'libp2p-http':
       return await libp2pHTTPClient(addr)
     case 'raw-stream': {
       const libp2p = await node()
-      // one connection, a new stream per exchange: what the HTTP contenders do once connected
-      const connection = await libp2p.dial(multiaddr(addr))
-      const exchange = async (line: string, body: number, onData: (chunk: Uint8Array) => void): Promise<void> => {
-        const stream = await connection.newStream(RAW_PROTOCOL, { maxOutboundStreams: 1024 })
-        const done = receive(stream, onData)
-        await send(stream, new TextEncoder().encode(`${line}\n`))
-        for (let left = body; left > 0; left -= CHUNK.byteLength) {
-          await send(stream, left >= CHUNK.byteLength ? CHUNK : CHUNK.subarray(0, left))
-        }
-        await stream.close()
-        await done
-      }
-      return {
-        small: async () => { await exchange('small', 0, () => {}) },
-        download: async (n) => { let got = 0; await exchange(`bytes ${n}`, 0, (c) => { got += c.byteLength }); return got },
-        upload: async (n) => { let text = ''; await exchange('upload', n, (c) => { text += new TextDecoder().decode(c) }); return Number(text) },
-        firstByte: async () => {
-          const start = performance.now()
-          let first = 0
-          await exchange('first', 0, () => { if (first === 0) first = performance.now() - start })
-          return first
-        },
-        close: async () => { await libp2p.stop() }
-      }
+      return await rawClient(libp2p, addr, async () => { await libp2p.stop() })
     }
   }
+}
+
+/** Serve the raw protocol on `libp2p` (the one-process set-up adds it to a node that serves HTTP too). */
+export async function handleRaw (libp2p: Pick<Libp2p, 'handle'>): Promise<void> {
+  await libp2p.handle(RAW_PROTOCOL, (stream) => { serveRaw(stream).catch(() => { stream.abort(new Error('bench server failed')) }) }, { maxInboundStreams: 1024 })
+}
+
+/** A raw-protocol client on `libp2p`'s connection to `addr`; `close` is the owner's clean-up. */
+export async function rawClient (libp2p: Pick<Libp2p, 'dial'>, addr: string, close: () => Promise<void>): Promise<Client> {
+  // one connection, a new stream per exchange: what the HTTP contenders do once connected
+  const connection = await libp2p.dial(multiaddr(addr))
+  const exchange = async (line: string, body: number, onData: (chunk: Uint8Array) => void): Promise<void> => {
+    const stream = await connection.newStream(RAW_PROTOCOL, { maxOutboundStreams: 1024 })
+    const done = receive(stream, onData)
+    await send(stream, new TextEncoder().encode(`${line}\n`))
+    for (let left = body; left > 0; left -= CHUNK.byteLength) {
+      await send(stream, left >= CHUNK.byteLength ? CHUNK : CHUNK.subarray(0, left))
+    }
+    await stream.close()
+    await done
+  }
+  return {
+    small: async () => { await exchange('small', 0, () => {}) },
+    download: async (n) => { let got = 0; await exchange(`bytes ${n}`, 0, (c) => { got += c.byteLength }); return got },
+    upload: async (n) => { let text = ''; await exchange('upload', n, (c) => { text += new TextDecoder().decode(c) }); return Number(text) },
+    firstByte: async () => {
+      const start = performance.now()
+      let first = 0
+      await exchange('first', 0, () => { if (first === 0) first = performance.now() - start })
+      return first
+    },
+    close
+  }
+}
+
+/** A libp2phttp client: `host.fetch` to `addr` (a multiaddr, either transport). */
+export function hostClient (host: HTTPHost, addr: string, close: () => Promise<void>): Client {
+  const target = multiaddr(addr)
+  return httpClient(async (path, init) => await host.fetch(`multiaddr:${target.toString()}/http-path/${encodeURIComponent(path.slice(1))}`, init as never), close)
 }

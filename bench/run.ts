@@ -1,23 +1,31 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only a,b]`: every contender through every scenario on
- * 127.0.0.1, each server in its own process, then a table of medians (min–max) and the ratios the
- * project targets, measured in the same run. Writes the results as JSON (default
- * `bench/results/latest.json`).
+ * `npm run bench [-- --quick] [--json FILE] [--only a,b] [--in-process | --no-in-process]
+ * [--latency-json FILE]`: two set-ups on 127.0.0.1, then the targets evaluated (`bench/targets.ts`):
+ * - processes: every contender through every scenario, each server in its own process;
+ * - one process: raw stream RPC and libp2phttp on the same two nodes in this process
+ *   (`bench/one-process.ts`); `--in-process` runs only this one, `--no-in-process` or `--only` skip it.
+ * Prints tables of medians (min–max) and the targets (met / MISSED / not measured, with the ratio);
+ * writes everything as JSON (default `bench/results/latest.json`). `--latency-json` reads a latency
+ * run (`{ rttMs, rows }`, see `LatencyRun`) for the round-trip targets.
  */
 import '../examples/polyfill.js'
 import './production.js'
 import { fork } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CONTENDERS, connect } from './contenders.js'
 import { forkLibp2pHTTP, libp2pHTTPUnavailable } from './libp2p-http.js'
-import { PROFILES, bulk, cpuPer10k, serverRSS, smallGets } from './scenarios.js'
+import { ONE_PROCESS_CONTENDERS, ONE_PROCESS_SCENARIOS, runOneProcess } from './one-process.js'
+import { PROFILES, bulk, cpuPer10k, inRounds, serverRSS, smallGets } from './scenarios.js'
 import { summarize } from './stats.js'
+import { evaluateTargets, parseLatencyRun, targetsTable } from './targets.js'
 import type { Client, Contender } from './contenders.js'
+import type { OneProcessResults } from './one-process.js'
 import type { Profile, ServerProbe } from './scenarios.js'
 import type { FromServer, ToServer } from './server.js'
 import type { Summary } from './stats.js'
+import type { LatencyRun, TargetRow } from './targets.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -39,15 +47,14 @@ export interface Results {
   profile: string
   node: string
   date: string
+  /** The processes set-up (empty when only the one-process set-up ran). */
   results: Partial<Record<Contender, Partial<Record<Scenario, Summary>>>>
-  ratios: Ratio[]
-}
-
-export interface Ratio {
-  name: string
-  value: number
-  target: string
-  met: boolean
+  /** The one-process set-up, when it ran. */
+  oneProcess?: OneProcessResults
+  /** The latency run fed in (`--latency-json`, or `BenchOptions.latency`). */
+  latency?: LatencyRun
+  /** Every target of `bench/targets.ts`, evaluated against the figures above. */
+  targets: TargetRow[]
 }
 
 /** Fork the server of `contender`; resolves once it listens. */
@@ -113,14 +120,8 @@ async function measureAll (running: Running[], profile: Profile, log: (line: str
   const out: Results['results'] = {}
   for (const { contender } of running) out[contender] = {}
   const rounds = async (scenario: Scenario, run: (client: Client, r: Running) => Promise<number>, times = profile.repeats, of = running): Promise<void> => {
-    const samples = new Map<Contender, number[]>(of.map(r => [r.contender, []]))
-    for (let i = 0; i < times; i++) {
-      for (let j = 0; j < of.length; j++) {
-        const r = of[(i + j) % of.length]
-        samples.get(r.contender)?.push(await run(r.client, r))
-      }
-    }
-    for (const [contender, values] of samples) {
+    const samples = await inRounds(of, times, async r => await run(r.client, r))
+    for (const [{ contender }, values] of samples) {
       const summary = summarize(values)
       ;(out[contender] as Partial<Record<Scenario, Summary>>)[scenario] = summary
       log(`  ${contender}: ${scenario} ${summary.median.toFixed(2)}`)
@@ -149,62 +150,44 @@ async function measureAll (running: Running[], profile: Profile, log: (line: str
   return out
 }
 
-function ratios (r: Results['results']): Ratio[] {
-  const out: Ratio[] = []
-  const m = (c: Contender, s: Scenario): number | undefined => r[c]?.[s]?.median
-  const add = (name: string, a: number | undefined, b: number | undefined, target: number, kind: '≥' | '≤'): void => {
-    if (a == null || b == null) return
-    const value = a / b
-    out.push({ name, value, target: `${kind} ${target}`, met: kind === '≥' ? value >= target : value <= target })
-  }
-  for (const s of ['small GET c=1 (req/s)', 'small GET c=32 (req/s)'] as const) {
-    add(`stream ${s} / raw stream`, m('libp2phttp-stream', s), m('raw-stream', s), 1.0, '≥')
-    add(`stream ${s} / @libp2p/http`, m('libp2phttp-stream', s), m('libp2p-http', s), 1.6, '≥')
-  }
-  for (const s of ['download (MB/s)', 'upload (MB/s)'] as const) {
-    add(`stream ${s} / raw stream`, m('libp2phttp-stream', s), m('raw-stream', s), 0.95, '≥')
-    add(`stream ${s} / @libp2p/http`, m('libp2phttp-stream', s), m('libp2p-http', s), 1, '≥')
-  }
-  add('native small GET c=32: h2 / HTTP/1.1', m('libp2phttp-native', 'small GET c=32 (req/s)'), m('libp2phttp-native', 'small GET c=32 over HTTP/1.1 (req/s)'), 1.0, '≥')
-  add('stream first byte / raw stream', m('libp2phttp-stream', 'first byte (ms)'), m('raw-stream', 'first byte (ms)'), 1.2, '≤')
-  for (const [s, better] of Object.entries(SCENARIOS) as Array<[Scenario, 'higher' | 'lower']>) {
-    if (s === 'server idle RSS (MiB)' || s === 'small GET c=32 over HTTP/1.1 (req/s)') continue
-    // "≥ 0.95× node:https" on every scenario: for lower-is-better ones, node:https / native ≥ 0.95
-    if (better === 'higher') add(`native ${s} / node:https`, m('libp2phttp-native', s), m('node-https', s), 0.95, '≥')
-    else add(`node:https ${s} / native`, m('node-https', s), m('libp2phttp-native', s), 0.95, '≥')
-  }
-  for (const c of ['libp2phttp-stream', 'libp2phttp-native'] as const) {
-    const idle = m(c, 'server idle RSS (MiB)')
-    const peak = m(c, 'server peak RSS while streaming (MiB)')
-    if (idle != null && peak != null) add(`${c} peak RSS / (1.2 × idle + 64 MiB)`, peak, 1.2 * idle + 64, 1, '≤')
-  }
-  return out
-}
+type Figures = Partial<Record<string, Partial<Record<Scenario, Summary>>>>
 
-function table (results: Results): string {
-  const contenders = CONTENDERS.filter(c => results.results[c] != null)
+/** A table of medians (min–max): a row per scenario, a column per contender. */
+function figuresTable (figures: Figures, contenders: readonly string[], scenarios: readonly Scenario[]): string {
+  const f = (x: number): string => x >= 100 ? x.toFixed(0) : x.toFixed(2)
   const rows: string[][] = [['scenario', ...contenders]]
-  for (const s of Object.keys(SCENARIOS) as Scenario[]) {
+  for (const s of scenarios) {
     rows.push([s, ...contenders.map(c => {
-      const v = results.results[c]?.[s]
+      const v = figures[c]?.[s]
       if (v == null) return '—'
-      const f = (x: number): string => x >= 100 ? x.toFixed(0) : x.toFixed(2)
       return v.samples.length > 1 ? `${f(v.median)} (${f(v.min)}–${f(v.max)})` : f(v.median)
     })])
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
   const lines = rows.map(r => r.map((cell, i) => cell.padEnd(widths[i])).join('  '))
   lines.splice(1, 0, widths.map(w => '-'.repeat(w)).join('  '))
-  lines.push('', 'ratios (same run):')
-  for (const r of results.ratios) {
-    lines.push(`  ${r.met ? 'met ' : 'MISS'}  ${r.value.toFixed(2)} (target ${r.target})  ${r.name}`)
-  }
   return lines.join('\n')
 }
 
+/** Everything `npm run bench` prints: each set-up's figures, then the targets. */
+export function report (results: Results): string {
+  const parts: string[] = []
+  const contenders = CONTENDERS.filter(c => results.results[c] != null)
+  if (contenders.length > 0) parts.push('servers in their own processes:', figuresTable(results.results, contenders, Object.keys(SCENARIOS) as Scenario[]))
+  if (results.oneProcess != null) parts.push('both ends in one process (the same two libp2p nodes):', figuresTable(results.oneProcess, ONE_PROCESS_CONTENDERS, ONE_PROCESS_SCENARIOS))
+  parts.push('targets:', targetsTable(results.targets, results.latency))
+  return parts.join('\n\n')
+}
+
 export interface BenchOptions {
+  /** @default 'full' */
   profile?: keyof typeof PROFILES
+  /** The processes set-up's contenders. @default every contender that runs here */
   only?: Contender[]
+  /** Which set-ups run. @default both */
+  setUps?: { processes?: boolean, oneProcess?: boolean }
+  /** The round-trip scenario's figures, for the latency targets (else those are `not measured`). */
+  latency?: () => Promise<LatencyRun>
   log?: (line: string) => void
 }
 
@@ -212,7 +195,26 @@ export interface BenchOptions {
 export async function runBench (options: BenchOptions = {}): Promise<Results> {
   const profileName = options.profile ?? 'full'
   const log = options.log ?? (() => {})
-  const results: Results = { profile: profileName, node: process.version, date: new Date().toISOString(), results: {}, ratios: [] }
+  const results: Results = { profile: profileName, node: process.version, date: new Date().toISOString(), results: {}, targets: [] }
+  if (options.setUps?.processes !== false) results.results = await runProcesses(options, log)
+  if (options.setUps?.oneProcess !== false) {
+    log('one process: raw stream and libp2phttp on the same two nodes…')
+    results.oneProcess = await runOneProcess(PROFILES[profileName], log)
+  }
+  if (options.latency != null) results.latency = await options.latency()
+  const profile = PROFILES[profileName]
+  results.targets = evaluateTargets({
+    processes: options.setUps?.processes === false ? undefined : results.results,
+    oneProcess: results.oneProcess,
+    latency: results.latency,
+    sizes: { processes: { bulk: profile.bulk, rss: profile.rssBytes }, 'one-process': { bulk: profile.bulk } }
+  })
+  return results
+}
+
+/** The processes set-up: each contender's server forked, its client here. */
+async function runProcesses (options: BenchOptions, log: (line: string) => void): Promise<Results['results']> {
+  const profileName = options.profile ?? 'full'
   const running: Running[] = []
   try {
     const unavailable = libp2pHTTPUnavailable()
@@ -226,7 +228,7 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
       await smallGets(running[running.length - 1].client, PROFILES[profileName].warmup, 4)
       if (http1Client != null) await smallGets(http1Client, PROFILES[profileName].warmup, 4)
     }
-    results.results = await measureAll(running, PROFILES[profileName], log)
+    return await measureAll(running, PROFILES[profileName], log)
   } finally {
     for (const { client, http1Client, server } of running) {
       await client.close().catch(() => {})
@@ -234,8 +236,6 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
       await server.stop()
     }
   }
-  results.ratios = ratios(results.results)
-  return results
 }
 
 async function main (): Promise<void> {
@@ -243,8 +243,16 @@ async function main (): Promise<void> {
   const value = (flag: string): string | undefined => { const i = args.indexOf(flag); return i === -1 ? undefined : args[i + 1] }
   const profile = args.includes('--smoke') ? 'smoke' : args.includes('--quick') ? 'quick' : 'full'
   const only = value('--only')?.split(',') as Contender[] | undefined
-  const results = await runBench({ profile, only, log: (line) => { console.error(line) } })
-  console.log(table(results))
+  const unknown = only?.filter(c => !CONTENDERS.includes(c))
+  if (unknown != null && unknown.length > 0) throw new Error(`unknown contender ${unknown.join(', ')}: one of ${CONTENDERS.join(', ')}`)
+  const setUps = {
+    processes: !args.includes('--in-process'),
+    oneProcess: !args.includes('--no-in-process') && (only == null || args.includes('--in-process'))
+  }
+  const latencyFile = value('--latency-json')
+  const latency = latencyFile == null ? undefined : async (): Promise<LatencyRun> => parseLatencyRun(JSON.parse(await readFile(latencyFile, 'utf8')))
+  const results = await runBench({ profile, only, setUps, latency, log: (line) => { console.error(line) } })
+  console.log(report(results))
   const file = value('--json') ?? join(here, 'results', 'latest.json')
   await mkdir(dirname(file), { recursive: true })
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)

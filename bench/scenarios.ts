@@ -34,6 +34,22 @@ export interface ServerProbe {
   profile: (action: 'start' | { file: string }) => Promise<void>
 }
 
+/**
+ * Take `times` samples of each of `items` in rounds: one sample of each per round, in an order rotated
+ * from round to round, so a change in the machine's load during the run spreads over all of them
+ * instead of landing on whichever was measured at that moment. Samples by item, in the items' order.
+ */
+export async function inRounds<T, S> (items: readonly T[], times: number, sample: (item: T) => Promise<S>): Promise<Map<T, S[]>> {
+  const samples = new Map<T, S[]>(items.map(item => [item, []]))
+  for (let i = 0; i < times; i++) {
+    for (let j = 0; j < items.length; j++) {
+      const item = items[(i + j) % items.length]
+      samples.get(item)?.push(await sample(item))
+    }
+  }
+  return samples
+}
+
 /** Small GETs per second at `concurrency`. */
 export async function smallGets (client: Client, requests: number, concurrency: number): Promise<number> {
   let next = 0
