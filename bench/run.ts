@@ -142,11 +142,9 @@ async function measureAll (running: Running[], profile: Profile, log: (line: str
     results['server peak RSS while streaming (MiB)'] = summarize([rss.peak])
     log(`  ${contender}: server RSS idle ${rss.idle.toFixed(0)} MiB, peak ${rss.peak.toFixed(0)} MiB`)
   }
-  for (const { contender, client, server } of running) {
-    const cpu = await cpuPer10k(client, server.probe, profile.cpuRequests)
-    ;(out[contender] as Partial<Record<Scenario, Summary>>)['CPU s per 10k requests'] = summarize([cpu])
-    log(`  ${contender}: CPU s per 10k requests ${cpu.toFixed(2)}`)
-  }
+  // CPU of both ends per request, in rounds like the rates: the profile's requests split over its repeats
+  const perRound = Math.max(1, Math.round(profile.cpuRequests / profile.repeats))
+  await rounds('CPU s per 10k requests', async (client, r) => await cpuPer10k(client, r.server.probe, perRound))
   return out
 }
 

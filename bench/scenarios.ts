@@ -11,7 +11,7 @@ export interface Profile {
   bulk: number
   /** Bytes streamed while the server's RSS is sampled. */
   rssBytes: number
-  /** Small requests whose CPU time is measured (scaled to 10 000). */
+  /** Small requests whose CPU time is measured (scaled to 10 000), over all of the repeats. */
   cpuRequests: number
   /** First-byte samples. */
   firstBytes: number
@@ -23,7 +23,7 @@ export interface Profile {
 
 export const PROFILES: Record<'full' | 'quick' | 'smoke', Profile> = {
   full: { requests: 2000, bulk: 64 * 2 ** 20, rssBytes: 2 ** 30, cpuRequests: 10_000, firstBytes: 100, repeats: 5, warmup: 1000 },
-  quick: { requests: 300, bulk: 16 * 2 ** 20, rssBytes: 128 * 2 ** 20, cpuRequests: 1000, firstBytes: 20, repeats: 5, warmup: 500 },
+  quick: { requests: 300, bulk: 32 * 2 ** 20, rssBytes: 128 * 2 ** 20, cpuRequests: 1000, firstBytes: 20, repeats: 5, warmup: 500 },
   smoke: { requests: 10, bulk: 256 * 1024, rssBytes: 1024 * 1024, cpuRequests: 10, firstBytes: 2, repeats: 1, warmup: 5 }
 }
 

@@ -291,7 +291,8 @@ export function evaluateTargets (input: TargetInput, targets: readonly Target[] 
 export function targetsTable (rows: readonly TargetRow[], latency?: LatencyRun): string {
   const cells = rows.map(r => [
     r.status === 'met' ? 'met' : r.status === 'missed' ? 'MISSED' : 'not measured',
-    r.value == null ? '—' : r.value.toFixed(2),
+    // three decimals: 0.946 against ≥ 0.95 must not print as 0.95
+    r.value == null ? '—' : r.value.toFixed(3),
     r.target,
     `${r.label}${r.source === 'earlier' ? ' (earlier target)' : ''}${r.missing == null ? '' : ` [${r.missing}]`}`
   ])

@@ -178,11 +178,16 @@ describe('targetsTable', () => {
       latency: { rttMs: 40, rows: [{ contender: 'libp2phttp-native', openRequest: 1.1, firstRequest: 2.2, download1MiB: 3 }] }
     })
     const text = targetsTable(rows, { rttMs: 40, rows: [] })
-    expect(text).toMatch(/^MISSED +0\.90 +≥ 1\.00× +bench: small GET c=1, streams \/ raw stream$/m)
-    expect(text).toMatch(/^met +2\.20 +≤ 3\.50 RTT +latency: first request to a peer not yet connected, native$/m)
+    expect(text).toMatch(/^MISSED +0\.900 +≥ 1\.00× +bench: small GET c=1, streams \/ raw stream$/m)
+    expect(text).toMatch(/^met +2\.200 +≤ 3\.50 RTT +latency: first request to a peer not yet connected, native$/m)
     expect(text).toMatch(/^not measured +— +≥ 0\.95×/m)
     expect(text).toContain('latency at RTT 40 ms')
     expect(text).toMatch(new RegExp(`^2 met, 1 missed, ${TARGETS.length - 3} not measured$`, 'm'))
+  })
+
+  it('prints three decimals, so a value just under the threshold does not read as on it', () => {
+    const rows = evaluateTargets({ processes: { 'libp2phttp-native': { 'small GET c=1 (req/s)': m(174) }, 'node-https': { 'small GET c=1 (req/s)': m(184) } } })
+    expect(targetsTable(rows)).toMatch(/^MISSED +0\.946 +≥ 0\.95× +bench: small GET c=1, native \/ node:https$/m)
   })
 })
 
