@@ -25,7 +25,7 @@ import type { OneProcessResults } from './one-process.js'
 import type { Profile, ServerProbe } from './scenarios.js'
 import type { FromServer, ToServer } from './server.js'
 import type { Summary } from './stats.js'
-import type { LatencyRun, TargetRow } from './targets.js'
+import type { LatencyRow, LatencyRun, TargetRow } from './targets.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -184,8 +184,11 @@ export interface BenchOptions {
   only?: Contender[]
   /** Which set-ups run. @default both */
   setUps?: { processes?: boolean, oneProcess?: boolean }
-  /** The round-trip scenario's figures, for the latency targets (else those are `not measured`). */
-  latency?: () => Promise<LatencyRun>
+  /**
+   * The round-trip scenario's figures, for the latency targets (else those are `not measured`):
+   * e.g. `async () => await runLatency({ rttMs: 40 })` (`bench/latency.ts`), or `{ rttMs, rows }`.
+   */
+  latency?: () => Promise<LatencyRun | LatencyRow[]>
   log?: (line: string) => void
 }
 
@@ -199,7 +202,7 @@ export async function runBench (options: BenchOptions = {}): Promise<Results> {
     log('one process: raw stream and libp2phttp on the same two nodes…')
     results.oneProcess = await runOneProcess(PROFILES[profileName], log)
   }
-  if (options.latency != null) results.latency = await options.latency()
+  if (options.latency != null) results.latency = parseLatencyRun(await options.latency())
   const profile = PROFILES[profileName]
   results.targets = evaluateTargets({
     processes: options.setUps?.processes === false ? undefined : results.results,

@@ -68,7 +68,7 @@ const BOUNDARIES: Array<[string, TargetInput, TargetInput]> = [
     { processes: { [c]: { 'server idle RSS (MiB)': m(200), 'server peak RSS while streaming (MiB)': m(265) } } }
   ]),
   // the first request to a named peer ≤ 3.5 RTT; later requests ≈ 1 RTT (≤ 1.25)
-  ...['libp2phttp-stream', 'libp2phttp-native', 'https-url', 'https-url-auth'].flatMap((c): Array<[string, TargetInput, TargetInput]> => [
+  ...['libp2phttp-stream', 'libp2phttp-native', 'libp2phttp-native-peer', 'libp2phttp-both', 'https-url', 'https-url-auth'].flatMap((c): Array<[string, TargetInput, TargetInput]> => [
     [`latency:first-request:${c}`, latency({ contender: c, firstRequest: 3.5 }), latency({ contender: c, firstRequest: 3.6 })],
     [`latency:open-request:${c}`, latency({ contender: c, openRequest: 1.25 }), latency({ contender: c, openRequest: 1.3 })]
   ])
@@ -196,6 +196,14 @@ describe('parseLatencyRun', () => {
     const run = parseLatencyRun(JSON.parse(JSON.stringify({ rttMs: 40, rows: [{ contender: 'raw-stream', openRequest: 2.14, firstRequest: NaN, download1MiB: 3 }] })))
     expect(run.rows[0]).toMatchObject({ contender: 'raw-stream', openRequest: 2.14, download1MiB: 3 })
     expect(run.rows[0].firstRequest).toBeNaN()
+  })
+
+  it('takes runLatency\'s rows, each carrying its rttMs', () => {
+    const rows = [{ contender: 'libp2phttp-stream', openRequest: 1.1, firstRequest: 3.4, download1MiB: 2, rttMs: 40 }, { contender: 'libp2p-http', openRequest: NaN, firstRequest: NaN, download1MiB: NaN, rttMs: 40 }]
+    const run = parseLatencyRun(rows)
+    expect(run.rttMs).toBe(40)
+    expect(judge('latency:first-request:libp2phttp-stream', { latency: run })).toMatchObject({ status: 'met', value: 3.4 })
+    expect(() => parseLatencyRun([rows[0], { ...rows[1], rttMs: 20 }])).toThrow(/different RTTs \(40 and 20 ms\)/)
   })
 
   it('refuses other shapes, saying what is wrong', () => {
