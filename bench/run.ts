@@ -6,7 +6,7 @@
  *   (`bench/one-process.ts`); `--in-process` runs only this one, `--no-in-process` or `--only` skip it.
  * Prints tables of medians (min–max) and the targets (met / MISSED / not measured, with the ratio);
  * writes everything as JSON (default `bench/results/latest.json`). `--latency-json` reads a latency
- * run (`{ rttMs, rows }`, see `LatencyRun`) for the round-trip targets.
+ * run (`runLatency`'s rows or `{ rttMs, rows }`, see `parseLatencyRun`) for the round-trip targets.
  */
 import '../examples/polyfill.js'
 import './production.js'
