@@ -49,7 +49,7 @@ export interface LatencyRelayOptions {
   target: number
   /** The round-trip time to add, in ms: each direction holds chunks for half of it. @default 40 */
   rttMs?: number
-  /** Hold the client's first bytes one RTT more, as a TCP handshake on the link would. @default true */
+  /** Hold the client's first bytes one RTT more, as a TCP handshake on the link would. @default false */
   delayHandshake?: boolean
 }
 
@@ -116,7 +116,7 @@ function delayedPipe (from: Socket, to: Socket, hold: number, notBefore: () => n
 /** Start a relay to `127.0.0.1:target` that adds `rttMs` of round-trip time. */
 export async function startLatencyRelay (options: LatencyRelayOptions): Promise<LatencyRelay> {
   const rtt = options.rttMs ?? 40
-  const delayHandshake = options.delayHandshake ?? true
+  const delayHandshake = options.delayHandshake ?? false
   const connections: RelayedConnection[] = []
   const sockets = new Set<Socket>()
   const server: Server = createServer({ noDelay: true }, (client) => {
