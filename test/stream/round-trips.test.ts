@@ -68,6 +68,20 @@ describe('round trips of a first request to a peer not yet connected', () => {
     expect(await (await second).text()).toBe('ok')
   })
 
+  it('a first request with a body sends the body only once the peer has confirmed /http/1.1 (one flight more)', async () => {
+    const { server, client, uri, connection } = await start()
+    const bodyFlights: number[] = []
+    server.host.serve(async (req: Request) => {
+      const body = await req.text()
+      bodyFlights.push(connection().flights().filter(f => f.dir === 'up').length)
+      return new Response(body)
+    })
+    expect(await (await client.host.fetch(uri, { method: 'POST', body: 'the body' })).text()).toBe('the body')
+    // head with the handshake's last message (3), the body after the echo (4): a peer that refuses
+    // /http/1.1 never receives a request body
+    expect(bodyFlights).toEqual([4])
+  })
+
   it("negotiates the first stream in full with streamNegotiation: 'full' (one flight more)", async () => {
     const { client, uri, upFlights } = await start({ streamNegotiation: 'full' })
     await (await client.host.fetch(uri)).text()
@@ -85,6 +99,21 @@ describe('round trips of a first request to a peer not yet connected', () => {
     const { client, uri } = await start()
     const answers = await Promise.all(Array.from({ length: 40 }, async () => await (await client.host.fetch(uri)).text()))
     expect(answers.every(a => a === 'ok')).toBe(true)
+  })
+
+  it('the rest of a burst waits for the first stream\'s confirmation, not for its response', async () => {
+    const { server, client, uri } = await start()
+    let release!: () => void
+    const held = new Promise<void>(resolve => { release = resolve })
+    server.host.serve(async (req: Request) => {
+      if (new URL(req.url).pathname === '/slow') await held
+      return new Response('ok')
+    })
+    const slow = client.host.fetch(`${uri}/http-path/slow`)
+    // the first request's answer is held by its handler; a second one still goes through
+    expect(await (await client.host.fetch(`${uri}/http-path/fast`)).text()).toBe('ok')
+    release()
+    expect(await (await slow).text()).toBe('ok')
   })
 
   it('a peer that does not speak /http/1.1 fails the first request with ProtocolNotSupportedError and leaves no stream', async () => {
