@@ -30,11 +30,13 @@ it('a 1 MiB download over HTTP/2 needs no window update from the client', async 
   expect(H2_CONNECTION_WINDOW).toBeGreaterThanOrEqual(H2_STREAM_WINDOW)
   const tls = await testCertificate()
   const server = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls, ping: false })
-  const client = await createHTTPHost({ clientTLS: { ca: tls.cert }, ping: false })
+  const client = await createHTTPHost({ clientTLS: { ca: tls.cert }, http2: true, ping: false })
   hosts = [server, client]
   const port = Number(server.addrs()[0].getComponents().find(c => c.name === 'tcp')?.value)
   const r = relay = await startLatencyRelay({ target: port, rttMs: 0, delayHandshake: false })
-  server.serve((_req, res) => {
+  let version = ''
+  server.serve((req, res) => {
+    version = req.httpVersion
     // from here on, nothing the client sends reaches the server: no WINDOW_UPDATE either
     r.connections[0].hold('up')
     res.end(Buffer.alloc(MiB))
@@ -45,5 +47,6 @@ it('a 1 MiB download over HTTP/2 needs no window update from the client', async 
   await until(() => received === MiB, 5000, 'the whole MiB to arrive while the client\'s side is held')
   r.connections[0].release('up')
   await reading
+  expect(version).toBe('2.0')
   expect(r.connections).toHaveLength(1)
 })
