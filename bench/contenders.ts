@@ -40,7 +40,8 @@ export async function node (): Promise<Awaited<ReturnType<typeof createLibp2p>>>
   })
 }
 
-async function certificate (): Promise<{ key: string, cert: string }> {
+/** A self-signed certificate for 127.0.0.1 (an EC key). */
+export async function certificate (): Promise<{ key: string, cert: string }> {
   const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
     keyType: 'ec',
     algorithm: 'sha256',

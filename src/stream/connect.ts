@@ -28,7 +28,10 @@ export interface StreamDialer extends NegotiationContext {
    * js-libp2p's peer store: with it, a peer reached only through a relay has its known direct addresses
    * dialled once in the background (`direct.ts`).
    */
-  peerStore?: DirectDialer['peerStore']
+  peerStore?: DirectDialer['peerStore'] & {
+    /** Records what a peer speaks once it confirmed a first stream, as libp2p's `newStream` does. */
+    merge?: (peer: PeerId, data: { protocols: string[] }) => Promise<unknown>
+  }
   /** The node's events (`peer:identify`): a relayed peer's addresses may come after the first request. */
   addEventListener?: IdentifyEvents['addEventListener']
   removeEventListener?: IdentifyEvents['removeEventListener']
@@ -47,8 +50,8 @@ export interface StreamOpenerOptions {
   maxOutboundStreams?: number
   /**
    * How `/http/1.1` is negotiated on a new stream: `'optimistic'` sends the protocol proposal together
-   * with the request (one round trip less) once a first stream on the connection has confirmed that the
-   * peer speaks `/http/1.1`; `'full'` waits for the peer's confirmation on every stream.
+   * with the request (one round trip less), on every stream; `'full'` waits for the peer's confirmation
+   * on every stream.
    *
    * @default 'optimistic'
    */
@@ -107,11 +110,11 @@ function lazyTimeout (ms: number): Bound {
 /**
  * Dial a peer and open a `/http/1.1` stream on it.
  *
- * The first stream on a connection is opened alone: a remote that is still setting the connection up
- * drops it when more than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every
- * request of a burst. Once one stream has been negotiated the remote is ready and the rest go at once,
- * negotiated optimistically (`optimistic.ts`): the first stream also showed that the peer speaks
- * `/http/1.1`.
+ * Every stream is negotiated optimistically (`optimistic.ts`), the first of a connection too: its
+ * request leaves with the noise handshake's last message instead of a round trip later. The first
+ * stream is still opened alone: a remote that is still setting the connection up drops it when more
+ * than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every request of a burst.
+ * Once the remote has confirmed the first stream's protocol it is ready, and the rest go at once.
  */
 export class StreamOpener {
   readonly #dialer: StreamDialer
@@ -149,14 +152,15 @@ export class StreamOpener {
     while (!this.#ready.has(connection)) {
       const pending = this.#firstStream.get(connection)
       if (pending == null) {
-        const first = this.#newStream(connection, peer, bound)
-        this.#firstStream.set(connection, first)
+        let settle!: (err?: Error) => void
+        const settled = new Promise<void>((resolve, reject) => { settle = (err) => { err == null ? resolve() : reject(err) } })
+        this.#firstStream.set(connection, settled)
+        settled.then(() => { this.#ready.add(connection) }, () => {}).finally(() => { this.#firstStream.delete(connection) })
         try {
-          const socket = await first
-          this.#ready.add(connection)
-          return socket
-        } finally {
-          this.#firstStream.delete(connection)
+          return await this.#newStream(connection, peer, bound, settle)
+        } catch (err) {
+          settle(err as Error)
+          throw err
         }
       }
       await pending.catch(() => {})
@@ -209,14 +213,21 @@ export class StreamOpener {
     void this.#direct?.offer(peer, limited, bound.left())
   }
 
-  async #newStream (connection: Connection, peer: PeerId, bound: Bound): Promise<StreamSocket> {
+  /**
+   * Open a stream: optimistically when allowed (`optimistic.ts`), else negotiated in full. `first` is
+   * given for the first stream of a connection: it is called once the peer has confirmed the protocol
+   * (or with the error when it did not), which is when the rest of a burst may go.
+   */
+  async #newStream (connection: Connection, peer: PeerId, bound: Bound, first?: (err?: Error) => void): Promise<StreamSocket> {
     const protocol = this.#protocol
     try {
-      if (this.#options.streamNegotiation !== 'full' && this.#ready.has(connection)) {
+      if (this.#options.streamNegotiation !== 'full') {
         const optimistic = await openOptimisticStream(connection, protocol, this.#dialer)
         if (optimistic != null) {
           // the confirmation gets what is left of the connect bound, as a full negotiation would
-          return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined)
+          const onSettled = first == null ? undefined : this.#firstSettled(connection, first)
+          if (!optimistic.propose) onSettled?.()
+          return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined, onSettled)
         }
       }
       const stream = await connection.newStream(protocol, {
@@ -224,6 +235,7 @@ export class StreamOpener {
         maxOutboundStreams: this.#options.maxOutboundStreams,
         runOnLimitedConnection: this.#options.runOnLimitedConnection
       })
+      first?.()
       return this.#socket(connection, stream)
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
@@ -236,8 +248,24 @@ export class StreamOpener {
     }
   }
 
-  /** The stream as a socket; with `confirmWithin`, the protocol is proposed optimistically. */
-  #socket (connection: Connection, stream: Stream, confirmWithin?: number): StreamSocket {
+  /**
+   * What to do once the first stream of `connection` is confirmed: record in the peer store that the
+   * peer speaks the protocol (as `newStream` does), then let the rest of a burst go.
+   */
+  #firstSettled (connection: Connection, first: (err?: Error) => void): (err?: Error) => void {
+    return (err) => {
+      if (err == null) {
+        this.#dialer.peerStore?.merge?.(connection.remotePeer, { protocols: [this.#protocol] }).catch(() => {})
+      }
+      first(err)
+    }
+  }
+
+  /**
+   * The stream as a socket; with `confirmWithin`, the protocol is proposed optimistically, and
+   * `onSettled` hears of the peer's answer.
+   */
+  #socket (connection: Connection, stream: Stream, confirmWithin?: number, onSettled?: (err?: Error) => void): StreamSocket {
     const protocol = this.#protocol
     const socket: StreamSocket = new StreamSocket(stream, {
       remotePeer: connection.remotePeer,
@@ -246,7 +274,7 @@ export class StreamOpener {
       resetIfUnused: true,
       separateRequestHead: true,
       resetReason: relayLimitCheck(connection),
-      preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin)
+      preamble: confirmWithin == null ? undefined : { ...optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin), onSettled }
     })
     return socket
   }

@@ -18,8 +18,8 @@
  * - it runs stream middleware registered with `libp2p.use(protocol)`: a connection whose node has
  *   middleware for the protocol, or whose middleware cannot be inspected, is negotiated fully;
  * - it counts the stream in libp2p's metrics: done here too when the node has metrics;
- * - it records the protocol in the peer store: the first stream of every connection is negotiated in
- *   full (see `StreamOpener`), which records it, and is what shows the remote supports the protocol.
+ * - it records the protocol in the peer store: `StreamOpener` does so once the first stream of a
+ *   connection is confirmed (later ones add nothing).
  * - it enforces the outbound stream limit of the protocol: here the client's per-peer pool size does.
  *
  * The node's stream middleware and metrics come from the node, passed in ({@link NegotiationContext}:
@@ -77,6 +77,11 @@ export interface StreamPreamble {
   readonly timeout: number
   /** The error to fail with when {@link StreamPreamble.expected} does not arrive. */
   refused: (why: PreambleFailure) => Error
+  /**
+   * Called once when the remote's answer is settled: without an argument when it matched, with the
+   * error when it did not, or when the socket was destroyed before it came.
+   */
+  onSettled?: (err?: Error) => void
 }
 
 const HEADER = message(MULTISTREAM_ID)

@@ -235,6 +235,7 @@ export class StreamSocket extends Duplex {
     if (this.#expectedAt === expected.byteLength) {
       this.#expectedPreamble = undefined
       clearTimeout(this.#preambleTimer)
+      preamble.onSettled?.()
       const held = this.#held
       this.#held = undefined
       if (held != null) {
@@ -246,8 +247,10 @@ export class StreamSocket extends Duplex {
 
   /** Fail with `err`; destroying with an error that is not a graceful close resets the stream. */
   #refusePreamble (err: Error): void {
+    const preamble = this.#expectedPreamble
     this.#expectedPreamble = undefined
     clearTimeout(this.#preambleTimer)
+    preamble?.onSettled?.(err)
     this.destroy(err)
   }
 
@@ -401,6 +404,11 @@ export class StreamSocket extends Duplex {
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer()
     clearTimeout(this.#preambleTimer)
+    if (this.#expectedPreamble != null) {
+      const preamble = this.#expectedPreamble
+      this.#expectedPreamble = undefined
+      preamble.onSettled?.(error ?? new StreamResetError('the socket was destroyed before the stream was confirmed'))
+    }
     this.#held?.callback(error ?? new StreamResetError('the socket was destroyed before the stream was confirmed'))
     this.#held = undefined
     const stream = this.stream
