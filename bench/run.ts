@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CONTENDERS, connect } from './contenders.js'
 import { forkLibp2pHTTP, libp2pHTTPUnavailable } from './libp2p-http.js'
+import { runLatency } from './latency.js'
 import { ONE_PROCESS_CONTENDERS, ONE_PROCESS_SCENARIOS, runOneProcess } from './one-process.js'
 import { PROFILES, bulk, cpuPer10k, inRounds, serverRSS, smallGets } from './scenarios.js'
 import { summarize } from './stats.js'
@@ -251,7 +252,12 @@ async function main (): Promise<void> {
     oneProcess: !args.includes('--no-in-process') && (only == null || args.includes('--in-process'))
   }
   const latencyFile = value('--latency-json')
-  const latency = latencyFile == null ? undefined : async (): Promise<LatencyRun> => parseLatencyRun(JSON.parse(await readFile(latencyFile, 'utf8')))
+  // The round-trip targets come from a latency run (RTT 40 ms, ~25 s), part of every run unless
+  // --no-latency, --only (without --latency) or a saved run (--latency-json) says otherwise.
+  const runsLatency = args.includes('--latency') || (only == null && !args.includes('--no-latency') && !args.includes('--in-process'))
+  const latency = latencyFile != null
+    ? async (): Promise<LatencyRun> => parseLatencyRun(JSON.parse(await readFile(latencyFile, 'utf8')))
+    : runsLatency ? async () => await runLatency({ rttMs: 40, log: (line) => { console.error(line) } }) : undefined
   const results = await runBench({ profile, only, setUps, latency, log: (line) => { console.error(line) } })
   console.log(report(results))
   const file = value('--json') ?? join(here, 'results', 'latest.json')
