@@ -177,6 +177,28 @@ describe('StreamSocket', () => {
     expect(remote.status).toBe('closed')
   })
 
+  it('a graceful-close error (undici\'s end of an exchange) closes without a reset and without formatting its stack; other errors keep theirs (issue 21)', async () => {
+    const inbound = new Promise<Stream>(resolve => nextInbound.push(resolve))
+    const stream = await a.dialProtocol(b.getMultiaddrs(), PROTOCOL)
+    const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500, isGracefulClose: (err) => err.message === 'reset' })
+    socket.write('x')
+    const remote = await inbound
+    socket.on('error', () => {})
+    const done = new Error('reset')
+    socket.destroy(done)
+    // Node's streams read the stack in destroy(): the one of a graceful close is not worth formatting
+    expect(done.stack).toBe('Error: reset')
+    expect((await readRemote(remote, Number.POSITIVE_INFINITY)).toString()).toBe('x')
+    await remote.close()
+    await until(() => socket.stream.status === 'closed', 2000, 'graceful close')
+
+    const other = await pair()
+    other.socket.on('error', () => {})
+    const failure = new Error('local failure')
+    other.socket.destroy(failure)
+    expect(failure.stack).toMatch(/\n\s+at /)
+  })
+
   it('destroy() resets a stream whose remote stops taking our output for lingerMs', async () => {
     const { socket, remote } = await pair()
     remote.pause()
