@@ -490,7 +490,7 @@ class StreamServer {
       return false
     }
     try {
-      await sendMessage(this.#stream, bytes, gathered, () => this.#closed)
+      await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed })
     } catch (err) {
       // the status line is out: a reset is the only way left to tell the client the response is not whole
       if (!(err instanceof StreamResetError)) this.#options.onError?.(err)
