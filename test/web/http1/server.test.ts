@@ -213,15 +213,38 @@ describe('serveStream, bad input (raw bytes)', () => {
   it('a client reset mid-request aborts request.signal and fails the body read', async () => {
     let signalAborted = false
     let readError: unknown
+    let started!: () => void
+    const running = new Promise<void>(resolve => { started = resolve })
     handler = async (request) => {
       request.signal.addEventListener('abort', () => { signalAborted = true })
+      started()
       readError = await request.arrayBuffer().catch((e: unknown) => e)
       return new Response('never')
     }
-    const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc', then: 'reset' })
-    expect(res.end).toBe('reset')
+    const stream = await client.node.dialProtocol(node.getMultiaddrs(), '/http/1.1')
+    stream.send(new TextEncoder().encode('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc'))
+    await running
+    stream.abort(new Error('the client gives up'))
     await until(() => signalAborted && readError != null, 5000, 'the handler to see the reset')
     expect((readError as { code?: string }).code).toBe('ERR_STREAM_RESET')
+    await noStreamsLeft()
+  })
+})
+
+describe('serveStream: a response body still coming when the client goes', () => {
+  it('a client reset cancels the handler\'s response body and the serving ends', async () => {
+    let cancelled = false
+    handler = () => new Response(new ReadableStream<Uint8Array>({
+      start (c) { c.enqueue(new TextEncoder().encode('first')) },
+      pull: async () => { await new Promise(() => {}) }, // never more, never done
+      cancel: () => { cancelled = true }
+    }))
+    const stream = await client.node.dialProtocol(node.getMultiaddrs(), '/http/1.1')
+    const first = new Promise<void>(resolve => { stream.addEventListener('message', () => { resolve() }, { once: true }) })
+    stream.send(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))
+    await first
+    stream.abort(new Error('the client gives up'))
+    await until(() => cancelled, 5000, 'the response body to be cancelled')
     await noStreamsLeft()
   })
 })
