@@ -1,7 +1,7 @@
 // Writes src/web/http1/llhttp-wasm.ts: the WebAssembly build of llhttp that undici ships
 // (undici/lib/llhttp/llhttp-wasm.js), as a base64 string a browser decodes without `node:buffer`.
 // undici's module wraps the same string in `Buffer.from(…, 'base64')`; ours is that string only.
-// Run after upgrading undici: `node scripts/llhttp-wasm.mjs`. test/web/http1/llhttp-wasm.test.ts fails
+// Run after upgrading undici: `npm run llhttp-wasm`. test/web/http1/llhttp-wasm.test.ts fails
 // while the copy differs from the installed undici's.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
