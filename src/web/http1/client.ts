@@ -58,6 +58,13 @@ export interface FetchOverStreamOptions {
   maxBodySize?: number
   /** The server's peer, recorded on the response for `serverPeer(response)`. */
   serverPeer?: PeerId
+  /**
+   * The request body's length in bytes, when the caller knows it (the `BodyInit` was a string, bytes or
+   * a `Blob`): sent as `Content-Length`. A browser's `Request` drops a `Content-Length` header, and
+   * some servers (@libp2p/http 2.0.6) read no chunked request body. Without it, a body whose bytes are
+   * at hand at once still gets `Content-Length`; any other is sent chunked.
+   */
+  contentLength?: number
 }
 
 /**
@@ -76,17 +83,28 @@ export async function fetchOverStream (stream: Stream, request: Request, options
   const aborted = signals.find(s => s.aborted)
   if (aborted != null) {
     resetStream(stream, abortError(aborted))
+    await request.body?.cancel(aborted.reason).catch(() => {})
     throw aborted.reason
   }
   const url = new URL(request.url)
   const method = request.method
-  const gathered = await gatherBody(request.body, declaredLength(request.headers))
-  const head = encodeHead(`${method} ${url.pathname === '' ? '/' : url.pathname}${url.search} HTTP/1.1`, requestFields(request, url, options.host, method, gathered.framing))
-  const parser = await createHTTP1Parser('response', {
-    onHead: (h) => exchange.onHead(h),
-    onBody: (chunk) => { exchange.onBody(chunk) },
-    onComplete: () => { exchange.onComplete() }
-  }, { maxHeaderSize: options.maxHeaderSize ?? 16_384 })
+  let gathered: GatheredBody | undefined
+  let head: Uint8Array
+  let parser: HTTP1Parser
+  try {
+    gathered = await gatherBody(request.body, options.contentLength ?? declaredLength(request.headers))
+    head = encodeHead(`${method} ${url.pathname === '' ? '/' : url.pathname}${url.search} HTTP/1.1`, requestFields(request, url, options.host, method, gathered.framing))
+    parser = await createHTTP1Parser('response', {
+      onHead: (h) => exchange.onHead(h),
+      onBody: (chunk) => { exchange.onBody(chunk) },
+      onComplete: () => { exchange.onComplete() }
+    }, { maxHeaderSize: options.maxHeaderSize ?? 16_384 })
+  } catch (err) {
+    // nothing was sent: the stream is not left open, the body's producer is told
+    resetStream(stream, err as Error)
+    await (gathered?.rest ?? request.body)?.cancel(err).catch(() => {})
+    throw err
+  }
   const exchange = new ClientExchange(stream, parser, method, options, signals)
   return await exchange.run(head, gathered)
 }

@@ -65,8 +65,9 @@ export interface GatheredBody {
  * Read the start of `body` to choose its framing: a body that ends within {@link GATHER_LIMIT} bytes,
  * each piece at hand without waiting for a timer tick, is sent with `Content-Length` (what a string or
  * bytes body gives); any other is sent chunked, starting with what was read. A WHATWG `Request` does not
- * say whether its body stream came from bytes at hand or from a producer that may pause, so the first
- * read is awaited and the next ones only while they resolve at once.
+ * say whether its body stream came from bytes at hand or from a producer that may pause, so reads are
+ * taken only while they resolve at once (before a timer tick): the head is never held back waiting for a
+ * producer (one that writes only after the response has begun would wait for ever).
  */
 export async function gatherBody (body: ReadableStream<Uint8Array> | null, declaredLength?: number): Promise<GatheredBody> {
   if (body == null) {
@@ -77,7 +78,8 @@ export async function gatherBody (body: ReadableStream<Uint8Array> | null, decla
   let size = 0
   let next = reader.read()
   for (;;) {
-    const result = head.length === 0 ? await next : await Promise.race([next, tick()])
+    // the first piece too: a producer that waits for the response before it writes must not hold back the head
+    const result = await Promise.race([next, tick()])
     if (result === TICK) {
       break
     }

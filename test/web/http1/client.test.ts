@@ -219,7 +219,9 @@ describe('fetchOverStream: a request body still coming when the exchange ends', 
   })
 
   it('an abort while the body is still coming cancels the producer and resets the stream', async () => {
-    handler = () => {}
+    let arrived!: () => void
+    const requestIn = new Promise<void>(resolve => { arrived = resolve })
+    handler = () => { arrived() }
     let cancelled = false
     const body = new ReadableStream<Uint8Array>({
       start (controller) { controller.enqueue(new Uint8Array(10)) },
@@ -228,10 +230,60 @@ describe('fetchOverStream: a request body still coming when the exchange ends', 
     })
     const controller = new AbortController()
     const pending = fetchPeer('/', { method: 'POST', body, duplex: 'half', signal: controller.signal })
-    await sleep(50)
+    await requestIn
     controller.abort()
     expect(((await pending.catch((e: unknown) => e)) as Error).name).toBe('AbortError')
     await until(() => cancelled, 5000, 'the body to be cancelled')
+    await noStreamsLeft()
+  })
+
+  it('a signal aborted before the exchange: the body producer is told, the stream reset', async () => {
+    let cancelled = false
+    const body = new ReadableStream<Uint8Array>({ pull: async () => { await new Promise(() => {}) }, cancel: () => { cancelled = true } })
+    const { stream } = await openHTTPStream(node, server.node.getMultiaddrs())
+    const err = await fetchOverStream(stream, new Request('http://peer/', { method: 'POST', body, duplex: 'half' } as RequestInit), { signal: AbortSignal.abort() }).catch((e: unknown) => e)
+    expect((err as Error).name).toBe('AbortError')
+    expect(cancelled).toBe(true)
+    await noStreamsLeft()
+  })
+})
+
+describe('fetchOverStream: the request head', () => {
+  it('is not held back by a body producer that waits for the response (a conversation)', async () => {
+    handler = (req, res) => { res.writeHead(200); res.flushHeaders(); req.pipe(res) }
+    let answered!: () => void
+    const responded = new Promise<void>(resolve => { answered = resolve })
+    const body = new ReadableStream<Uint8Array>({
+      async pull (controller) {
+        await responded
+        controller.enqueue(new TextEncoder().encode('after the head'))
+        controller.close()
+      }
+    })
+    const res = await fetchPeer('/talk', { method: 'POST', body, duplex: 'half' })
+    answered()
+    expect(await res.text()).toBe('after the head')
+    await noStreamsLeft()
+  })
+
+  it('contentLength: a body that comes slowly is still sent with Content-Length', async () => {
+    let headers: IncomingMessage['headers'] = {}
+    handler = (req, res) => { headers = req.headers; req.resume(); req.on('end', () => { res.end('ok') }) }
+    const body = new ReadableStream<Uint8Array>({
+      async pull (controller) { await sleep(10); controller.enqueue(new Uint8Array(4)); controller.close() }
+    })
+    const res = await fetchPeer('/', { method: 'POST', body, duplex: 'half' }, { contentLength: 4 })
+    expect(await res.text()).toBe('ok')
+    expect(headers['content-length']).toBe('4')
+    expect(headers['transfer-encoding']).toBeUndefined()
+  })
+
+  it('a header that cannot be sent: TypeError, nothing sent, the stream not left open', async () => {
+    const { stream } = await openHTTPStream(node, server.node.getMultiaddrs())
+    const request = new Request('http://peer/', { headers: { 'x-v': 'caf\u00e9' } })
+    // a header value outside Latin-1 cannot come from Headers; the Host option can carry one
+    const err = await fetchOverStream(stream, request, { host: 'h\u20acst' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TypeError)
     await noStreamsLeft()
   })
 })
