@@ -8,12 +8,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { base36 } from 'multiformats/bases/base36'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { remotePeer, serverPeer } from '../../src/index.js'
+import { serverPeer } from '../../src/index.js'
 import { fetchOverStream, openHTTPStream } from '../../src/web/http1/client.js'
-import { serveStream } from '../../src/web/http1/server.js'
 import { createNode, until } from '../helpers/nodes.js'
 import { openHTTPStreams } from '../helpers/raw-stream.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
+import { serveWebRoutes } from './web-routes.js'
 import { LIBP2P_HTTP_VERSION, libp2pHTTPMissing, startLibp2pHTTPPeer } from './libp2p-http-peer.js'
 import type { JSAnswer, JSPeer } from './libp2p-http-peer.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -29,18 +29,7 @@ suite(`the Web path with @libp2p/http ${LIBP2P_HTTP_VERSION}`, () => {
     if (missing != null) throw new Error(`CI=true and ${missing}: the @libp2p/http interop suite must run on CI`)
     js = await startLibp2pHTTPPeer()
     node = await createNode()
-    await node.handle('/http/1.1', (stream, connection) => {
-      void serveStream(stream, connection, async (request) => {
-        const url = new URL(request.url)
-        if (url.pathname === '/echo') {
-          const body = new Uint8Array(await request.arrayBuffer())
-          return Response.json({ method: request.method, bodyLen: body.byteLength, bodySha256: sha256(body), peer: remotePeer(request)?.toString(), host: request.headers.get('host') })
-        }
-        const size = /^\/bytes\/(\d+)$/.exec(url.pathname)
-        if (size != null) return new Response(pattern(Number(size[1])) as Uint8Array<ArrayBuffer>)
-        return new Response(`not found: ${url.pathname}`, { status: 404 })
-      })
-    })
+    await serveWebRoutes(node)
   }, 6 * 60_000)
 
   afterAll(async () => {
