@@ -1,8 +1,9 @@
 // Writes src/web/http1/llhttp-wasm.ts: the WebAssembly build of llhttp that undici ships
 // (undici/lib/llhttp/llhttp-wasm.js), as a base64 string a browser decodes without `node:buffer`.
 // undici's module wraps the same string in `Buffer.from(…, 'base64')`; ours is that string only.
-// Run after upgrading undici: `npm run llhttp-wasm`. test/web/http1/llhttp-wasm.test.ts fails
-// while the copy differs from the installed undici's.
+// The file is not committed (its bytes are undici's): npm's `prepare` writes it on every `npm ci` /
+// `npm install` in this repository and before `npm pack`; `npm run llhttp-wasm` writes it by hand.
+// test/web/http1/llhttp-wasm.test.ts fails while the copy differs from the installed undici's.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
