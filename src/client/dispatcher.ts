@@ -1,6 +1,7 @@
 /**
  * The client side: one undici `Agent` whose `connect` opens `/http/1.1` streams for peer origins and
- * TCP/TLS sockets (the native HTTP transport) for everything else, HTTP/2 where the server offers it.
+ * TCP/TLS sockets (the native HTTP transport) for everything else: HTTP/1.1, or HTTP/2 where the server
+ * offers it when asked (`http2: true`).
  *
  * @module
  */
@@ -70,10 +71,13 @@ export interface DispatcherOptions {
   client?: ClientLimits
   /**
    * Offer HTTP/2 (`h2` by ALPN) on the native HTTP transport and to other HTTPS servers: a server that
-   * takes it gets many requests on one connection. Upgrades (WebSocket) always use HTTP/1.1. `false`
-   * speaks HTTP/1.1 only.
+   * takes it gets many requests on one connection (one TCP and TLS handshake per origin instead of one
+   * per concurrent request). Upgrades (WebSocket) always use HTTP/1.1. Off by default: undici 7's h2
+   * client over Node's h2 costs about twice the CPU per small request of HTTP/1.1 keep-alive, at both
+   * ends, and serves under half the requests per second at concurrency 1 (`bench/h2-vs-h1.ts`;
+   * docs/decisions.md, issue 21).
    *
-   * @default true
+   * @default false
    */
   http2?: boolean
   /**
@@ -240,10 +244,11 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       pipelining: 0,
       connections: options.maxStreamsPerPeer ?? 32
     }),
-    // HTTP/2 where the server offers it by ALPN (many requests on one connection), else HTTP/1.1
-    options.http2 === false
-      ? new Agent({ ...limits, connect: socketConnect })
-      : new Agent({ ...limits, connect: socketConnect, allowH2: true, factory: h2AwarePools(new LRUMap(1024)) }).compose(h2HeaderLimit(limits.maxHeaderSize)),
+    // HTTP/1.1 keep-alive; with `http2: true`, h2 where the server offers it by ALPN (many requests on
+    // one connection)
+    options.http2 === true
+      ? new Agent({ ...limits, connect: socketConnect, allowH2: true, factory: h2AwarePools(new LRUMap(1024)) }).compose(h2HeaderLimit(limits.maxHeaderSize))
+      : new Agent({ ...limits, connect: socketConnect }),
     // Upgrades (WebSocket) stay on HTTP/1.1: over h2 undici needs RFC 8441's extended CONNECT, which
     // Node's server does not offer with allowHTTP1 (nor most web servers)
     new Agent({ ...limits, connect: socketConnect }),
