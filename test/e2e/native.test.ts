@@ -4,9 +4,10 @@
  */
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
+import tls from 'node:tls'
 import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost, remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { peerHostname } from '../../src/addr/addressing.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
@@ -220,6 +221,38 @@ describe('fetching over HTTPS', () => {
       expect(await (await h1.fetch(plain)).json()).toEqual({ version: '1.1', noDelay: true })
     } finally {
       await Promise.all([host.close(), h1.close(), h2.close()])
+    }
+  })
+
+  it('issue 21: new native connections share one TLS secure context (tls.connect would build one per connection)', async () => {
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const fresh = await createHTTPHost({ clientTLS: { ca: cert.cert } })
+    const ports = new Set<number>()
+    host.serve((req, res) => { ports.add(req.socket.remotePort ?? 0); res.end('ok') })
+    // node:tls builds a context per connection through its exports object, unless given one
+    const built = vi.spyOn(tls, 'createSecureContext')
+    try {
+      // four at once: four connections (HTTP/1.1), each a TLS handshake with the client's `ca`
+      const answers = await Promise.all(Array.from({ length: 4 }, async () => await (await fresh.fetch(host.addrs()[0])).text()))
+      expect(answers).toEqual(['ok', 'ok', 'ok', 'ok'])
+      expect(ports.size).toBe(4)
+      expect(built).not.toHaveBeenCalled()
+    } finally {
+      built.mockRestore()
+      await Promise.all([host.close(), fresh.close()])
+    }
+  })
+
+  it('issue 21: a clientTLS that does not load fails each native request with a DialError naming it (was a bare TypeError: fetch failed)', async () => {
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const broken = await createHTTPHost({ clientTLS: { ca: cert.cert, cert: 'not a PEM', key: 'not a PEM' } })
+    host.serve((_req, res) => { res.end('ok') })
+    try {
+      for (let i = 0; i < 2; i++) {
+        await expect(broken.fetch(host.addrs()[0])).rejects.toMatchObject({ code: 'ERR_DIAL_FAILED', message: expect.stringMatching(/clientTLS/) })
+      }
+    } finally {
+      await Promise.all([host.close(), broken.close()])
     }
   })
 
