@@ -1,7 +1,7 @@
 /**
  * `npm run bench:probe -- <contender> [--op small|down|up] [--requests N] [--concurrency C]
- * [--size BYTES] [--repeats R] [--negotiation optimistic|full] [--http1] [--cpu-prof DIR]`
- * (`--http1`: libp2phttp-native's client held to HTTP/1.1, to compare with h2)
+ * [--size BYTES] [--repeats R] [--negotiation optimistic|full] [--http2] [--cpu-prof DIR]`
+ * (`--http2`: libp2phttp-native's client offers h2, to compare with HTTP/1.1, its default)
  *
  * One contender, one operation, measured the way an optimisation is judged: the rate and the CPU time
  * per operation of the client (this process) and of the server (its own process). CPU per operation
@@ -29,7 +29,7 @@ const { values, positionals } = parseArgs({
     size: { type: 'string', default: String(64 * 2 ** 20) },
     repeats: { type: 'string', default: '3' },
     negotiation: { type: 'string' },
-    http1: { type: 'boolean', default: false },
+    http2: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' }
   }
 })
@@ -57,7 +57,7 @@ async function run (client: Client): Promise<void> {
 }
 
 const server = await startServer(contender)
-const client = await connect(contender, server.addr, server.ca, { streamNegotiation: values.negotiation as 'optimistic' | 'full' | undefined, http2: values.http1 ? false : undefined })
+const client = await connect(contender, server.addr, server.ca, { streamNegotiation: values.negotiation as 'optimistic' | 'full' | undefined, http2: values.http2 ? true : undefined })
 const session = new Session()
 try {
   // warm up (connections, JIT): a steady state is what a change is judged on

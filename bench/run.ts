@@ -33,8 +33,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 export const SCENARIOS = {
   'small GET c=1 (req/s)': 'higher',
   'small GET c=32 (req/s)': 'higher',
-  /** libp2phttp-native only: the same server, our client held to HTTP/1.1 (the row above is h2). */
-  'small GET c=32 over HTTP/1.1 (req/s)': 'higher',
+  /** libp2phttp-native only: the same server, our client with `http2: true` (the row above is HTTP/1.1, the default). */
+  'small GET c=32 over h2 (req/s)': 'higher',
   'download (MB/s)': 'higher',
   'upload (MB/s)': 'higher',
   'first byte (ms)': 'lower',
@@ -106,8 +106,8 @@ export async function startServer (contender: Contender): Promise<{ addr: string
 interface Running {
   contender: Contender
   client: Client
-  /** libp2phttp-native: a second client held to HTTP/1.1 (`http2: false`), for the h2 vs h1 row. */
-  http1Client?: Client
+  /** libp2phttp-native: a second client that speaks h2 (`http2: true`), for the h2 vs h1 row. */
+  h2Client?: Client
   server: Awaited<ReturnType<typeof startServer>>
 }
 
@@ -130,9 +130,9 @@ async function measureAll (running: Running[], profile: Profile, log: (line: str
   }
   await rounds('small GET c=1 (req/s)', async (client) => await smallGets(client, profile.requests, 1))
   // h2 vs HTTP/1.1 on the native transport: the two clients alternate within each round
-  const native = running.filter(r => r.http1Client != null)
+  const native = running.filter(r => r.h2Client != null)
   await rounds('small GET c=32 (req/s)', async (client) => await smallGets(client, profile.requests, 32))
-  await rounds('small GET c=32 over HTTP/1.1 (req/s)', async (_client, r) => await smallGets(r.http1Client as Client, profile.requests, 32), profile.repeats, native)
+  await rounds('small GET c=32 over h2 (req/s)', async (_client, r) => await smallGets(r.h2Client as Client, profile.requests, 32), profile.repeats, native)
   await rounds('download (MB/s)', async (client) => await bulk(client, 'down', profile.bulk))
   await rounds('upload (MB/s)', async (client) => await bulk(client, 'up', profile.bulk))
   await rounds('first byte (ms)', async (client) => await client.firstByte(), profile.firstBytes)
@@ -224,17 +224,17 @@ async function runProcesses (options: BenchOptions, log: (line: string) => void)
     for (const contender of options.only ?? CONTENDERS.filter(c => c !== 'libp2p-http' || unavailable == null)) {
       log(`starting ${contender}…`)
       const server = await startServer(contender)
-      const http1Client = contender === 'libp2phttp-native' ? await connect(contender, server.addr, server.ca, { http2: false }) : undefined
-      running.push({ contender, server, client: await connect(contender, server.addr, server.ca), http1Client })
+      const h2Client = contender === 'libp2phttp-native' ? await connect(contender, server.addr, server.ca, { http2: true }) : undefined
+      running.push({ contender, server, client: await connect(contender, server.addr, server.ca), h2Client })
       // warm up: connections, JIT, TLS sessions
       await smallGets(running[running.length - 1].client, PROFILES[profileName].warmup, 4)
-      if (http1Client != null) await smallGets(http1Client, PROFILES[profileName].warmup, 4)
+      if (h2Client != null) await smallGets(h2Client, PROFILES[profileName].warmup, 4)
     }
     return await measureAll(running, PROFILES[profileName], log)
   } finally {
-    for (const { client, http1Client, server } of running) {
+    for (const { client, h2Client, server } of running) {
       await client.close().catch(() => {})
-      await http1Client?.close().catch(() => {})
+      await h2Client?.close().catch(() => {})
       await server.stop()
     }
   }

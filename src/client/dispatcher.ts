@@ -1,10 +1,12 @@
 /**
  * The client side: one undici `Agent` whose `connect` opens `/http/1.1` streams for peer origins and
- * TCP/TLS sockets (the native HTTP transport) for everything else, HTTP/2 where the server offers it.
+ * TCP/TLS sockets (the native HTTP transport) for everything else: HTTP/1.1, or HTTP/2 where the server
+ * offers it when asked (`http2: true`).
  *
  * @module
  */
 import { createHash } from 'node:crypto'
+import { createSecureContext } from 'node:tls'
 import { Agent, Client, Dispatcher, Pool, buildConnector, errors } from 'undici'
 import { peerOfURL } from '../addr/addressing.js'
 import { DialError, InsecureHTTPError, InvalidTargetError } from '../errors.js'
@@ -14,7 +16,7 @@ import { LRUMap } from '../util/lru.js'
 import { createStreamConnector } from '../stream/connect.js'
 import type { ProtocolNotSupportedError, ResponseError } from '../errors.js'
 import type { StreamOpener } from '../stream/connect.js'
-import type { ConnectionOptions } from 'node:tls'
+import type { ConnectionOptions, SecureContextOptions } from 'node:tls'
 
 /** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
 export type ClientTLSOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity' | 'minVersion' | 'ciphers'>
@@ -70,10 +72,13 @@ export interface DispatcherOptions {
   client?: ClientLimits
   /**
    * Offer HTTP/2 (`h2` by ALPN) on the native HTTP transport and to other HTTPS servers: a server that
-   * takes it gets many requests on one connection. Upgrades (WebSocket) always use HTTP/1.1. `false`
-   * speaks HTTP/1.1 only.
+   * takes it gets many requests on one connection (one TCP and TLS handshake per origin instead of one
+   * per concurrent request). Upgrades (WebSocket) always use HTTP/1.1. Off by default: undici 7's h2
+   * client over Node's h2 costs about twice the CPU per small request of HTTP/1.1 keep-alive, at both
+   * ends, and serves under half the requests per second at concurrency 1 (`bench/h2-vs-h1.ts`;
+   * docs/decisions.md, issue 21).
    *
-   * @default true
+   * @default false
    */
   http2?: boolean
   /**
@@ -212,9 +217,8 @@ export interface DispatcherState {
 export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
   const sni = state.sni ?? new SNIRoutes()
   const tlsOptions = { ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT }
-  const tlsConnect = buildConnector(tlsOptions)
-  // offers `h2` by ALPN too; undici passes `allowH2` to a custom connector per connection
-  const tlsConnectH2 = buildConnector({ ...tlsOptions, allowH2: true })
+  const plainConnect = buildConnector(tlsOptions)
+  const tlsConnectors = sharedContextConnectors(tlsOptions)
   const socketConnect: buildConnector.connector = (opts, callback) => {
     const origin = `${opts.protocol}//${opts.host}`
     if (opts.protocol === 'http:' && state.allowPlain?.(origin) === false) {
@@ -226,8 +230,15 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       callback(new InvalidTargetError(`${opts.hostname} stood for a /tls/sni address this host has forgotten (over 1024 newer ones): fetch the multiaddr again`), null)
       return
     }
-    // a failed connect (refused, timed out, an untrusted certificate) is a DialError like a failed libp2p dial
-    const connect = (opts as { allowH2?: boolean }).allowH2 === true ? tlsConnectH2 : tlsConnect
+    // a failed connect (refused, timed out, an untrusted certificate, a clientTLS that does not load) is a
+    // DialError like a failed libp2p dial
+    const connectors = opts.protocol === 'https:' ? tlsConnectors() : { h1: plainConnect, h2: plainConnect }
+    if (connectors instanceof Error) {
+      callback(new DialError(origin, `could not connect to ${origin}: clientTLS: ${connectors.message}`, { cause: connectors }), null)
+      return
+    }
+    // undici passes `allowH2` to a custom connector per connection
+    const connect = (opts as { allowH2?: boolean }).allowH2 === true ? connectors.h2 : connectors.h1
     connect(route == null ? opts : { ...opts, hostname: route.connectHost, servername: route.servername }, (err, socket) => {
       if (err != null) {
         callback(new DialError(origin, `could not connect to ${origin}: ${err.message}`, { cause: err }), null)
@@ -251,10 +262,11 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
       pipelining: 0,
       connections: options.maxStreamsPerPeer ?? 32
     }),
-    // HTTP/2 where the server offers it by ALPN (many requests on one connection), else HTTP/1.1
-    options.http2 === false
-      ? new Agent({ ...limits, connect: socketConnect })
-      : new Agent({ ...limits, connect: socketConnect, allowH2: true, initialWindowSize: H2_STREAM_WINDOW, connectionWindowSize: H2_CONNECTION_WINDOW, factory: h2AwarePools(new LRUMap(1024)) }).compose(h2HeaderLimit(limits.maxHeaderSize)),
+    // HTTP/1.1 keep-alive; with `http2: true`, h2 where the server offers it by ALPN (many requests on
+    // one connection)
+    options.http2 === true
+      ? new Agent({ ...limits, connect: socketConnect, allowH2: true, initialWindowSize: H2_STREAM_WINDOW, connectionWindowSize: H2_CONNECTION_WINDOW, factory: h2AwarePools(new LRUMap(1024)) }).compose(h2HeaderLimit(limits.maxHeaderSize))
+      : new Agent({ ...limits, connect: socketConnect }),
     // Upgrades (WebSocket) stay on HTTP/1.1: over h2 undici needs RFC 8441's extended CONNECT, which
     // Node's server does not offer with allowHTTP1 (nor most web servers)
     new Agent({ ...limits, connect: socketConnect }),
@@ -262,6 +274,34 @@ export function createDispatcher (opener: StreamOpener, options: DispatcherOptio
   )
   // undici's headers timer restarts on every 1xx: the deadline for the final headers is kept here
   return dispatcher.compose(headersDeadline(limits.headersTimeout))
+}
+
+/** The `clientTLS` options that go into a TLS secure context; the others (`rejectUnauthorized`, `checkServerIdentity`, …) are per connection. */
+const CONTEXT_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'ciphers', 'minVersion'] as const
+
+/**
+ * TLS connectors (HTTP/1.1 only, and offering `h2`) that share one secure context, built at the first
+ * HTTPS connection (so that a `clientTLS` that does not load fails that request, as before) and kept,
+ * or the error it gave. `tls.connect` otherwise builds a context per connection from `ca`/`cert`/`key`:
+ * 0.2–0.35 ms of CPU on every new connection, in front of its handshake (issue 21).
+ */
+function sharedContextConnectors (tlsOptions: ClientTLSOptions & { timeout: number }): () => { h1: buildConnector.connector, h2: buildConnector.connector } | Error {
+  let built: { h1: buildConnector.connector, h2: buildConnector.connector } | Error | undefined
+  return () => {
+    if (built === undefined) {
+      try {
+        const contextOptions: SecureContextOptions = {}
+        for (const key of CONTEXT_OPTIONS) {
+          if (tlsOptions[key] !== undefined) (contextOptions as Record<string, unknown>)[key] = tlsOptions[key]
+        }
+        const shared = { ...tlsOptions, secureContext: createSecureContext(contextOptions) }
+        built = { h1: buildConnector(shared), h2: buildConnector({ ...shared, allowH2: true }) }
+      } catch (err) {
+        built = err instanceof Error ? err : new Error(String(err))
+      }
+    }
+    return built
+  }
 }
 
 /**

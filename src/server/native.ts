@@ -215,6 +215,10 @@ function createListener (address: ListenAddress, options: NativeListenOptions): 
     // h2 for clients that offer it, HTTP/1.1 for the rest; never the `libp2p` ALPN the spec forbids here
     const secure = createSecureServer({
       ...tls,
+      // TCP_NODELAY, as `https.Server` and `http.Server` set by default and `node:http2`'s server does
+      // not: under Nagle a streamed HTTP/1.1 response (a chunk, then another a turn later) waited for
+      // the client's delayed ACK, ~23 ms a request (issue 21)
+      noDelay: true,
       allowHTTP1: true,
       ALPNProtocols: ['h2', 'http/1.1'],
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: limits.maxHeaderSize }

@@ -86,7 +86,8 @@ function resetSeen (): void {
 beforeAll(async () => {
   cert = await testCertificate()
   server = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, server: { maxRequestBodySize: 1024 } })
-  client = await createPeer({ clientTLS: { ca: cert.cert } })
+  // the client opts in to h2 (HTTP/1.1 is its default since issue 21)
+  client = await createPeer({ clientTLS: { ca: cert.cert }, http2: true })
   server.host.serve(echo)
 })
 afterAll(async () => { await stopPeers(server, client) })
@@ -141,6 +142,27 @@ describe('both protocols on one listener', () => {
       expect(await (await h1.fetch(`multiaddr:${nativeAddr(server.host).toString()}/http-path/h1`)).json()).toMatchObject({ version: '1.1' })
     } finally {
       await h1.close()
+    }
+  })
+
+  it('issue 21: by default our client speaks HTTP/1.1 to a native peer, on keep-alive connections', async () => {
+    const plain = await createHTTPHost({ clientTLS: { ca: cert.cert } })
+    try {
+      resetSeen()
+      const answers = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+        const res = await plain.fetch(`multiaddr:${nativeAddr(server.host).toString()}/http-path/d${i}`)
+        return await res.json() as { version: string }
+      }))
+      expect(answers.map(a => a.version)).toEqual(['1.1', '1.1', '1.1', '1.1'])
+      expect(seen.sessions.size).toBe(0)
+      // kept alive: the next requests, one at a time, reuse a connection those four opened
+      const ports = new Set(seen.ports)
+      for (let i = 0; i < 3; i++) {
+        expect(await (await plain.fetch(`multiaddr:${nativeAddr(server.host).toString()}/http-path/again${i}`)).json()).toMatchObject({ version: '1.1' })
+      }
+      expect([...seen.ports].filter(p => !ports.has(p))).toEqual([])
+    } finally {
+      await plain.close()
     }
   })
 

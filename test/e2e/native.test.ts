@@ -4,9 +4,10 @@
  */
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
+import tls from 'node:tls'
 import { promisify } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DialError, InsecureHTTPError, InvalidListenAddressError, ListenError, PeerAuthError, PeerAuthRequiredError, RedirectRefusedError, createHTTPHost, remotePeer, serverPeer, transportOf } from '../../src/index.js'
 import { peerHostname } from '../../src/addr/addressing.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
@@ -197,6 +198,62 @@ describe('fetching over HTTPS', () => {
     const port = portOf(nativeAddr(server))
     const { stdout } = await run('curl', ['-sS', '-k', '--max-time', '10', '-d', 'from curl', `https://127.0.0.1:${port}/curl`])
     expect(JSON.parse(stdout)).toMatchObject({ method: 'POST', url: '/curl', body: 'from curl' })
+  })
+
+  it('issue 21: listeners set TCP_NODELAY on the connections they accept (HTTP/1.1, h2 and plain /http), so a streamed response never waits for a delayed ACK', async () => {
+    // node:http2's server leaves Nagle on (https.Server and http.Server turn it off): a streamed
+    // HTTP/1.1 response took ~23 ms a request. Node has no getter for the option; it keeps it on the TCP
+    // socket it accepted as the `kSetNoDelay` symbol (under the TLS socket as `_parent`).
+    const noDelayOf = (req: IncomingMessage): unknown => {
+      const socket = req.socket as TLSSocket & { _parent?: object }
+      const tcp = (socket._parent ?? socket) as Record<symbol, unknown>
+      const key = Object.getOwnPropertySymbols(tcp).find(k => k.description === 'kSetNoDelay')
+      return key == null ? 'no kSetNoDelay on the socket (a Node internal: see this test)' : tcp[key]
+    }
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http', '/ip4/127.0.0.1/tcp/0/http'], tls: cert, insecureAllowHTTP: true })
+    const h2 = await createHTTPHost({ clientTLS: { ca: cert.cert }, http2: true })
+    const h1 = await createHTTPHost({ clientTLS: { ca: cert.cert }, insecureAllowHTTP: true })
+    try {
+      host.serve((req, res) => { res.end(JSON.stringify({ version: req.httpVersion, noDelay: noDelayOf(req) })) })
+      const [tls, plain] = host.addrs()
+      expect(await (await h1.fetch(tls)).json()).toEqual({ version: '1.1', noDelay: true })
+      expect(await (await h2.fetch(tls)).json()).toEqual({ version: '2.0', noDelay: true })
+      expect(await (await h1.fetch(plain)).json()).toEqual({ version: '1.1', noDelay: true })
+    } finally {
+      await Promise.all([host.close(), h1.close(), h2.close()])
+    }
+  })
+
+  it('issue 21: new native connections share one TLS secure context (tls.connect would build one per connection)', async () => {
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const fresh = await createHTTPHost({ clientTLS: { ca: cert.cert } })
+    const ports = new Set<number>()
+    host.serve((req, res) => { ports.add(req.socket.remotePort ?? 0); res.end('ok') })
+    // node:tls builds a context per connection through its exports object, unless given one
+    const built = vi.spyOn(tls, 'createSecureContext')
+    try {
+      // four at once: four connections (HTTP/1.1), each a TLS handshake with the client's `ca`
+      const answers = await Promise.all(Array.from({ length: 4 }, async () => await (await fresh.fetch(host.addrs()[0])).text()))
+      expect(answers).toEqual(['ok', 'ok', 'ok', 'ok'])
+      expect(ports.size).toBe(4)
+      expect(built).not.toHaveBeenCalled()
+    } finally {
+      built.mockRestore()
+      await Promise.all([host.close(), fresh.close()])
+    }
+  })
+
+  it('issue 21: a clientTLS that does not load fails each native request with a DialError naming it (was a bare TypeError: fetch failed)', async () => {
+    const host = await createHTTPHost({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert })
+    const broken = await createHTTPHost({ clientTLS: { ca: cert.cert, cert: 'not a PEM', key: 'not a PEM' } })
+    host.serve((_req, res) => { res.end('ok') })
+    try {
+      for (let i = 0; i < 2; i++) {
+        await expect(broken.fetch(host.addrs()[0])).rejects.toMatchObject({ code: 'ERR_DIAL_FAILED', message: expect.stringMatching(/clientTLS/) })
+      }
+    } finally {
+      await Promise.all([host.close(), broken.close()])
+    }
   })
 
   it('a host without libp2p serves and fetches natively', async () => {

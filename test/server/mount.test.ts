@@ -184,3 +184,28 @@ describe('matching cannot be sidestepped by spelling (go ServeMux semantics)', (
     expect(served(nested(), '/api/x?')).toEqual({ value: 'api', url: '/x?' })
   })
 })
+
+describe('parseRequestTarget', () => {
+  /** What the URL parser makes of an origin-form target without `%` (escapes it adds are canonical already). */
+  function parsed (target: string): { pathname: string, search: string, raw: string } {
+    const url = new URL(`http://h${target}`)
+    return { pathname: url.pathname, search: url.search, raw: target }
+  }
+
+  it('issue 21: targets taken as they are (without the URL parser) read exactly as the parser reads them', () => {
+    const chars = [...Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)), '\t', '\u0000', '\u007f', 'é', '\u{1F600}'].filter(c => c !== '%' && c !== '#')
+    const targets: string[] = ['/', '/a', '/a/b/', '//x', '/a?', '/a??', '/a?b?c', '/a?/../b', '/.', '/..', '/a/.', '/a/..', '/a/./b', '/a/../b', '/.a', '/a.', '/..a', '/a/...', '/;', '/.;x', '/a\\b']
+    for (const c of chars) {
+      targets.push(`/a${c}b`, `/${c}`, `/a?${c}`, `/a?b${c}c`, `/${c}${c}/x`, `/.${c}`, `/..${c}/`, `/a/${c}./b`, `/${c}?${c}`)
+    }
+    // and random ones, mostly of the characters that matter: separators, dots, the query
+    let seed = 21
+    const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n }
+    const alphabet = ['/', '/', '.', '.', '?', 'a', '=', '&', ';', "'", ':', '@', '~', '\\', ' ', '"', '{', '^', '`', '|', '[', '!', '$', '(', '*', ',', '+']
+    for (let i = 0; i < 5000; i++) {
+      targets.push(`/${Array.from({ length: random(10) }, () => alphabet[random(alphabet.length)]).join('')}`)
+    }
+    const wrong = targets.filter(t => JSON.stringify(parseRequestTarget(t)) !== JSON.stringify(parsed(t)))
+    expect(wrong.map(t => ({ target: t, got: parseRequestTarget(t), parser: parsed(t) }))).toEqual([])
+  })
+})
