@@ -10,6 +10,13 @@
  *
  * @module
  */
+import { BadResponseError, DialError, ProtocolNotSupportedError, ResponseBodyTooLargeError, ResponseHeadersTooLargeError, ResponseTimeoutError, StreamResetError } from '../../errors.js'
+import { setServerPeer } from '../../identity.js'
+import { BodyLengthError, encodeHead, gatherBody, sendMessage } from './message.js'
+import { HTTP1ParseError, createHTTP1Parser } from './parser.js'
+import { StreamReader, resetStream } from './stream-io.js'
+import type { Framing, GatheredBody } from './message.js'
+import type { HTTP1Head, HTTP1Parser } from './parser.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -65,8 +72,284 @@ export interface FetchOverStreamOptions {
  * @throws the signal's reason when `signal` aborts
  */
 export async function fetchOverStream (stream: Stream, request: Request, options: FetchOverStreamOptions = {}): Promise<Response> {
-  void stream; void request; void options
-  throw new Error('not yet')
+  const signals = [options.signal, request.signal].filter((s): s is AbortSignal => s != null)
+  const aborted = signals.find(s => s.aborted)
+  if (aborted != null) {
+    resetStream(stream, abortError(aborted))
+    throw aborted.reason
+  }
+  const url = new URL(request.url)
+  const method = request.method
+  const gathered = await gatherBody(request.body, declaredLength(request.headers))
+  const head = encodeHead(`${method} ${url.pathname === '' ? '/' : url.pathname}${url.search} HTTP/1.1`, requestFields(request, url, options.host, method, gathered.framing))
+  const parser = await createHTTP1Parser('response', {
+    onHead: (h) => exchange.onHead(h),
+    onBody: (chunk) => { exchange.onBody(chunk) },
+    onComplete: () => { exchange.onComplete() }
+  }, { maxHeaderSize: options.maxHeaderSize ?? 16_384 })
+  const exchange = new ClientExchange(stream, parser, method, options, signals)
+  return await exchange.run(head, gathered)
+}
+
+/** `Content-Length` as the request states it (Node's `Request` keeps it; a browser's drops it). */
+function declaredLength (headers: Headers): number | undefined {
+  const value = headers.get('content-length')
+  if (value == null || !/^\d+$/.test(value)) return undefined
+  return Number(value)
+}
+
+/**
+ * Hop-by-hop fields and those this module writes itself: a caller cannot set them (RFC 9110 §7.6.1;
+ * the framing is decided from the body, RFC 9112 §6).
+ */
+const OWN_FIELDS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer'])
+
+function requestFields (request: Request, url: URL, host: string | undefined, method: string, framing: Framing): Array<[string, string]> {
+  const fields: Array<[string, string]> = [['host', host ?? url.host]]
+  for (const [name, value] of request.headers) {
+    if (!OWN_FIELDS.has(name)) fields.push([name, value])
+  }
+  // one request per stream, as the Node client (keep-alive off on the stream path)
+  fields.push(['connection', 'close'])
+  if (framing.kind === 'chunked') {
+    fields.push(['transfer-encoding', 'chunked'])
+  } else if (framing.kind === 'length' && (framing.length > 0 || !BODYLESS.has(method))) {
+    fields.push(['content-length', String(framing.length)])
+  } else if (framing.kind === 'none' && !BODYLESS.has(method)) {
+    // RFC 9110 §8.6: a user agent SHOULD send Content-Length: 0 for a POST without content (as undici does)
+    fields.push(['content-length', '0'])
+  }
+  return fields
+}
+
+/** Methods whose requests normally have no content: no `Content-Length: 0` for them. */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
+
+/** Statuses whose response has no content (RFC 9110 §15.3.5, §15.3.6, §15.4.5): `Response` refuses a body for them. */
+const NULL_BODY = new Set([204, 205, 304])
+
+function abortError (signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError')
+}
+
+/** A parser error as the Node client reports it (`client/response-errors.ts`). */
+function responseErrorOf (err: unknown): Error {
+  if (err instanceof HTTP1ParseError) {
+    return err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ResponseHeadersTooLargeError(`the response headers are larger than the client accepts: ${err.reason}`, err.code, { cause: err })
+      : new BadResponseError(`malformed response: ${err.reason}`, err.code, { cause: err })
+  }
+  return err as Error
+}
+
+/** One request and its response on one stream. */
+class ClientExchange {
+  readonly #stream: Stream
+  readonly #parser: HTTP1Parser
+  readonly #method: string
+  readonly #options: FetchOverStreamOptions
+  readonly #signals: AbortSignal[]
+  readonly #reader: StreamReader
+  #phase: 'head' | 'body' | 'done' | 'failed' = 'head'
+  #head: { resolve: (response: Response) => void, reject: (err: Error) => void } | undefined
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  /** Body bytes delivered by the last execute (drives `pull`). */
+  #delivered = 0
+  #received = 0
+  #discardBody = false
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #sending = false
+  #cancelSend = false
+
+  constructor (stream: Stream, parser: HTTP1Parser, method: string, options: FetchOverStreamOptions, signals: AbortSignal[]) {
+    this.#stream = stream
+    this.#parser = parser
+    this.#method = method
+    this.#options = options
+    this.#signals = signals
+    this.#reader = new StreamReader(stream)
+  }
+
+  #onAbort = (evt: Event): void => {
+    this.#fail(abortError(evt.target as AbortSignal), true)
+  }
+
+  async run (head: Uint8Array, body: GatheredBody): Promise<Response> {
+    const response = new Promise<Response>((resolve, reject) => { this.#head = { resolve, reject } })
+    for (const signal of this.#signals) signal.addEventListener('abort', this.#onAbort)
+    const headersTimeout = this.#options.headersTimeout ?? 300_000
+    if (headersTimeout > 0) {
+      this.#timer = setTimeout(() => {
+        this.#fail(new ResponseTimeoutError('headers', 'the response headers did not arrive within the client headers timeout'))
+      }, headersTimeout)
+    }
+    this.#send(head, body)
+    void this.#readHead()
+    return await response
+  }
+
+  /** Write the request; its write side is closed once it is out. The response may come first (an early `413`). */
+  #send (head: Uint8Array, body: GatheredBody): void {
+    this.#sending = true
+    sendMessage(this.#stream, head, body, () => this.#cancelSend || this.#phase === 'failed').then(
+      () => {
+        this.#sending = false
+        if (this.#phase !== 'failed') this.#stream.close().catch(() => {})
+      },
+      (err: Error) => {
+        this.#sending = false
+        if (this.#phase === 'done') return
+        this.#fail(err instanceof StreamResetError ? err : err instanceof BodyLengthError ? new TypeError(err.message, { cause: err }) : err)
+      }
+    )
+  }
+
+  async #readHead (): Promise<void> {
+    try {
+      while (this.#phase === 'head') {
+        if (!await this.#step()) break
+      }
+    } catch (err) {
+      this.#fail(responseErrorOf(err))
+    }
+  }
+
+  /** Read one chunk and parse it; `false` at the end of the stream. */
+  async #step (): Promise<boolean> {
+    const chunk = await this.#reader.read()
+    if (this.#phase === 'failed' || this.#phase === 'done') return false
+    if (chunk == null) {
+      this.#parser.finish()
+      if (this.#phase === 'head' || this.#phase === 'body') {
+        throw new BadResponseError(this.#phase === 'head' ? 'the stream ended before the response head' : 'the stream ended before the response was complete', 'HPE_INVALID_EOF_STATE')
+      }
+      return false
+    }
+    this.#parser.execute(chunk)
+    return true
+  }
+
+  onHead (head: HTTP1Head): 'body' | 'skip-body' {
+    if (head.status < 200) {
+      if (head.status === 101) {
+        throw new BadResponseError('the server switched protocols (101) on a request that did not ask for it', 'UPGRADE')
+      }
+      return 'body' // interim: llhttp knows it has no body, the final response follows
+    }
+    if (head.status > 599) {
+      throw new BadResponseError(`invalid response status ${head.status}`, 'INVALID_STATUS')
+    }
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const headers = new Headers()
+    for (const [name, value] of head.headers) headers.append(name, value)
+    const skip = this.#method === 'HEAD'
+    const nullBody = skip || NULL_BODY.has(head.status)
+    this.#discardBody = nullBody
+    const body = nullBody
+      ? null
+      : new ReadableStream<Uint8Array>({
+        start: (controller) => { this.#controller = controller },
+        pull: async () => { await this.#pull() },
+        cancel: (reason) => { this.#fail(reason instanceof Error ? reason : new Error('the response body was cancelled'), false) }
+      }, { highWaterMark: 0 })
+    let response: Response
+    try {
+      response = new Response(body, { status: head.status, statusText: head.statusText, headers })
+    } catch {
+      // a reason phrase `Response` does not take (obs-text): the status is what matters
+      response = new Response(body, { status: head.status, headers })
+    }
+    setServerPeer(response, this.#options.serverPeer)
+    this.#phase = 'body'
+    this.#head?.resolve(response)
+    this.#head = undefined
+    if (nullBody) {
+      // a 205 may still carry bytes: read them to the end of the message, bounded, then close
+      void this.#drain()
+    }
+    return skip ? 'skip-body' : 'body'
+  }
+
+  onBody (chunk: Uint8Array): void {
+    this.#received += chunk.byteLength
+    const max = this.#options.maxBodySize ?? Infinity
+    if (this.#received > max) {
+      throw new ResponseBodyTooLargeError(max)
+    }
+    if (this.#discardBody) return
+    this.#delivered += chunk.byteLength
+    this.#controller?.enqueue(chunk)
+  }
+
+  onComplete (): void {
+    if (this.#phase !== 'body') return // an interim response
+    this.#phase = 'done'
+    clearTimeout(this.#timer)
+    this.#controller?.close()
+    this.#cleanup()
+    // a request body still going out is of no use now (the server answered without it)
+    this.#cancelSend = true
+    if (!this.#sending) this.#stream.close().catch(() => {})
+  }
+
+  async #pull (): Promise<void> {
+    this.#delivered = 0
+    const bodyTimeout = this.#options.bodyTimeout ?? 300_000
+    try {
+      while (this.#phase === 'body' && this.#delivered === 0) {
+        if (bodyTimeout > 0) {
+          this.#timer = setTimeout(() => {
+            this.#fail(new ResponseTimeoutError('body', 'the response body stalled for longer than the client body timeout'))
+          }, bodyTimeout)
+        }
+        const more = await this.#step()
+        clearTimeout(this.#timer)
+        if (!more) break
+      }
+    } catch (err) {
+      this.#fail(responseErrorOf(err))
+    }
+  }
+
+  async #drain (): Promise<void> {
+    try {
+      while (this.#phase === 'body') {
+        if (!await this.#step()) break
+      }
+    } catch (err) {
+      this.#fail(responseErrorOf(err))
+    }
+  }
+
+  /**
+   * End the exchange with `err`: the stream is reset, the pending head rejected, the body errored. A
+   * failure after the head reaches the body as fetch reports it, `TypeError('terminated')` with our
+   * error as `cause` (as undici does), except an abort (the signal's reason) and `maxBodySize`.
+   */
+  #fail (err: Error, abort = false): void {
+    if (this.#phase === 'done' || this.#phase === 'failed') return
+    this.#phase = 'failed'
+    clearTimeout(this.#timer)
+    resetStream(this.#stream, err)
+    if (this.#head != null) {
+      this.#head.reject(err)
+      this.#head = undefined
+    } else if (this.#controller != null) {
+      const direct = abort || err instanceof ResponseBodyTooLargeError
+      try {
+        this.#controller.error(direct ? err : new TypeError('terminated', { cause: err }))
+      } catch {}
+    }
+    this.#cleanup()
+  }
+
+  #cleanup (): void {
+    for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort)
+    this.#reader.release()
+    // not at once: this may run inside a parser callback, while llhttp is executing
+    queueMicrotask(() => { this.#parser.destroy() })
+  }
 }
 
 /** The part of a js-libp2p node that {@link openHTTPStream} needs. */
@@ -90,6 +373,24 @@ export interface OpenHTTPStreamOptions extends AbortOptions {
  * @throws {ProtocolNotSupportedError} the peer does not speak `protocol`
  */
 export async function openHTTPStream (node: HTTPStreamDialer, peer: PeerId | Multiaddr | Multiaddr[], options: OpenHTTPStreamOptions = {}): Promise<{ stream: Stream, connection: Connection }> {
-  void node; void peer; void options
-  throw new Error('not yet')
+  const protocol = options.protocol ?? HTTP_STREAM_PROTOCOL
+  const name = Array.isArray(peer) ? peer.map(String).join(', ') : peer.toString()
+  let connection: Connection
+  try {
+    connection = await node.dial(peer, { signal: options.signal })
+  } catch (err) {
+    options.signal?.throwIfAborted()
+    throw new DialError(name, `could not dial peer ${name}: ${(err as Error).message}`, { cause: err })
+  }
+  try {
+    const stream = await connection.newStream(protocol, { signal: options.signal, runOnLimitedConnection: options.runOnLimitedConnection ?? true })
+    return { stream, connection }
+  } catch (err) {
+    options.signal?.throwIfAborted()
+    const remote = connection.remotePeer.toString()
+    if ((err as Error).name === 'UnsupportedProtocolError') {
+      throw new ProtocolNotSupportedError(remote, protocol, { cause: err })
+    }
+    throw new DialError(remote, `could not open a ${protocol} stream to ${remote}: ${(err as Error).message}`, { cause: err })
+  }
 }

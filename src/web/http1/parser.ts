@@ -152,7 +152,7 @@ interface Engine {
 
 let engine: Promise<Engine> | undefined
 
-function decodeBase64 (text: string): Uint8Array {
+function decodeBase64 (text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text)
   const bytes = new Uint8Array(binary.length)
   for (let i = 0; i < binary.length; i++) {

@@ -1,0 +1,209 @@
+/**
+ * Writing an HTTP/1.1 message (RFC 9112) on a libp2p stream: the head, then the body with
+ * `Content-Length` or chunked framing. Parsing is llhttp's (`parser.ts`); this is the sending half,
+ * which no maintained Web-platform package provides.
+ *
+ * The head goes out in one write together with the start of the body (or all of it when it is small
+ * and at hand), because every stream write costs a muxer frame.
+ *
+ * @module
+ */
+import { sendAll } from './stream-io.js'
+import type { Stream } from '@libp2p/interface'
+
+const CRLF = '\r\n'
+const encoder = new TextEncoder()
+
+/** Bytes of a body gathered to decide its framing before the head is sent. */
+export const GATHER_LIMIT = 65_536
+
+/**
+ * The head of a message: `startLine`, the fields, the empty line. Field values are sent as Latin-1
+ * (RFC 9110 §5.5); a character outside it, or CR, LF or NUL anywhere, is refused (WHATWG `Headers`
+ * already refuses those, so this only guards names and values built here).
+ *
+ * @throws {TypeError} for a character that cannot be sent in a head
+ */
+export function encodeHead (startLine: string, fields: Iterable<[string, string]>): Uint8Array {
+  const lines = [startLine]
+  for (const [name, value] of fields) {
+    lines.push(`${name}: ${value}`)
+  }
+  let length = 0
+  for (const line of lines) length += line.length + 2
+  const bytes = new Uint8Array(length + 2)
+  let at = 0
+  for (const line of lines) {
+    for (let i = 0; i < line.length; i++) {
+      const code = line.charCodeAt(i)
+      if (code > 0xff || code === 0 || code === 10 || code === 13) {
+        throw new TypeError(`cannot send character U+${code.toString(16).padStart(4, '0')} in an HTTP/1.1 head`)
+      }
+      bytes[at++] = code
+    }
+    bytes[at++] = 13
+    bytes[at++] = 10
+  }
+  bytes[at++] = 13
+  bytes[at] = 10
+  return bytes
+}
+
+/** How a body is framed on the wire. */
+export type Framing = { kind: 'none' } | { kind: 'length', length: number } | { kind: 'chunked' }
+
+/** A body's first bytes, read to decide its framing, and the reader of the rest. */
+export interface GatheredBody {
+  framing: Framing
+  /** The bytes already read (all of the body when `framing` is `length`). */
+  head: Uint8Array[]
+  /** The rest of the body, when there is more to read (`chunked` framing). */
+  rest?: ReadableStreamDefaultReader<Uint8Array>
+}
+
+/**
+ * Read the start of `body` to choose its framing: a body that ends within {@link GATHER_LIMIT} bytes,
+ * each piece at hand without waiting for a timer tick, is sent with `Content-Length` (what a string or
+ * bytes body gives); any other is sent chunked, starting with what was read. A WHATWG `Request` does not
+ * say whether its body stream came from bytes at hand or from a producer that may pause, so the first
+ * read is awaited and the next ones only while they resolve at once.
+ */
+export async function gatherBody (body: ReadableStream<Uint8Array> | null, declaredLength?: number): Promise<GatheredBody> {
+  if (body == null) {
+    return { framing: { kind: 'none' }, head: [] }
+  }
+  const reader = body.getReader()
+  const head: Uint8Array[] = []
+  let size = 0
+  let next = reader.read()
+  for (;;) {
+    const result = head.length === 0 ? await next : await Promise.race([next, tick()])
+    if (result === TICK) {
+      break
+    }
+    if (result.done) {
+      reader.releaseLock()
+      return { framing: { kind: 'length', length: size }, head }
+    }
+    const chunk = toBytes(result.value)
+    if (chunk.byteLength > 0) {
+      head.push(chunk)
+      size += chunk.byteLength
+    }
+    if (size >= GATHER_LIMIT || (declaredLength != null && size >= declaredLength)) {
+      next = reader.read()
+      break
+    }
+    next = reader.read()
+  }
+  const pending = next
+  // the read in flight is handed on with the rest: a reader whose first read is the one already asked for
+  const rest = withPendingRead(reader, pending)
+  if (declaredLength != null) {
+    return { framing: { kind: 'length', length: declaredLength }, head, rest }
+  }
+  return { framing: { kind: 'chunked' }, head, rest }
+}
+
+const TICK = Symbol('tick')
+
+async function tick (): Promise<typeof TICK> {
+  return await new Promise(resolve => setTimeout(() => { resolve(TICK) }, 0))
+}
+
+function toBytes (value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+  if (value instanceof ArrayBuffer) return new Uint8Array(value)
+  throw new TypeError('a body stream must yield Uint8Array chunks')
+}
+
+function withPendingRead (reader: ReadableStreamDefaultReader<Uint8Array>, pending: Promise<ReadableStreamReadResult<Uint8Array>>): ReadableStreamDefaultReader<Uint8Array> {
+  let first: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = pending
+  return {
+    read: async () => {
+      const read = first ?? reader.read()
+      first = undefined
+      return await read
+    },
+    releaseLock: () => { reader.releaseLock() },
+    cancel: async (reason?: unknown) => { await reader.cancel(reason) },
+    closed: reader.closed
+  }
+}
+
+/** A chunk framed for `framing`. */
+function frame (chunk: Uint8Array, framing: Framing): Uint8Array {
+  if (framing.kind !== 'chunked' || chunk.byteLength === 0) {
+    return chunk
+  }
+  // RFC 9112 §7.1: chunk-size is hexadecimal
+  return concat([encoder.encode(chunk.byteLength.toString(16) + CRLF), chunk, encoder.encode(CRLF)])
+}
+
+/** The last chunk and an empty trailer section (RFC 9112 §7.1). */
+const LAST_CHUNK = encoder.encode(`0${CRLF}${CRLF}`)
+
+export function concat (parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]
+  let length = 0
+  for (const part of parts) length += part.byteLength
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
+}
+
+/** A body that sent a different number of bytes than its `Content-Length`. */
+export class BodyLengthError extends Error {
+  constructor (declared: number, sent: number) {
+    super(`the body has ${sent > declared ? 'more' : 'fewer'} bytes than its Content-Length (${declared})`)
+    this.name = 'BodyLengthError'
+  }
+}
+
+/**
+ * Send `head` and the body gathered in `body` on `stream`: the head and the bytes at hand in one
+ * write, then the rest as it is read. `Content-Length` framing is checked (a body that yields more or
+ * fewer bytes fails with {@link BodyLengthError}, and the stream must then be reset).
+ */
+export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, isCancelled: () => boolean = () => false): Promise<void> {
+  const { framing } = body
+  let sent = 0
+  const first = body.head.map(chunk => frame(chunk, framing))
+  for (const chunk of body.head) sent += chunk.byteLength
+  if (framing.kind === 'length' && sent > framing.length) {
+    throw new BodyLengthError(framing.length, sent)
+  }
+  const rest = body.rest
+  if (rest == null) {
+    await sendAll(stream, concat([head, ...first, ...(framing.kind === 'chunked' ? [LAST_CHUNK] : [])]))
+    return
+  }
+  await sendAll(stream, concat([head, ...first]))
+  try {
+    for (;;) {
+      if (isCancelled()) return
+      const { done, value } = await rest.read()
+      if (done) break
+      const chunk = toBytes(value)
+      sent += chunk.byteLength
+      if (framing.kind === 'length' && sent > framing.length) {
+        throw new BodyLengthError(framing.length, sent)
+      }
+      if (chunk.byteLength > 0) await sendAll(stream, frame(chunk, framing))
+    }
+  } catch (err) {
+    await rest.cancel(err).catch(() => {})
+    throw err
+  }
+  if (framing.kind === 'length' && sent !== framing.length) {
+    throw new BodyLengthError(framing.length, sent)
+  }
+  if (framing.kind === 'chunked') {
+    await sendAll(stream, LAST_CHUNK)
+  }
+}
