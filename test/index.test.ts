@@ -11,7 +11,7 @@ const VALUES = [
   'BadResponseError', 'DialError', 'EXIT_PROTOCOL', 'EgressDeniedError', 'HTTP_STREAM_PROTOCOL', 'HostClosedError',
   'InsecureHTTPError', 'InvalidAuthOptionsError', 'InvalidHandlerError', 'InvalidLimitError', 'InvalidListenAddressError',
   'InvalidMountError', 'InvalidOptionError', 'InvalidProtocolMapError', 'InvalidTargetError', 'LibP2PHTTPError', 'ListenError',
-  'MountConflictError', 'NoLibp2pError', 'NoTransportError', 'PEER_ID_HEADER', 'PING_PROTOCOL', 'PeerAuthError',
+  'MountConflictError', 'NoLibp2pError', 'NoTransportError', 'NotInBrowserError', 'PEER_ID_HEADER', 'PING_PROTOCOL', 'PeerAuthError',
   'PeerAuthHeaderError', 'PeerAuthNotReplayableError', 'PeerAuthRequiredError', 'PeerAuthUnsupportedError', 'PeerMismatchError',
   'PingError', 'ProtocolNotFoundError', 'ProtocolNotSupportedError', 'RedirectRefusedError', 'RelayLimitError',
   'RequestBodyTooLargeError', 'ResponseBodyTooLargeError', 'ResponseError', 'ResponseHeadersTooLargeError', 'ResponseTimeoutError',

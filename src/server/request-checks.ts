@@ -15,28 +15,17 @@
  *
  * @module
  */
+import { hasDotSegment } from './dot-segment.js'
 import { authorityConflict, isHTTP2 } from './http2.js'
 import { rewriteUrl } from './original-url.js'
 import type { IncomingMessage } from 'node:http'
+
+export { hasDotSegment }
 
 /** A refusal: the status and the reason sent as the body. */
 export interface RequestFault {
   status: number
   reason: string
-}
-
-/**
- * A `.` or `..` segment in any spelling: one or two dots (`.` or `%2e`, any case) that start the path or
- * follow a separator (`/`, and `\`, `%2F`, `%5C` for the lenient servers on the way), and end it or are
- * followed by a separator or `;` parameters (`;`, `%3B`). One regular expression, as it runs on every
- * request (twice for a mounted one); test/server/request-checks.test.ts holds it to the segment-by-segment
- * reading of the same rule.
- */
-const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?=$|\/|\\|;|%2f|%5c|%3b)/i
-
-/** Whether `path` (without its query) has a `.` or `..` segment in any spelling (see the module comment). */
-export function hasDotSegment (path: string): boolean {
-  return DOT_SEGMENT.test(path)
 }
 
 /** The path of an origin-form target: up to its query (a target with a fragment is refused before this). */
