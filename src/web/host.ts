@@ -237,7 +237,8 @@ export class WebHost implements BrowserHTTPHost {
     const served = slot == null
       ? serveStream(stream, connection, busy, { headersTimeout: 5000, requestTimeout: 5000 })
       : serveStream(stream, connection, this.#router.dispatch, this.#limits)
-    void served.catch(() => {}).finally(() => {
+    // serveStream never rejects by contract; should it, the stream must not stay open unanswered
+    void served.catch((err: unknown) => { stream.abort(err instanceof Error ? err : new Error(String(err))) }).finally(() => {
       this.#open.delete(stream)
       if (slot != null) this.#slots.release(slot)
     })
