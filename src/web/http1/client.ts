@@ -191,7 +191,7 @@ class ClientExchange {
   /** Write the request; its write side is closed once it is out. The response may come first (an early `413`). */
   #send (head: Uint8Array, body: GatheredBody): void {
     this.#sending = true
-    sendMessage(this.#stream, head, body, () => this.#cancelSend || this.#phase === 'failed').then(
+    sendMessage(this.#stream, head, body, { isCancelled: () => this.#cancelSend || this.#phase === 'failed', separateHead: true }).then(
       () => {
         this.#sending = false
         if (this.#phase !== 'failed') this.#stream.close().catch(() => {})

@@ -86,15 +86,17 @@ export async function gatherBody (body: ReadableStream<Uint8Array> | null, decla
       return { framing: { kind: 'length', length: size }, head }
     }
     const chunk = toBytes(result.value)
+    const full = size >= GATHER_LIMIT || (declaredLength != null && size >= declaredLength)
     if (chunk.byteLength > 0) {
       head.push(chunk)
       size += chunk.byteLength
     }
-    if (size >= GATHER_LIMIT || (declaredLength != null && size >= declaredLength)) {
-      next = reader.read()
+    next = reader.read()
+    if (full) {
+      // past the limit, one more piece was taken only to see whether the body ended with it (a body
+      // at hand in one large piece does): it did not
       break
     }
-    next = reader.read()
   }
   const pending = next
   // the read in flight is handed on with the rest: a reader whose first read is the one already asked for
@@ -165,12 +167,24 @@ export class BodyLengthError extends Error {
   }
 }
 
+/** Options of {@link sendMessage}. */
+export interface SendOptions {
+  /** Stop sending the rest of the body (the exchange is over). */
+  isCancelled?: () => boolean
+  /**
+   * Send the head in a muxer frame of its own when body bytes follow: @libp2p/http 2.0.6's server loses
+   * body bytes that arrive in one message with the head (see `stream/socket.ts`, `separateRequestHead`,
+   * the Node client's answer to the same problem). One more frame per request with a body.
+   */
+  separateHead?: boolean
+}
+
 /**
- * Send `head` and the body gathered in `body` on `stream`: the head and the bytes at hand in one
+ * Send `head` and the body gathered in `body` on `stream`: the head and the bytes at hand in one (or two, `separateHead`)
  * write, then the rest as it is read. `Content-Length` framing is checked (a body that yields more or
  * fewer bytes fails with {@link BodyLengthError}, and the stream must then be reset).
  */
-export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, isCancelled: () => boolean = () => false): Promise<void> {
+export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, { isCancelled = () => false, separateHead = false }: SendOptions = {}): Promise<void> {
   const { framing } = body
   let sent = 0
   const first = body.head.map(chunk => frame(chunk, framing))
@@ -179,6 +193,10 @@ export async function sendMessage (stream: Stream, head: Uint8Array, body: Gathe
     throw new BodyLengthError(framing.length, sent)
   }
   const rest = body.rest
+  if (separateHead && first.length > 0) {
+    await sendAll(stream, head)
+    head = new Uint8Array(0)
+  }
   if (rest == null) {
     await sendAll(stream, concat([head, ...first, ...(framing.kind === 'chunked' ? [LAST_CHUNK] : [])]))
     return
