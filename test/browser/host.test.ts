@@ -18,6 +18,7 @@ import { build } from 'esbuild'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHTTPHost, remotePeer, serverPeer } from '../../src/index.js'
+import { until } from '../helpers/nodes.js'
 import type { HTTPHost } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Server, ServerResponse } from 'node:http'
@@ -195,13 +196,13 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
 
     const target = { peer: pagePeer }
     expect(await host.protocols(target)).toEqual({ '/http-ping/1': { path: '/http-ping/1/' }, '/page-proto/1': { path: '/page-proto/1/' } })
-    const res = await host.fetch(pagePeer, { protocol: '/page-proto/1', path: '/x' })
+    const res = await host.fetch(target, { protocol: '/page-proto/1', path: '/x' })
     expect(await res.text()).toBe('page-proto at /x')
     expect(typeof await host.ping(target)).toBe('number')
     // the mount without its slash is redirected, as Node's router does
     const bare = await host.fetch({ peer: pagePeer, path: '/page-proto/1' }, { redirect: 'manual' })
     expect(bare.status).toBe(308)
-    expect(bare.headers.get('location')).toContain('/page-proto/1/')
+    expect(decodeURIComponent(bare.headers.get('location') ?? '')).toContain('/http-path/page-proto/1/')
   })
 
   it('an aborted request: the page\'s fetch fails with the signal\'s reason, and the Node handler sees its stream end', async () => {
@@ -245,5 +246,10 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
       }
     })
     expect(failure).toEqual({ name: 'NotInBrowserError', code: 'ERR_NOT_IN_BROWSER', feature: 'proxyTo' })
+  })
+  it('no /http/1.1 stream is left open on either side once the exchanges are over, failed ones included', async () => {
+    const open = (n: Libp2p): number => n.getConnections().flatMap(c => c.streams).filter(s => s.protocol === '/http/1.1').length
+    await page.waitForFunction(() => window.t.node.getConnections().flatMap(c => c.streams).filter(s => s.protocol === '/http/1.1').length === 0, undefined, { timeout: 10_000 })
+    await until(() => open(node) === 0, 10_000, 'the Node side\'s /http/1.1 streams to close')
   })
 })
