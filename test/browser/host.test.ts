@@ -252,4 +252,23 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
     await page.waitForFunction(() => window.t.node.getConnections().flatMap(c => c.streams).filter(s => s.protocol === '/http/1.1').length === 0, undefined, { timeout: 10_000 })
     await until(() => open(node) === 0, 10_000, 'the Node side\'s /http/1.1 streams to close')
   })
+  it('the example page (examples/browser) runs and does what its README says', async () => {
+    const { start } = await import('../../examples/browser/serve.js')
+    const example = await start(0)
+    const tab = await page.context().newPage()
+    try {
+      await tab.goto(example.url)
+      await tab.waitForFunction(() => /\n(done|failed: .*)\n$/.test(document.getElementById('log')?.textContent ?? ''), undefined, { timeout: 20_000 })
+      const lines = (await tab.textContent('#log'))?.trim().split('\n') ?? []
+      const me = /^page peer (12D3\w+)$/.exec(lines[0])?.[1]
+      expect(me).toBeDefined()
+      expect(lines[1]).toMatch(new RegExp(`^page → node: 200 from 12D3\\w+: hello ${me ?? ''}, this is Node$`))
+      expect(lines[2]).toBe('node\'s protocols: /http-ping/1, /example/greeting/1')
+      expect(lines[3]).toMatch(/^node → page: 200 hello 12D3\w+, this is a web page$/)
+      expect(lines[4]).toBe('done')
+    } finally {
+      await tab.close()
+      await example.stop()
+    }
+  })
 })
