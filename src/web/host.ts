@@ -21,7 +21,9 @@ import { setServerPeer, setTransport } from '../identity.js'
 import { hostNodeOfLibp2p } from '../node.js'
 import { checkHostOptions } from '../options.js'
 import { ProtocolService } from '../protocols/service.js'
-import { routeTarget } from '../client/target.js'
+import { MULTIADDR_URI_SCHEME } from '../addr/addressing.js'
+import { absoluteLocation, hopChoice, redirectRefusal } from '../client/redirect.js'
+import { routeLocation, routeTarget } from '../client/target.js'
 import { StreamOpener } from '../stream/opener.js'
 import { HTTP_STREAM_PROTOCOL } from '../stream/protocol.js'
 import { StreamSlots, addressKey } from '../stream/slots.js'
@@ -115,6 +117,32 @@ const BUSY_HEADROOM = 64
 /** The answer to a stream over the limits, as Node's (RFC 9110 §15.6.4: a client can retry later). */
 function busy (): Response {
   return new Response('too many concurrent streams\n', { status: 503, headers: { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' } })
+}
+
+/** The statuses that redirect (RFC 9110 §15.4), and how many hops are followed (the Fetch standard's 20). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 20
+
+/** Headers about a request body, dropped with it (Fetch standard, "HTTP-redirect fetch"). */
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length']
+
+/**
+ * The request for the next hop, by the Fetch standard's rules: 303 (but for HEAD), and 301/302 of a POST,
+ * become a GET without body; 307 and 308 repeat the method and body, which must be repeatable.
+ *
+ * @throws {TypeError} for a 307/308 whose body is a stream, which cannot be sent twice
+ */
+function redirectedInit (init: RequestInit, status: number): RequestInit {
+  const method = (init.method ?? 'GET').toUpperCase()
+  if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+    const headers = new Headers(init.headers)
+    for (const name of BODY_HEADERS) headers.delete(name)
+    return { ...init, method: 'GET', body: undefined, headers }
+  }
+  if (init.body instanceof ReadableStream) {
+    throw new TypeError(`fetch failed: a ${status} redirect repeats the request body, and a streamed body cannot be sent twice`)
+  }
+  return init
 }
 
 /** Resolves when `stream` is closed or reset (at once when it already is). */
@@ -274,17 +302,52 @@ export class WebHost implements BrowserHTTPHost {
       throw new InvalidLimitError('maxBodySize', `maxBodySize must be a number ≥ 0 (or Infinity), not ${String(maxBodySize)}`)
     }
     const signal = requestInit.signal ?? undefined
-    const route = await routeTarget(target, this.#context, signal)
+    let route = await routeTarget(target, this.#context, signal)
+    let current: RequestInit = requestInit
+    for (let hops = 0; ; hops++) {
+      const response = await this.#fetchOver(route, current, auth === true || route.peer != null, maxBodySize, hops > 0)
+      // the browser's fetch follows its own redirects (http(s) Locations only); ours are the stream's
+      const location = route.choice.transport === 'stream' ? response.headers.get('location') : null
+      if (location == null || !REDIRECTS.has(response.status)) {
+        return response
+      }
+      if (current.redirect === 'manual') {
+        // a relative Location from a multiaddr target comes back as an absolute multiaddr: URI, as in Node
+        const absolute = route.addr == null ? undefined : absoluteLocation(location, route.url, route.addr)
+        if (absolute != null) response.headers.set('location', absolute)
+        return response
+      }
+      await response.body?.cancel().catch(() => {})
+      if (current.redirect === 'error') {
+        throw new TypeError(`fetch failed: ${response.status} redirect to ${location} with redirect: 'error'`)
+      }
+      if (hops >= MAX_REDIRECTS) {
+        throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects`)
+      }
+      current = redirectedInit(current, response.status)
+      const next = location.slice(0, MULTIADDR_URI_SCHEME.length).toLowerCase() === MULTIADDR_URI_SCHEME
+        // Peer ID Authentication runs for the target's own peer only: a redirect must not reach a named peer's HTTPS address unproven
+        ? routeLocation(location, { ...this.#context, canAuthenticateServer: false })
+        : await routeTarget(new URL(location, route.url).toString(), { ...this.#context, canAuthenticateServer: false }, signal)
+      const refusal = redirectRefusal(new URL(route.url).origin, new URL(next.url).origin, current.method ?? 'GET')
+      if (refusal != null) throw refusal
+      route = next
+    }
+  }
+
+  /** One exchange along `route`, its transport recorded on the response (or the error). */
+  async #fetchOver (route: Route, init: RequestInit, authenticate: boolean, maxBodySize: number, redirected: boolean): Promise<Response> {
+    const choice = redirected ? hopChoice(route.url) : { transport: route.choice.transport, reason: route.choice.reason }
     try {
       const response = route.choice.transport === 'native'
-        ? await this.#fetchNative(route, requestInit, auth === true || route.peer != null)
-        : await this.#fetchStream(route, requestInit, maxBodySize)
-      setTransport(response, { transport: route.choice.transport, reason: route.choice.reason })
+        ? await this.#fetchNative(route, init, authenticate && !redirected)
+        : await this.#fetchStream(route, init, maxBodySize)
+      setTransport(response, choice)
       return response
     } catch (err) {
       if (err instanceof LibP2PHTTPError && !('transport' in err)) {
         // which transport failed, for the caller's diagnostics (as Node's host does)
-        Object.defineProperty(err, 'transport', { value: { transport: route.choice.transport, reason: route.choice.reason }, enumerable: false, configurable: true })
+        Object.defineProperty(err, 'transport', { value: choice, enumerable: false, configurable: true })
       }
       throw err
     }

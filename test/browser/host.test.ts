@@ -67,6 +67,13 @@ function nodeRoutes (req: import('node:http').IncomingMessage, res: ServerRespon
   } else if (path === '/hold') {
     res.once('close', () => { holdClosed.resolve(!res.writableEnded) })
     held.resolve()
+  } else if (path === '/moved') {
+    res.writeHead(302, { location: '/hello' }).end()
+  } else if (path === '/moved-keep') {
+    res.writeHead(307, { location: `multiaddr:${nodeAddr}/http-path/echo` }).end()
+  } else if (path === '/elsewhere') {
+    // another peer: the page's own (any peer other than this one will do)
+    res.writeHead(307, { location: `multiaddr:/p2p/${pagePeer}/http-path/x` }).end()
   } else if (path === '/reset') {
     req.socket.destroy(new Error('reset by the test'))
   } else {
@@ -203,6 +210,35 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
     const bare = await host.fetch({ peer: pagePeer, path: '/page-proto/1' }, { redirect: 'manual' })
     expect(bare.status).toBe(308)
     expect(decodeURIComponent(bare.headers.get('location') ?? '')).toContain('/http-path/page-proto/1/')
+  })
+
+  it('redirects over streams are followed as fetch follows them, and refused where a body would go to another peer', async () => {
+    const got = await page.evaluate(async (addr) => {
+      const host = window.t.host
+      const moved = await host.fetch(`multiaddr:${addr}/http-path/moved`, { method: 'POST', body: 'dropped' })
+      const kept = await host.fetch(`multiaddr:${addr}/http-path/moved-keep`, { method: 'POST', body: 'kept' })
+      const manual = await host.fetch(`multiaddr:${addr}/http-path/moved`, { redirect: 'manual' })
+      let refused: unknown
+      try {
+        await host.fetch(`multiaddr:${addr}/http-path/elsewhere`, { method: 'POST', body: 'secret' })
+      } catch (err) {
+        refused = { code: (err as { code?: string }).code }
+      }
+      return {
+        moved: [moved.status, await moved.text(), window.t.lib.transportOf(moved)?.reason.startsWith('followed a redirect')],
+        kept: [kept.status, await kept.text()],
+        manual: [manual.status, manual.headers.get('location')],
+        refused
+      }
+    }, nodeAddr)
+    // 302 after a POST: a GET, without the body (Fetch standard, HTTP-redirect fetch)
+    expect(got.moved).toEqual([200, `hello ${pagePeer}`, true])
+    // 307 to a multiaddr: URI on the same peer: method and body repeated
+    expect(got.kept).toEqual([200, 'kept'])
+    // manual: the relative Location made an absolute multiaddr: URI, as the Node host does
+    expect(got.manual).toEqual([302, `multiaddr:${nodeAddr}/http-path/hello`])
+    expect(got.refused).toEqual({ code: 'ERR_REDIRECT_REFUSED' })
+    expect((await page.evaluate(() => window.t.seen)).some(r => r.body === 'secret')).toBe(false)
   })
 
   it('an aborted request: the page\'s fetch fails with the signal\'s reason, and the Node handler sees its stream end', async () => {
