@@ -5,13 +5,14 @@
  *
  * Chromium is Debian's (`/usr/bin/chromium`, installed by `.ci/run`), driven by playwright-core: with
  * CI=true a missing one fails the tests, elsewhere they are skipped with the reason printed. One browser
- * and one page for the whole file.
+ * and one page for the whole file (a second tab for the page-to-page test, through the Node node as a circuit relay).
  */
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
 import { build } from 'esbuild'
@@ -43,6 +44,7 @@ let host: HTTPHost
 let site: Server
 let browser: Browser
 let page: Page
+let siteURL: string
 let pagePeer: string
 let nodeAddr: string
 const release = deferred()
@@ -90,7 +92,8 @@ beforeAll(async () => {
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify() }
+    // the relay through which a second page reaches the first (a page cannot accept connections)
+    services: { identify: identify(), relay: circuitRelayServer() }
   })
   host = await createHTTPHost({ libp2p: node })
   host.serve(nodeRoutes)
@@ -125,9 +128,11 @@ beforeAll(async () => {
   const context = await browser.newContext({ ignoreHTTPSErrors: true })
   page = await context.newPage()
   page.on('pageerror', (err) => { console.error('page error:', err) })
-  await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`)
+  siteURL = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`
+  await page.goto(siteURL)
   await page.waitForFunction(() => typeof window.start === 'function', undefined, { timeout: 20_000 })
-  pagePeer = await page.evaluate(async () => await window.start())
+  // listening through the Node node as a relay too, for the page-to-page test
+  pagePeer = await page.evaluate(async (relay) => await window.start([relay]), `${nodeAddr}/p2p-circuit`)
 }, 60_000)
 
 afterAll(async () => {
@@ -269,6 +274,23 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
       }
     }, nodeAddr)
     expect(failure).toEqual({ name: 'StreamResetError', code: 'ERR_STREAM_RESET', typed: true })
+  })
+
+  it('page → page through a relay: the second page fetches from the first, which sees the caller\'s peer id', async () => {
+    const second = await page.context().newPage()
+    try {
+      await second.goto(siteURL)
+      await second.waitForFunction(() => typeof window.start === 'function', undefined, { timeout: 20_000 })
+      const secondPeer = await second.evaluate(async () => await window.start())
+      const got = await second.evaluate(async ({ relayed }) => {
+        const res = await window.t.host.fetch(`multiaddr:${relayed}/http-path/whoami`)
+        const map = await window.t.host.protocols(`multiaddr:${relayed}`)
+        return { status: res.status, text: await res.text(), server: window.t.lib.serverPeer(res)?.toString(), map: Object.keys(map) }
+      }, { relayed: `${nodeAddr}/p2p-circuit/p2p/${pagePeer}` })
+      expect(got).toEqual({ status: 200, text: `you are ${secondPeer}`, server: pagePeer, map: ['/http-ping/1', '/page-proto/1'] })
+    } finally {
+      await second.close()
+    }
   })
 
   it('Node-only exports say so in the page: NotInBrowserError (ERR_NOT_IN_BROWSER) naming them', async () => {

@@ -4,6 +4,7 @@
  * a few routes to peers and leaves the rest to the tests, which drive it through `window.t`.
  */
 import { noise } from '@chainsafe/libp2p-noise'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
@@ -25,13 +26,15 @@ export interface PageAPI {
 declare global {
   interface Window {
     t: PageAPI
-    start: () => Promise<string>
+    /** Start the page's node and host; `listen` may hold a relay's `/p2p-circuit` address, for peers that cannot dial a page. */
+    start: (listen?: string[]) => Promise<string>
   }
 }
 
-window.start = async () => {
+window.start = async (listen: string[] = []) => {
   const node = await createLibp2p({
-    transports: [webSockets()],
+    addresses: { listen },
+    transports: [webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify() },
