@@ -10,13 +10,16 @@
 import { randomBytes } from 'node:crypto'
 import { withHeader } from '../client/dispatcher.js'
 import { PeerAuthError, PeerAuthNotReplayableError, PeerAuthUnsupportedError, PeerMismatchError } from '../errors.js'
-import { LRUMap } from '../util/lru.js'
 import { ClientHandshake } from './handshake.js'
 import { formatAuthHeader, isPeerIdAuth } from './params.js'
+import { TokenCache } from './token-cache.js'
 import type { HandshakeEnv, IssuedToken } from './handshake.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
+
+// without Node imports, for the Web path's native fetch too
+export { TokenCache } from './token-cache.js'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -32,43 +35,6 @@ export interface AuthClientOptions extends Partial<HandshakeEnv> {
    * @default 256
    */
   maxTokens?: number
-}
-
-/** Bearer tokens by (hostname, server peer id), bounded, least recently used first out. */
-export class TokenCache {
-  readonly #tokens: LRUMap<string, IssuedToken>
-  readonly #now: () => number
-
-  constructor (max = 256, now: () => number = Date.now) {
-    this.#tokens = new LRUMap(max)
-    this.#now = now
-  }
-
-  /** The token for `hostname` from `peer` (from any peer when `peer` is not given), unless expired. */
-  get (hostname: string, peer?: PeerId): IssuedToken | undefined {
-    const key = peer == null ? [...this.#tokens.keys()].reverse().find(k => k.startsWith(`${hostname} `)) : `${hostname} ${peer.toString()}`
-    const token = key == null ? undefined : this.#tokens.get(key)
-    if (key == null || token == null) {
-      return undefined
-    }
-    if (token.expires != null && token.expires <= this.#now()) {
-      this.#tokens.delete(key)
-      return undefined
-    }
-    return token
-  }
-
-  set (hostname: string, token: IssuedToken): void {
-    this.#tokens.set(`${hostname} ${token.serverPeer.toString()}`, token)
-  }
-
-  delete (hostname: string, peer: PeerId): void {
-    this.#tokens.delete(`${hostname} ${peer.toString()}`)
-  }
-
-  get size (): number {
-    return this.#tokens.size
-  }
 }
 
 /** One host's client: its key and its tokens. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { base64url } from 'multiformats/bases/base64'
 import { PeerAuthHeaderError } from '../errors.js'
 
 /** The HTTP authentication scheme of Peer ID Authentication. */
@@ -33,7 +34,7 @@ export function isPeerIdAuth (header: string | undefined): header is string {
  * @throws {PeerAuthHeaderError} over {@link MAX_AUTH_HEADER_BYTES}, another scheme, bad syntax, a repeated name
  */
 export function parseAuthHeader (header: string): AuthParams {
-  if (Buffer.byteLength(header) > MAX_AUTH_HEADER_BYTES) {
+  if (header.length > MAX_AUTH_HEADER_BYTES || new TextEncoder().encode(header).byteLength > MAX_AUTH_HEADER_BYTES) {
     throw new PeerAuthHeaderError(`the ${PEER_ID_AUTH_SCHEME} header is over ${MAX_AUTH_HEADER_BYTES} bytes`)
   }
   if (!isPeerIdAuth(header)) {
@@ -94,7 +95,7 @@ export function formatAuthHeader (params: Array<[string, string]>): string {
 
 /** Padded base64url: go-libp2p cannot decode unpadded input. */
 export function toBase64url (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url').padEnd(Math.ceil(bytes.byteLength / 3) * 4, '=')
+  return base64url.baseEncode(bytes).padEnd(Math.ceil(bytes.byteLength / 3) * 4, '=')
 }
 
 /**
@@ -108,7 +109,11 @@ export function fromBase64url (text: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9_-]*$/.test(bare) || bare.length % 4 === 1 || (bare.length !== text.length && text.length % 4 !== 0)) {
     throw new PeerAuthHeaderError(`${what} is not base64url`)
   }
-  return new Uint8Array(Buffer.from(bare, 'base64url'))
+  try {
+    return base64url.baseDecode(bare)
+  } catch {
+    throw new PeerAuthHeaderError(`${what} is not base64url`)
+  }
 }
 
 /** The value of `name`, or a header error naming it. */

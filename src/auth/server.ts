@@ -56,6 +56,19 @@ export interface PeerIdAuthServerOptions {
    * @default true
    */
   expires?: boolean
+  /**
+   * Origins (`https://app.example`, scheme, host and port as a browser sends them in `Origin`) whose web
+   * pages may authenticate from their own origin: a page's `fetch` with an `Authorization` header is
+   * preceded by a CORS preflight, and it reads `WWW-Authenticate` and `Authentication-Info` only when
+   * they are exposed to its origin. For these origins the guard answers preflights itself (`204`, the
+   * requested method and headers allowed, before authentication: a preflight carries no credentials)
+   * and adds `Access-Control-Allow-Origin` (and `Vary: Origin`) to every answer, its own `401`s and the
+   * handler's responses alike. Other origins get none of it, and a browser refuses them the responses.
+   * No wildcard: each origin is named.
+   *
+   * @default [] (no page of another origin can authenticate)
+   */
+  allowOrigins?: string[]
 }
 
 /** Options of {@link withPeerIdAuth}: the server options and the key the server proves itself with. */
@@ -198,7 +211,11 @@ export function createAuthGuards (init: AuthServerOptions): AuthGuards {
     randomBytes: init.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)))
   })
   const allowed = init.hostnames == null ? undefined : new Set(init.hostnames.map(h => h.toLowerCase()))
+  const origins = allowedOrigins(init.allowOrigins)
   const request: AuthGuard = (req, res, next) => {
+    if (origins.size > 0 && crossOrigin(req, res, origins)) {
+      return
+    }
     const bound = hostnameOf(req, allowed)
     if ('refused' in bound) {
       answer(res, 400, bound.refused)
@@ -253,6 +270,51 @@ export function createAuthGuards (init: AuthServerOptions): AuthGuards {
     }, () => { socket.destroy() })
   }
   return { request, upgrade }
+}
+
+/** `auth.server.allowOrigins` checked and serialised as browsers send `Origin`. */
+function allowedOrigins (list: string[] | undefined): Set<string> {
+  const origins = new Set<string>()
+  for (const [i, origin] of (list ?? []).entries()) {
+    let serialised: string | undefined
+    try {
+      serialised = new URL(origin).origin
+    } catch {}
+    if (serialised == null || serialised === 'null' || serialised !== origin.toLowerCase().replace(/\/$/, '')) {
+      throw new InvalidAuthOptionsError(`auth.server.allowOrigins[${i}]`, `auth.server.allowOrigins[${i}]: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path)`)
+    }
+    origins.add(serialised)
+  }
+  return origins
+}
+
+/** How long a browser may reuse a preflight's answer, in seconds. */
+const PREFLIGHT_MAX_AGE = '600'
+
+/**
+ * CORS for the pages of `origins` (Fetch standard, "CORS protocol"): a preflight from one of them is
+ * answered here (returns `true`: nothing else runs); any other request from one of them gets
+ * `Access-Control-Allow-Origin` on whatever answers it. A request from another origin is left as it is.
+ */
+function crossOrigin (req: IncomingMessage, res: ServerResponse, origins: Set<string>): boolean {
+  const origin = req.headers.origin
+  if (origin == null || !origins.has(origin.toLowerCase())) {
+    return false
+  }
+  res.setHeader('access-control-allow-origin', origin)
+  res.setHeader('vary', 'Origin')
+  const method = req.headers['access-control-request-method']
+  if (req.method !== 'OPTIONS' || method == null) {
+    res.setHeader('access-control-expose-headers', EXPOSED)
+    return false
+  }
+  res.setHeader('access-control-allow-methods', method)
+  const headers = req.headers['access-control-request-headers']
+  if (headers != null) res.setHeader('access-control-allow-headers', headers)
+  res.setHeader('access-control-max-age', PREFLIGHT_MAX_AGE)
+  res.writeHead(204)
+  res.end()
+  return true
 }
 
 /**

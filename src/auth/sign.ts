@@ -14,13 +14,35 @@ export type SignedPart = [string, string | Uint8Array]
 
 /** The exact bytes signed for `parts`. */
 export function dataToSign (parts: SignedPart[]): Uint8Array {
-  const chunks: Buffer[] = [Buffer.from(PEER_ID_AUTH_SCHEME)]
-  const sorted = [...parts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-  for (const [name, value] of sorted) {
-    const item = Buffer.concat([Buffer.from(`${name}=`), typeof value === 'string' ? Buffer.from(value, 'utf8') : value])
-    chunks.push(Buffer.from(varint.encodeTo(item.byteLength, new Uint8Array(varint.encodingLength(item.byteLength)))), item)
+  const encoder = new TextEncoder()
+  const chunks: Uint8Array[] = [encoder.encode(PEER_ID_AUTH_SCHEME)]
+  // sorted by the bytes of the names (the spec's order), not by UTF-16 code units
+  const named = parts.map(([name, value]) => ({ name: encoder.encode(name), value: typeof value === 'string' ? encoder.encode(value) : value }))
+  named.sort((a, b) => compareBytes(a.name, b.name))
+  for (const { name, value } of named) {
+    const item = concat([name, EQUALS, value])
+    chunks.push(varint.encodeTo(item.byteLength, new Uint8Array(varint.encodingLength(item.byteLength))), item)
   }
-  return new Uint8Array(Buffer.concat(chunks))
+  return concat(chunks)
+}
+
+const EQUALS = Uint8Array.of(0x3d)
+
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] - b[i]
+  }
+  return a.length - b.length
+}
+
+function concat (parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
 }
 
 /** Sign `parts` with `key`, by the algorithm of its key type. */
