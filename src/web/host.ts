@@ -16,7 +16,7 @@
  * @module
  */
 import { identityKey } from '../auth/identity-key.js'
-import { HostClosedError, InvalidLimitError, InvalidOptionError, LibP2PHTTPError, NoLibp2pError, NotInBrowserError } from '../errors.js'
+import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, InvalidOptionError, LibP2PHTTPError, NoLibp2pError, NotInBrowserError } from '../errors.js'
 import { setServerPeer, setTransport } from '../identity.js'
 import { hostNodeOfLibp2p } from '../node.js'
 import { checkHostOptions } from '../options.js'
@@ -30,9 +30,10 @@ import { StreamSlots, addressKey } from '../stream/slots.js'
 import { LRUMap } from '../util/lru.js'
 import { fetchOverStream } from './http1/client.js'
 import { serveStream } from './http1/server.js'
-import { nativeFetch } from './native-fetch.js'
+import { createNativeFetch } from './native-fetch.js'
 import { PeerQueue } from './peer-queue.js'
 import { WebRouter } from './router.js'
+import type { PeerIdAuthOptions } from '../auth/identity-key.js'
 import type { CloseOptions, HTTPHostOptions } from '../host.js'
 import type { HostNode, Libp2pLike } from '../node.js'
 import type { ClientFetchInit } from '../client/host-client.js'
@@ -43,8 +44,9 @@ import type { HostProtocols, ProtocolClient, ProtocolFetchOptions } from '../pro
 import type { ProtocolMap } from '../protocols/well-known.js'
 import type { MountOptions } from '../server/mount.js'
 import type { ResolvedServerLimits } from '../server/limit-values.js'
+import type { NativeFetch } from './native-fetch.js'
 import type { WebErrorListener, WebHandler } from './router.js'
-import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type { WebHandler, WebErrorListener } from './router.js'
@@ -63,7 +65,7 @@ export interface BrowserHTTPHostOptions extends Pick<HTTPHostOptions,
    * Peer ID Authentication when fetching native `/tls/http` addresses: the key that proves us (the
    * node's when not given). Serving over HTTPS is Node-only, so `auth.server` is refused here.
    */
-  auth?: { privateKey?: PrivateKey }
+  auth?: Pick<PeerIdAuthOptions, 'privateKey' | 'maxTokens'>
   /**
    * Called with errors thrown by handlers (the peer gets a `500`).
    *
@@ -176,6 +178,9 @@ export class WebHost implements BrowserHTTPHost {
   readonly #queue: PeerQueue
   readonly #context: RouterContext
   readonly #privateKey: ReturnType<typeof identityKey>
+  /** The browser's fetch, and the same with Peer ID Authentication (with the host's key): one token cache per host. */
+  readonly #plainFetch: NativeFetch
+  readonly #authFetch: NativeFetch | undefined
   /** Addresses that came with targets, dialled before the peer store (bounded, as Node's `RouteMemory`). */
   readonly #addressHints = new LRUMap<string, Multiaddr[]>(1024)
   readonly #slots: StreamSlots
@@ -195,6 +200,8 @@ export class WebHost implements BrowserHTTPHost {
     this.#init = init
     this.#node = node
     this.#privateKey = identityKey(node, init.auth)
+    this.#plainFetch = createNativeFetch()
+    this.#authFetch = this.#privateKey == null ? undefined : createNativeFetch({ privateKey: this.#privateKey, maxTokens: init.auth?.maxTokens })
     this.#router = new WebRouter({ ping: init.ping, onError: init.onError })
     // protocol fetches go through this host's fetch; the init they pass on is the caller's (a DOM RequestInit)
     this.#protocols = new ProtocolService({ fetch: async (t, i) => await this.fetch(t, i as BrowserFetchInit), url: async (t) => await this.url(t) }, this.#router, init)
@@ -354,10 +361,14 @@ export class WebHost implements BrowserHTTPHost {
   }
 
   async #fetchNative (route: Route, init: RequestInit, authenticate: boolean): Promise<Response> {
-    return await nativeFetch(route.url, init, {
-      privateKey: authenticate ? this.#privateKey : undefined,
-      peer: route.peer
-    })
+    if (!authenticate) {
+      return await this.#plainFetch(route.url, init)
+    }
+    if (this.#authFetch == null) {
+      // selectTransport goes native for a named peer only when the server can be authenticated
+      throw new InvalidAuthOptionsError('auth', 'auth: true needs the host\'s private key: pass a js-libp2p node or auth.privateKey to createHTTPHost')
+    }
+    return await this.#authFetch(route.url, { ...init, peer: route.peer })
   }
 
   async #fetchStream (route: Route, init: RequestInit, maxBodySize: number): Promise<Response> {

@@ -17,6 +17,7 @@ import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
 import { build } from 'esbuild'
 import { createLibp2p } from 'libp2p'
+import { generate } from 'selfsigned'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHTTPHost, remotePeer, serverPeer } from '../../src/index.js'
 import { until } from '../helpers/nodes.js'
@@ -45,6 +46,7 @@ let site: Server
 let browser: Browser
 let page: Page
 let siteURL: string
+let script: Uint8Array = new Uint8Array()
 let pagePeer: string
 let nodeAddr: string
 const release = deferred()
@@ -95,7 +97,27 @@ beforeAll(async () => {
     // the relay through which a second page reaches the first (a page cannot accept connections)
     services: { identify: identify(), relay: circuitRelayServer() }
   })
-  host = await createHTTPHost({ libp2p: node })
+  // the page's site first: the native listener lets that origin (only) run Peer ID Authentication (CORS)
+  site = createServer((req, res) => {
+    if (req.url === '/page.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
+    } else {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>libp2phttp</title><script type="module" src="/page.js"></script>')
+    }
+  })
+  await new Promise<void>(resolve => site.listen(0, '127.0.0.1', resolve))
+  siteURL = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }]
+  })
+  host = await createHTTPHost({
+    libp2p: node,
+    listen: ['/ip4/127.0.0.1/tcp/0/tls/http'],
+    tls: { key: pems.private, cert: pems.cert },
+    auth: { server: { allowOrigins: [new URL(siteURL).origin] } }
+  })
   host.serve(nodeRoutes)
   host.handle('/node-proto/1', (request: Request) => new Response(`node-proto at ${new URL(request.url).pathname}`))
   nodeAddr = node.getMultiaddrs()[0].toString()
@@ -110,15 +132,7 @@ beforeAll(async () => {
     write: false,
     logLevel: 'silent'
   })
-  const script = bundle.outputFiles[0].contents
-  site = createServer((req, res) => {
-    if (req.url === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
-    } else {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>libp2phttp</title><script type="module" src="/page.js"></script>')
-    }
-  })
-  await new Promise<void>(resolve => site.listen(0, '127.0.0.1', resolve))
+  script = bundle.outputFiles[0].contents
   const { chromium } = await import('playwright-core')
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -128,7 +142,6 @@ beforeAll(async () => {
   const context = await browser.newContext({ ignoreHTTPSErrors: true })
   page = await context.newPage()
   page.on('pageerror', (err) => { console.error('page error:', err) })
-  siteURL = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`
   await page.goto(siteURL)
   await page.waitForFunction(() => typeof window.start === 'function', undefined, { timeout: 20_000 })
   // listening through the Node node as a relay too, for the page-to-page test
@@ -291,6 +304,23 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
     } finally {
       await second.close()
     }
+  })
+
+  it('page → Node over native /tls/http with the browser\'s fetch: Peer ID Authentication proves both peers (CORS for the page\'s origin)', async () => {
+    const https = host.addrs().find(a => a.toString().includes('/tls/http'))?.toString() ?? ''
+    expect(https).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/tls\/http\/p2p\/12D3\w+$/)
+    const got = await page.evaluate(async (addr) => {
+      const res = await window.t.host.fetch(`multiaddr:${addr}/http-path/hello`)
+      const posted = await window.t.host.fetch(`multiaddr:${addr}/http-path/echo`, { method: 'POST', body: 'over https' })
+      return {
+        status: res.status,
+        text: await res.text(),
+        server: window.t.lib.serverPeer(res)?.toString(),
+        transport: window.t.lib.transportOf(res)?.transport,
+        echoed: await posted.text()
+      }
+    }, https)
+    expect(got).toEqual({ status: 200, text: `hello ${pagePeer}`, server: node.peerId.toString(), transport: 'native', echoed: 'over https' })
   })
 
   it('Node-only exports say so in the page: NotInBrowserError (ERR_NOT_IN_BROWSER) naming them', async () => {
