@@ -160,6 +160,7 @@ class ClientExchange {
   #timer: ReturnType<typeof setTimeout> | undefined
   #sending = false
   #cancelSend = false
+  #body: GatheredBody | undefined
 
   constructor (stream: Stream, parser: HTTP1Parser, method: string, options: FetchOverStreamOptions, signals: AbortSignal[]) {
     this.#stream = stream
@@ -191,6 +192,7 @@ class ClientExchange {
   /** Write the request; its write side is closed once it is out. The response may come first (an early `413`). */
   #send (head: Uint8Array, body: GatheredBody): void {
     this.#sending = true
+    this.#body = body
     sendMessage(this.#stream, head, body, { isCancelled: () => this.#cancelSend || this.#phase === 'failed', separateHead: true }).then(
       () => {
         this.#sending = false
@@ -290,7 +292,12 @@ class ClientExchange {
     this.#cleanup()
     // a request body still going out is of no use now (the server answered without it)
     this.#cancelSend = true
-    if (!this.#sending) this.#stream.close().catch(() => {})
+    if (this.#sending) {
+      // a producer that waits for the response before it ends would hold the request open for ever
+      this.#body?.rest?.cancel(new Error('the response is complete')).catch(() => {})
+    } else {
+      this.#stream.close().catch(() => {})
+    }
   }
 
   async #pull (): Promise<void> {
@@ -332,6 +339,7 @@ class ClientExchange {
     this.#phase = 'failed'
     clearTimeout(this.#timer)
     resetStream(this.#stream, err)
+    if (this.#sending) this.#body?.rest?.cancel(err).catch(() => {})
     if (this.#head != null) {
       this.#head.reject(err)
       this.#head = undefined

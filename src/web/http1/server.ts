@@ -19,6 +19,7 @@ import { originForm } from '../../server/request-target.js'
 import { encodeHead, gatherBody, sendMessage } from './message.js'
 import { HTTP1ParseError, createHTTP1Parser } from './parser.js'
 import { StreamReader, resetError, resetStream } from './stream-io.js'
+import type { GatheredBody } from './message.js'
 import type { HTTP1Head, HTTP1Parser } from './parser.js'
 import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface'
 
@@ -120,6 +121,8 @@ class StreamServer {
   /** Bytes after the request, where the parser paused. */
   #rest: Uint8Array | undefined
   #responding = false
+  /** The response body being sent: cancelled when the stream goes, so that its producer stops. */
+  #sending: GatheredBody | undefined
   #closed = false
   #idleTimer: ReturnType<typeof setTimeout> | undefined
   #requestTimer: ReturnType<typeof setTimeout> | undefined
@@ -139,9 +142,7 @@ class StreamServer {
 
   #onClose = (evt: StreamCloseEvent): void => {
     if (evt.error != null) {
-      const err = resetError(this.#stream, evt)
-      this.#current?.abort.abort(err)
-      this.#failBody(err)
+      this.#reset(resetError(this.#stream, evt))
     }
   }
 
@@ -348,8 +349,8 @@ class StreamServer {
   /** Check, hand to the handler, write the response; whether the stream may carry another request. */
   async #answer (head: HTTP1Head): Promise<boolean> {
     const current = this.#current as Incoming
-    if (current.broken) {
-      return false // refused while its head was read (a body over the limit came with it)
+    if (current.broken || this.#closed) {
+      return false // refused while its head was read (a body over the limit came with it), or the stream is gone
     }
     const refusal = this.#admit(head)
     if (refusal != null) {
@@ -489,6 +490,7 @@ class StreamServer {
       await this.#refuse(500, 'Internal Server Error\n')
       return false
     }
+    this.#sending = gathered
     try {
       await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed })
     } catch (err) {
@@ -498,6 +500,7 @@ class StreamServer {
       return false
     } finally {
       this.#responding = false
+      this.#sending = undefined
     }
     this.#touch()
     // the handler did not read the whole body: its signal says the exchange is over
@@ -533,6 +536,7 @@ class StreamServer {
     resetStream(this.#stream, err)
     this.#current?.abort.abort(err)
     this.#failBody(err)
+    this.#sending?.rest?.cancel(err).catch(() => {})
     this.#cleanup()
   }
 

@@ -201,3 +201,37 @@ describe('fetchOverStream against the Node server', () => {
     expect(err).toBeInstanceOf(ProtocolNotSupportedError)
   })
 })
+
+describe('fetchOverStream: a request body still coming when the exchange ends', () => {
+  it('an early answer (413) completes the exchange: the body producer is cancelled, the stream closes', async () => {
+    handler = (_req, res) => { res.writeHead(413, { connection: 'close' }); res.end('too big') }
+    let cancelled = false
+    const body = new ReadableStream<Uint8Array>({
+      start (controller) { controller.enqueue(new Uint8Array(10)) },
+      pull: async () => { await new Promise(() => {}) }, // never more, never done
+      cancel: () => { cancelled = true }
+    })
+    const res = await fetchPeer('/', { method: 'POST', body, duplex: 'half' })
+    expect(res.status).toBe(413)
+    expect(await res.text()).toBe('too big')
+    await until(() => cancelled, 5000, 'the body to be cancelled')
+    await noStreamsLeft()
+  })
+
+  it('an abort while the body is still coming cancels the producer and resets the stream', async () => {
+    handler = () => {}
+    let cancelled = false
+    const body = new ReadableStream<Uint8Array>({
+      start (controller) { controller.enqueue(new Uint8Array(10)) },
+      pull: async () => { await new Promise(() => {}) },
+      cancel: () => { cancelled = true }
+    })
+    const controller = new AbortController()
+    const pending = fetchPeer('/', { method: 'POST', body, duplex: 'half', signal: controller.signal })
+    await sleep(50)
+    controller.abort()
+    expect(((await pending.catch((e: unknown) => e)) as Error).name).toBe('AbortError')
+    await until(() => cancelled, 5000, 'the body to be cancelled')
+    await noStreamsLeft()
+  })
+})

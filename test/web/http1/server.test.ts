@@ -147,6 +147,50 @@ describe('serveStream, bad input (raw bytes)', () => {
     }
   })
 
+  it('requestTimeout: a body that stops coming gets 408, the handler\'s read fails', async () => {
+    options = { requestTimeout: 300, headersTimeout: 300 }
+    let readError: unknown
+    handler = async (request) => { readError = await request.arrayBuffer().catch((e: unknown) => e); return new Response('read') }
+    try {
+      const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc', then: 'keep-open' })
+      expect(res.statuses).toEqual([408])
+      await until(() => readError != null, 5000, 'the handler to see its read fail')
+      expect(readError).toBeInstanceOf(TypeError)
+    } finally {
+      options = {}
+    }
+  })
+
+  it('idleTimeout: a stream where nothing moves is reset', async () => {
+    options = { idleTimeout: 200, headersTimeout: 0, requestTimeout: 0 }
+    handler = () => new Response('never')
+    try {
+      const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'GET / HT', then: 'keep-open' })
+      expect(res.end).toBe('reset')
+    } finally {
+      options = {}
+    }
+  })
+
+  it('HEAD gets the headers a GET would, no body; 204 and 304 have no framing', async () => {
+    handler = (request) => {
+      const path = new URL(request.url).pathname
+      if (path === '/204') return new Response(null, { status: 204 })
+      if (path === '/304') return new Response(null, { status: 304, headers: { etag: '"x"' } })
+      return new Response('hello', { headers: { 'content-length': '5' } })
+    }
+    const res = await rawExchange(client.node, node.getMultiaddrs(), {
+      send: 'HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /304 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+    })
+    expect(res.statuses).toEqual([200, 204, 304])
+    const [head, noContent, notModified] = res.text.split(/(?=HTTP\/1\.1 )/)
+    expect(head).toMatch(/content-length: 5\r\n/)
+    expect(head.endsWith('\r\n\r\n')).toBe(true)
+    expect(noContent).not.toMatch(/content-length|transfer-encoding/i)
+    expect(notModified).not.toMatch(/content-length|transfer-encoding/i)
+    expect(notModified).toMatch(/etag: "x"/)
+  })
+
   it('keep-alive: two pipelined requests get two responses in order on one stream, then it closes', async () => {
     const before = served
     handler = (request) => new Response(new URL(request.url).pathname)
@@ -169,15 +213,38 @@ describe('serveStream, bad input (raw bytes)', () => {
   it('a client reset mid-request aborts request.signal and fails the body read', async () => {
     let signalAborted = false
     let readError: unknown
+    let started!: () => void
+    const running = new Promise<void>(resolve => { started = resolve })
     handler = async (request) => {
       request.signal.addEventListener('abort', () => { signalAborted = true })
+      started()
       readError = await request.arrayBuffer().catch((e: unknown) => e)
       return new Response('never')
     }
-    const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc', then: 'reset' })
-    expect(res.end).toBe('reset')
+    const stream = await client.node.dialProtocol(node.getMultiaddrs(), '/http/1.1')
+    stream.send(new TextEncoder().encode('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc'))
+    await running
+    stream.abort(new Error('the client gives up'))
     await until(() => signalAborted && readError != null, 5000, 'the handler to see the reset')
     expect((readError as { code?: string }).code).toBe('ERR_STREAM_RESET')
+    await noStreamsLeft()
+  })
+})
+
+describe('serveStream: a response body still coming when the client goes', () => {
+  it('a client reset cancels the handler\'s response body and the serving ends', async () => {
+    let cancelled = false
+    handler = () => new Response(new ReadableStream<Uint8Array>({
+      start (c) { c.enqueue(new TextEncoder().encode('first')) },
+      pull: async () => { await new Promise(() => {}) }, // never more, never done
+      cancel: () => { cancelled = true }
+    }))
+    const stream = await client.node.dialProtocol(node.getMultiaddrs(), '/http/1.1')
+    const first = new Promise<void>(resolve => { stream.addEventListener('message', () => { resolve() }, { once: true }) })
+    stream.send(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))
+    await first
+    stream.abort(new Error('the client gives up'))
+    await until(() => cancelled, 5000, 'the response body to be cancelled')
     await noStreamsLeft()
   })
 })
