@@ -41,6 +41,26 @@ describe('the browser host, in Node', () => {
     expect(await res.text()).toBe('hi /x')
   })
 
+  it('gives a peer\'s request slot back when an exchange ends, failed ones included (maxStreamsPerPeer 1)', async () => {
+    const node = await createNode()
+    const host = await createWebHost({ libp2p: node, maxStreamsPerPeer: 1 })
+    try {
+      const addr = server.node.getMultiaddrs()[0].toString()
+      for (let i = 0; i < 5; i++) {
+        expect(await (await host.fetch(`multiaddr:${addr}/http-path/n${i}`)).text()).toBe(`hi /n${i}`)
+        // a response abandoned unread, then an aborted one: each must still free the slot
+        await (await host.fetch(`multiaddr:${addr}/http-path/a${i}`)).body?.cancel()
+        const controller = new AbortController()
+        const aborted = host.fetch(`multiaddr:${addr}/http-path/b${i}`, { signal: controller.signal })
+        controller.abort(new Error('gave up'))
+        await expect(aborted).rejects.toThrow('gave up')
+      }
+    } finally {
+      await host.close({ timeout: 100 })
+      await node.stop()
+    }
+  })
+
   it('a stream past maxInboundStreams is answered 503 with Retry-After, without reaching the handler', async () => {
     let release!: () => void
     const held = new Promise<void>(resolve => { release = resolve })
