@@ -70,9 +70,10 @@ export function pingListener (req: IncomingMessage, res: ServerResponse): void {
     res.shouldKeepAlive = false
     answer(res, { status: 400, message: WRONG_SIZE })
   }
-  const chunks: Buffer[] = []
+  // the module is shared with the browser host (pingHandler): no Buffer, the echo is filled in place
+  const echo = new Uint8Array(PING_SIZE)
   let size = 0
-  const onData = (chunk: Buffer): void => {
+  const onData = (chunk: Uint8Array): void => {
     size += chunk.byteLength
     if (size > PING_SIZE) {
       req.off('data', onData)
@@ -81,7 +82,7 @@ export function pingListener (req: IncomingMessage, res: ServerResponse): void {
       tooLong()
       return
     }
-    chunks.push(chunk)
+    echo.set(chunk, size - chunk.byteLength)
   }
   const onEnd = (): void => {
     if (size !== PING_SIZE) {
@@ -91,7 +92,7 @@ export function pingListener (req: IncomingMessage, res: ServerResponse): void {
     res.statusCode = 200
     res.setHeader('content-type', 'application/octet-stream')
     res.setHeader('content-length', PING_SIZE)
-    res.end(Buffer.concat(chunks))
+    res.end(echo)
   }
   req.on('data', onData)
   req.on('end', onEnd)
