@@ -16,6 +16,20 @@ export default defineConfig([
     tsconfig: 'tsconfig.build.json'
   },
   {
+    // the browser entry (package.json exports, condition "browser"): platform browser, so a Node import
+    // that slipped in fails the build instead of reaching a page (test/browser-entry.test.ts also reads
+    // the output for `node:`). Not cleaned: it shares dist/ with the Node build.
+    entry: { browser: 'src/browser.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    keepNames: true,
+    dts: true,
+    sourcemap: true,
+    clean: false,
+    target: 'es2022',
+    tsconfig: 'tsconfig.build.json'
+  },
+  {
     // the libp2phttp command (package.json "bin"): ESM only (it awaits at top level), no types;
     // its shebang comes from src/cli/main.ts. Not cleaned: it shares dist/ with the library build.
     // Its libp2p stack (libp2p, @libp2p/tcp, noise, yamux: devDependencies) is bundled in, with what only

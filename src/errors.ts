@@ -535,3 +535,18 @@ export class UnsafeFileError extends LibP2PHTTPError {
     this.path = path
   }
 }
+
+/**
+ * A Node-only part of the package was used from its browser build (the `browser` export condition):
+ * native listeners, Node `(req, res)` handlers and `http.Server`s, the proxy tools, the command. `feature`
+ * names it.
+ */
+export class NotInBrowserError extends LibP2PHTTPError {
+  /** The Node-only export or option used. */
+  readonly feature: string
+
+  constructor (feature: string, why: string) {
+    super('ERR_NOT_IN_BROWSER', `${feature} is not in libp2phttp's browser build: ${why}`)
+    this.feature = feature
+  }
+}

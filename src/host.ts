@@ -14,6 +14,7 @@ import { checkHostOptions } from './options.js'
 import { hostNodeOfLibp2p } from './node.js'
 import { listenNative } from './server/native.js'
 import { RequestPipeline } from './server/pipeline.js'
+import { Router } from './server/router.js'
 import { ProtocolService } from './protocols/service.js'
 import { HTTP_STREAM_PROTOCOL, listenOnStreams } from './stream/server.js'
 import type { PeerIdAuthOptions } from './auth/identity-key.js'
@@ -206,7 +207,7 @@ export class Host implements HTTPHost {
   readonly #init: HTTPHostOptions
   readonly #pipeline: RequestPipeline
   readonly #client: HostClient
-  readonly #protocols: ProtocolService
+  readonly #protocols: ProtocolService<Handler, Router>
   #native: NativeListeners | undefined
   #streams: StreamListener | undefined
   #closing: Promise<void> | undefined
@@ -224,7 +225,7 @@ export class Host implements HTTPHost {
     const authGuard = privateKey == null || serverAuth == null ? undefined : createAuthGuards({ ...serverAuth, privateKey })
     this.#client = new HostClient(node, init, authClient)
     this.dispatcher = this.#client.dispatcher
-    this.#protocols = new ProtocolService(this.#client, init)
+    this.#protocols = new ProtocolService(this.#client, new Router({ ping: init.ping }), init)
     this.#pipeline = new RequestPipeline({
       limits,
       router: this.#protocols.router,

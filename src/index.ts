@@ -108,5 +108,6 @@ export {
   InvalidAuthOptionsError,
   RequestBodyTooLargeError,
   InvalidLimitError,
-  EgressDeniedError
+  EgressDeniedError,
+  NotInBrowserError
 } from './errors.js'

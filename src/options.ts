@@ -8,9 +8,9 @@
  * @module
  */
 import { InvalidLimitError, InvalidOptionError } from './errors.js'
-import { resolveServerLimits } from './server/limits.js'
+import { resolveServerLimits } from './server/limit-values.js'
 import type { HTTPHostOptions } from './host.js'
-import type { ResolvedServerLimits } from './server/limits.js'
+import type { ResolvedServerLimits } from './server/limit-values.js'
 
 interface NumberRule {
   /** Whole numbers only (counts, sizes). */

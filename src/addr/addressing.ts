@@ -9,7 +9,6 @@
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { isIP } from 'node:net'
 import {
   CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_HTTP, CODE_HTTPS, CODE_HTTP_PATH, CODE_IP4, CODE_IP6,
   CODE_P2P, CODE_P2P_CIRCUIT, CODE_SNI, CODE_TCP, CODE_TLS, multiaddr
@@ -358,14 +357,20 @@ export function urlToMultiaddr (input: string | URL): Multiaddr {
   if (peer != null) {
     base = `/p2p/${peer.toString()}`
   } else {
-    const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-    const family = isIP(bare)
-    const hostPart = family === 4 ? `/ip4/${bare}` : family === 6 ? `/ip6/${bare}` : `/dns/${bare}`
+    // The WHATWG URL parser has already decided the host's kind: an IPv6 address is bracketed, and a
+    // host that ends in a number is an IPv4 address written back in dotted decimal, or a parse error
+    // (URL standard, "host parsing"). So a shape check here is exact, and needs no `node:net`.
+    const ipv6 = url.hostname.startsWith('[')
+    const bare = ipv6 ? url.hostname.slice(1, -1) : url.hostname
+    const hostPart = ipv6 ? `/ip6/${bare}` : IPV4_DOTTED.test(bare) ? `/ip4/${bare}` : `/dns/${bare}`
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
     base = `${hostPart}/tcp/${port}${url.protocol === 'https:' ? '/tls/http' : '/http'}`
   }
   return withHTTPPath(multiaddr(base), `${url.pathname}${url.search}`)
 }
+
+/** An IPv4 address as the URL parser serialises one. */
+const IPV4_DOTTED = /^\d{1,3}(\.\d{1,3}){3}$/
 
 /**
  * `ma` with its `/http-path` replaced by `target` (a request target: path and query as they appear

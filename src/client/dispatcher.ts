@@ -15,7 +15,7 @@ import { headersDeadline } from './headers-deadline.js'
 import { LRUMap } from '../util/lru.js'
 import { createStreamConnector } from '../stream/connect.js'
 import type { ProtocolNotSupportedError, ResponseError } from '../errors.js'
-import type { StreamOpener } from '../stream/connect.js'
+import type { SocketOpener } from '../stream/connect.js'
 import type { ConnectionOptions, SecureContextOptions } from 'node:tls'
 
 /** TLS settings for native HTTPS requests, e.g. `{ ca }` to trust a self-signed server explicitly. */
@@ -214,7 +214,7 @@ export interface DispatcherState {
   allowPlain?: (origin: string) => boolean
 }
 
-export function createDispatcher (opener: StreamOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
+export function createDispatcher (opener: SocketOpener, options: DispatcherOptions = {}, state: DispatcherState = {}): Dispatcher {
   const sni = state.sni ?? new SNIRoutes()
   const tlsOptions = { ...options.clientTLS, timeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT }
   const plainConnect = buildConnector(tlsOptions)

@@ -18,14 +18,14 @@ import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from 
 import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
 import { typedResponseErrors } from './response-errors.js'
 import { RouteMemory } from './routes.js'
-import { StreamOpener } from '../stream/connect.js'
+import { createSocketOpener } from '../stream/connect.js'
 import { routeLocation, routeTarget } from './target.js'
 import type { AuthClient, AuthRequest, FetchAuth } from '../auth/client.js'
 import type { TxtResolver } from '../addr/dnsaddr.js'
 import type { DispatcherOptions } from './dispatcher.js'
 import type { ResponseBodyTooLargeError } from '../errors.js'
 import type { FetchTarget, Route, RouterContext } from './target.js'
-import type { StreamDialer } from '../stream/connect.js'
+import type { SocketOpener, StreamDialer } from '../stream/connect.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher, RequestInit as UndiciRequestInit } from 'undici'
 
@@ -77,13 +77,13 @@ export class HostClient {
   readonly #sniAgent: Dispatcher
   readonly #router: RouterContext
   readonly #authClient: AuthClient | undefined
-  readonly #opener: StreamOpener
+  readonly #opener: SocketOpener
   #closed = false
 
   constructor (node: StreamDialer | undefined, init: HostClientOptions, authClient: AuthClient | undefined) {
     this.#init = init
     this.#authClient = authClient
-    const opener = this.#opener = new StreamOpener({
+    const opener = this.#opener = createSocketOpener({
       dial: async (target, options) => {
         if (node == null) {
           throw new NoLibp2pError()

@@ -79,6 +79,17 @@ export function hopChoice (url: string): TransportChoice {
 }
 
 /**
+ * Why a redirect hop from the `previous` origin to `origin` with `method` is refused (see
+ * {@link guardRedirects}), or `undefined` when it may be followed. Also the browser host's rule.
+ */
+export function redirectRefusal (previous: string | undefined, origin: string, method: string): RedirectRefusedError | undefined {
+  if (previous == null || previous === origin || SAFE_METHODS.has(method.toUpperCase())) {
+    return undefined
+  }
+  return new RedirectRefusedError(`refused to follow a redirect from ${previous} to ${origin} with ${method}: the request and its body would go to a server the caller did not choose, with this host's identity (use redirect: 'manual' to decide)`)
+}
+
+/**
  * An interceptor for one fetch: records each hop's URL in `hops`, and refuses a redirect that carries an
  * unsafe method to another origin, that is another peer (each peer is an origin, `http://<peer>`) or
  * another web server. Fetch repeats the method and body only on 307 and 308 (RFC 9110 §15.4.8,
@@ -92,8 +103,9 @@ export function guardRedirects (hops: string[]): Dispatcher.DispatcherComposeInt
     const origin = new URL(String(options.origin)).origin
     const previous = hops.length === 0 ? undefined : new URL(hops[hops.length - 1]).origin
     hops.push(`${origin}${options.path}`)
-    if (previous != null && previous !== origin && !SAFE_METHODS.has(options.method.toUpperCase())) {
-      throw new RedirectRefusedError(`refused to follow a redirect from ${previous} to ${origin} with ${options.method}: the request and its body would go to a server the caller did not choose, with this host's identity (use redirect: 'manual' to decide)`)
+    const refusal = redirectRefusal(previous, origin, options.method)
+    if (refusal != null) {
+      throw refusal
     }
     return dispatch(options, handler)
   }

@@ -26,10 +26,31 @@ export interface PingOptions {
   timeout?: number
 }
 
-function answer (res: ServerResponse, status: number, message: string): void {
-  res.statusCode = status
+const WRONG_SIZE = `a ping body is exactly ${PING_SIZE} bytes`
+
+/** A refusal as data: what both servers (Node's listener, the browser's handler) answer. */
+interface Refusal {
+  status: number
+  message: string
+  headers?: Record<string, string>
+}
+
+/** Why a ping request is refused before its body is read, or `undefined` when the body is to be read. */
+function refusalOf (method: string, declaredLength: string | null | undefined): Refusal | undefined {
+  if (method !== 'POST') {
+    return { status: 405, message: 'ping takes POST', headers: { allow: 'POST' } }
+  }
+  if (declaredLength != null && Number(declaredLength) !== PING_SIZE) {
+    return { status: 400, message: WRONG_SIZE }
+  }
+  return undefined
+}
+
+function answer (res: ServerResponse, refusal: Refusal): void {
+  res.statusCode = refusal.status
+  for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value)
   res.setHeader('content-type', 'text/plain; charset=utf-8')
-  res.end(`${message}\n`)
+  res.end(`${refusal.message}\n`)
 }
 
 /**
@@ -38,24 +59,21 @@ function answer (res: ServerResponse, status: number, message: string): void {
  * as soon as it is seen to be longer, and the connection is not kept alive, so the rest is never read.
  */
 export function pingListener (req: IncomingMessage, res: ServerResponse): void {
-  if (req.method !== 'POST') {
-    res.setHeader('allow', 'POST')
-    answer(res, 405, 'ping takes POST')
+  const refusal = refusalOf(req.method ?? 'GET', req.headers['content-length'])
+  if (refusal != null) {
+    if (refusal.status === 400) res.shouldKeepAlive = false
+    answer(res, refusal)
     return
   }
   const tooLong = (): void => {
     // Keep-alive would make Node read (and discard) the rest of the body after the answer.
     res.shouldKeepAlive = false
-    answer(res, 400, `a ping body is exactly ${PING_SIZE} bytes`)
+    answer(res, { status: 400, message: WRONG_SIZE })
   }
-  const declared = req.headers['content-length']
-  if (declared != null && Number(declared) !== PING_SIZE) {
-    tooLong()
-    return
-  }
-  const chunks: Buffer[] = []
+  // the module is shared with the browser host (pingHandler): no Buffer, the echo is filled in place
+  const echo = new Uint8Array(PING_SIZE)
   let size = 0
-  const onData = (chunk: Buffer): void => {
+  const onData = (chunk: Uint8Array): void => {
     size += chunk.byteLength
     if (size > PING_SIZE) {
       req.off('data', onData)
@@ -64,20 +82,41 @@ export function pingListener (req: IncomingMessage, res: ServerResponse): void {
       tooLong()
       return
     }
-    chunks.push(chunk)
+    echo.set(chunk, size - chunk.byteLength)
   }
   const onEnd = (): void => {
     if (size !== PING_SIZE) {
-      answer(res, 400, `a ping body is exactly ${PING_SIZE} bytes`)
+      answer(res, { status: 400, message: WRONG_SIZE })
       return
     }
     res.statusCode = 200
     res.setHeader('content-type', 'application/octet-stream')
     res.setHeader('content-length', PING_SIZE)
-    res.end(Buffer.concat(chunks))
+    res.end(echo)
   }
   req.on('data', onData)
   req.on('end', onEnd)
+}
+
+/**
+ * The server side as a fetch-style handler (the browser host's), with {@link pingListener}'s rules: the
+ * body is read up to one byte past {@link PING_SIZE} and no further.
+ */
+export async function pingHandler (request: Request): Promise<Response> {
+  const text = (refusal: Refusal): Response => new Response(`${refusal.message}\n`, {
+    status: refusal.status,
+    headers: { ...refusal.headers, 'content-type': 'text/plain; charset=utf-8' }
+  })
+  const refusal = refusalOf(request.method, request.headers.get('content-length'))
+  if (refusal != null) {
+    await request.body?.cancel().catch(() => {})
+    return text(refusal)
+  }
+  const echo = await readAtMost(request.body, PING_SIZE)
+  if (echo?.byteLength !== PING_SIZE) {
+    return text({ status: 400, message: WRONG_SIZE })
+  }
+  return new Response(echo as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(PING_SIZE) } })
 }
 
 /** What {@link sendPing} needs: a way to POST to the peer's ping path, randomness and a clock. */

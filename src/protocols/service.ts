@@ -2,14 +2,14 @@
  * Protocols over HTTP, the host's side of them: mounting handlers at path prefixes (listed in the
  * well-known map), discovering peers' maps, fetching within a peer's protocol, and HTTP ping.
  * `host.ts` delegates here; the pieces live in `router.ts`, `discovery.ts`, `target-path.ts` and `ping.ts`.
+ * No Node APIs: the router that serves the mounts is the caller's (Node's `server/router.ts`, the
+ * browser's `web/router.ts`).
  *
  * @module
  */
-import { randomBytes } from 'node:crypto'
 import { ProtocolDiscovery } from './discovery.js'
 import { InvalidTargetError, ProtocolNotFoundError } from '../errors.js'
 import { PING_PROTOCOL, sendPing } from './ping.js'
-import { Router } from '../server/router.js'
 import { protocolPath, targetKey, withPath } from '../client/target-path.js'
 import type { ClientFetchInit } from '../client/host-client.js'
 import type { FetchTarget } from '../client/target.js'
@@ -124,24 +124,35 @@ export interface HostFetching {
   url: (target: FetchTarget) => Promise<string>
 }
 
-/** The implementation of {@link HostProtocols} for one host. */
-export class ProtocolService implements HostProtocols {
+/** What serves a host's protocol mounts (and lists them in its well-known map). */
+export interface ProtocolRouter<H> {
+  handle: (protocol: string, handler: H, options?: MountOptions) => void
+  unhandle: (protocol: string) => boolean
+}
+
+/** Random bytes from the platform's Web Crypto (Node 20 and browsers alike). */
+function randomBytes (size: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(size))
+}
+
+/** The implementation of {@link HostProtocols} for one host, whose handlers are `H`s served by `router`. */
+export class ProtocolService<H, R extends ProtocolRouter<H> = ProtocolRouter<H>> {
   /** Routes the host's requests: well-known map, mounts, root. */
-  readonly router: Router
+  readonly router: R
   readonly #host: HostFetching
   readonly #discovery: ProtocolDiscovery
   readonly #ping: Pick<PingDeps, 'randomBytes' | 'now'>
   readonly #timeout: number
 
-  constructor (host: HostFetching, init: HostProtocolsOptions = {}, deps: Pick<PingDeps, 'randomBytes' | 'now'> = { randomBytes, now: () => performance.now() }) {
+  constructor (host: HostFetching, router: R, init: HostProtocolsOptions = {}, deps: Pick<PingDeps, 'randomBytes' | 'now'> = { randomBytes, now: () => performance.now() }) {
     this.#host = host
-    this.router = new Router({ ping: init.ping })
+    this.router = router
     this.#discovery = new ProtocolDiscovery((target, fetchInit) => host.fetch(target, fetchInit), init.discovery, deps.now)
     this.#ping = deps
     this.#timeout = init.discovery?.timeout ?? 30_000
   }
 
-  handle (protocol: string, handler: Handler, options?: MountOptions): void {
+  handle (protocol: string, handler: H, options?: MountOptions): void {
     this.router.handle(protocol, handler, options)
   }
 

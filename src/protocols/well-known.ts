@@ -25,8 +25,8 @@ export function isWellKnownPath (pathname: string): boolean {
 }
 
 /** The response body: the flat map as UTF-8 JSON. */
-export function serializeProtocolMap (map: ProtocolMap): Buffer {
-  return Buffer.from(JSON.stringify(map), 'utf8')
+export function serializeProtocolMap (map: ProtocolMap): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(map))
 }
 
 const QVALUE = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/
@@ -65,9 +65,17 @@ export function acceptsJSON (accept: string | undefined): boolean {
   return best != null && best.q > 0
 }
 
+/** An answer as data: status, headers, body. Node's listener and the browser's handler each write it. */
+export interface WellKnownAnswer {
+  status: number
+  headers: Record<string, string>
+  /** Absent for `HEAD` and for answers without a body. */
+  body?: Uint8Array
+}
+
 /**
- * The request listener for the well-known resource. `body` returns the current serialised map (it is
- * regenerated when mounts change, not per request).
+ * The answer of the well-known resource to a request with `method` and `accept`, given the current
+ * serialised map `body`.
  *
  * - `GET` and `HEAD` only; anything else is `405` with `Allow: GET, HEAD`. `OPTIONS` included: a
  *   `GET` with only CORS-safelisted headers (`Accept`) never needs a preflight (Fetch standard, "CORS
@@ -77,26 +85,31 @@ export function acceptsJSON (accept: string | undefined): boolean {
  * - `Access-Control-Allow-Origin: *` on every answer of this resource (and nowhere else): the map is
  *   public, and browsers must be able to read it cross-origin.
  */
-export function wellKnownListener (body: () => Buffer): RequestListener {
+export function wellKnownAnswer (method: string, accept: string | undefined, body: Uint8Array): WellKnownAnswer {
+  const cors = { 'access-control-allow-origin': '*' }
+  if (method !== 'GET' && method !== 'HEAD') {
+    return { status: 405, headers: { ...cors, allow: 'GET, HEAD' } }
+  }
+  if (!acceptsJSON(accept)) {
+    return { status: 406, headers: { ...cors, 'content-type': 'text/plain; charset=utf-8' }, body: new TextEncoder().encode('the protocol map is only available as application/json\n') }
+  }
+  return {
+    status: 200,
+    headers: { ...cors, 'content-type': 'application/json', 'content-length': String(body.byteLength) },
+    body: method === 'HEAD' ? undefined : body
+  }
+}
+
+/**
+ * The Node request listener for the well-known resource ({@link wellKnownAnswer}). `body` returns the
+ * current serialised map (it is regenerated when mounts change, not per request).
+ */
+export function wellKnownListener (body: () => Uint8Array): RequestListener {
   return (req, res) => {
-    res.setHeader('access-control-allow-origin', '*')
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.statusCode = 405
-      res.setHeader('allow', 'GET, HEAD')
-      res.end()
-      return
-    }
-    if (!acceptsJSON(req.headers.accept)) {
-      res.statusCode = 406
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-      res.end('the protocol map is only available as application/json\n')
-      return
-    }
-    const bytes = body()
-    res.statusCode = 200
-    res.setHeader('content-type', 'application/json')
-    res.setHeader('content-length', bytes.byteLength)
-    res.end(req.method === 'HEAD' ? undefined : bytes)
+    const answer = wellKnownAnswer(req.method ?? 'GET', req.headers.accept, body())
+    res.statusCode = answer.status
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+    res.end(answer.body)
   }
 }
 

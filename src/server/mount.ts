@@ -19,7 +19,7 @@
  * @module
  */
 import { InvalidMountError, MountConflictError } from '../errors.js'
-import { hasDotSegment } from './request-checks.js'
+import { hasDotSegment } from './request-target.js'
 
 /** Options for `host.handle`. */
 export interface MountOptions {

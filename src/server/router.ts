@@ -49,7 +49,7 @@ function redirect (location: string): RequestListener {
 export class Router {
   readonly #mounts = new MountTable<Served>()
   readonly #wellKnown: RequestListener
-  #wellKnownBody: Buffer
+  #wellKnownBody: Uint8Array
 
   constructor (init: RouterOptions = {}) {
     this.#wellKnownBody = serializeProtocolMap({})

@@ -1,71 +1,25 @@
 /**
- * Outbound `/http/1.1`: an undici `connect` function that, for an origin naming a peer
- * (`http://<base36 peer id>`), dials the peer, opens one `/http/1.1` stream and returns it as a socket.
+ * Outbound `/http/1.1` for undici: a `connect` function that, for an origin naming a peer
+ * (`http://<base36 peer id>`), opens one `/http/1.1` stream (`opener.ts`) and returns it as a socket.
  * undici's HTTP/1.1 client then writes the request and parses the response on it.
  *
  * @module
  */
 import { peerOfURL } from '../addr/addressing.js'
-import { DialError, LibP2PHTTPError, ProtocolNotSupportedError } from '../errors.js'
-import { openOptimisticStream, optimisticPreamble } from './optimistic.js'
+import { optimisticPreamble } from './optimistic.js'
 import { DirectUpgrade } from './direct.js'
+import { StreamOpener } from './opener.js'
+import { HTTP_STREAM_PROTOCOL } from './protocol.js'
 import { relayLimitCheck } from './relay-limit.js'
-import { HTTP_STREAM_PROTOCOL } from './server.js'
 import { StreamSocket } from './socket.js'
-import type { DirectDialer } from './direct.js'
-import type { NegotiationContext } from './optimistic.js'
-import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { StreamDialer, StreamOpenerOptions } from './opener.js'
 import type { Socket } from 'node:net'
 import type { buildConnector } from 'undici'
 
-/** The part of a libp2p node the client needs. */
-export interface StreamDialer extends NegotiationContext {
-  dial: (target: PeerId | Multiaddr | Multiaddr[], options?: AbortOptions) => Promise<Connection>
-  /** Open connections to `peer`: used as they are, without a trip through the dialler. */
-  getConnections?: (peer?: PeerId) => Connection[]
-  /**
-   * js-libp2p's peer store: with it, a peer reached only through a relay has its known direct addresses
-   * dialled once in the background (`direct.ts`).
-   */
-  peerStore?: DirectDialer['peerStore'] & {
-    /** Records what a peer speaks once it confirmed a first stream, as libp2p's `newStream` does. */
-    merge?: (peer: PeerId, data: { protocols: string[] }) => Promise<unknown>
-  }
-  /** The node's events (`peer:identify`): a relayed peer's addresses may come after the first request. */
-  addEventListener?: IdentifyEvents['addEventListener']
-  removeEventListener?: IdentifyEvents['removeEventListener']
-}
+export type { StreamDialer, StreamOpenerOptions } from './opener.js'
 
-type IdentifyEvents = NonNullable<DirectDialer['events']>
-
-/**
- * Options of a {@link StreamOpener}. (The bound on dialling and negotiating is not one of them: it is
- * passed per stream, from {@link createStreamConnector}'s `connectTimeout`.)
- */
-export interface StreamOpenerOptions {
-  /** Addresses known for a peer (from the fetch target), tried before the peer store. */
-  addressesOf?: (peer: PeerId) => Multiaddr[] | undefined
-  /** The outbound stream limit to ask for when no `/http/1.1` handler is registered locally. */
-  maxOutboundStreams?: number
-  /**
-   * How `/http/1.1` is negotiated on a new stream: `'optimistic'` sends the protocol proposal together
-   * with the request (one round trip less), on every stream; `'full'` waits for the peer's confirmation
-   * on every stream.
-   *
-   * @default 'optimistic'
-   */
-  streamNegotiation?: 'optimistic' | 'full'
-  /** The stream protocol id opened (see {@link DispatcherOptions.streamProtocol}). @default '/http/1.1' */
-  streamProtocol?: string
-  /**
-   * Whether requests may use a limited (relayed) connection when the peer has no direct one: a relay's
-   * data or time limit cutting an exchange short then fails it with `RelayLimitError`.
-   *
-   * @default false (the host passes its `runOnLimitedConnection`, `true` by default)
-   */
-  runOnLimitedConnection?: boolean
-}
+/** A stream opener whose streams come as sockets for undici. */
+export type SocketOpener = StreamOpener<StreamSocket>
 
 /**
  * undici ends an exchange by destroying the socket with an "error" even when all went well:
@@ -83,190 +37,17 @@ function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
   return code === 'UND_ERR_SOCKET' && socket.readableEnded
 }
 
-/** A time bound started now: its `AbortSignal`, created on first use, and the milliseconds left. */
-interface Bound {
-  signal: () => AbortSignal
-  left: () => number
-}
-
 /**
- * `AbortSignal.timeout(ms)` from now, created on first use. Most streams open on a connection that is
- * already there without waiting for anything, and an `AbortSignal` with its timer costs more than the
- * rest of opening such a stream.
+ * The Node client's opener: each stream wrapped as a {@link StreamSocket} for undici, and a relayed
+ * connection upgraded to a direct one in the background when the node has a peer store.
  */
-function lazyTimeout (ms: number): Bound {
-  const start = performance.now()
-  let signal: AbortSignal | undefined
-  const left = (): number => Math.max(0, Math.ceil(ms - (performance.now() - start)))
-  return {
-    signal: () => {
-      signal ??= AbortSignal.timeout(left())
-      return signal
-    },
-    left
-  }
-}
-
-/**
- * Dial a peer and open a `/http/1.1` stream on it.
- *
- * Every stream is negotiated optimistically (`optimistic.ts`), the first of a connection too: its
- * request leaves with the noise handshake's last message instead of a round trip later. The first
- * stream is still opened alone: a remote that is still setting the connection up drops it when more
- * than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every request of a burst.
- * Once the remote has confirmed the first stream's protocol it is ready, and the rest go at once.
- */
-export class StreamOpener {
-  readonly #dialer: StreamDialer
-  readonly #options: StreamOpenerOptions
-  readonly #protocol: string
-  readonly #ready = new WeakSet<Connection>()
-  readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
-  readonly #direct: DirectUpgrade | undefined
-
-  constructor (dialer: StreamDialer, options: StreamOpenerOptions = {}) {
-    this.#dialer = dialer
-    this.#options = options
-    this.#protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
-    const peerStore = dialer.peerStore
-    const { addEventListener, removeEventListener } = dialer
-    const events = addEventListener == null || removeEventListener == null ? undefined : { addEventListener: addEventListener.bind(dialer), removeEventListener: removeEventListener.bind(dialer) }
-    this.#direct = peerStore == null ? undefined : new DirectUpgrade({ dial: async (target, options) => await dialer.dial(target, options), peerStore, events })
-  }
-
-  /** Stops: background dials for a direct connection are aborted (requests in flight are not touched). */
-  close (): void {
-    this.#direct?.close()
-  }
-
-  /** Open one `/http/1.1` stream to `peer` and wrap it as a socket, within `timeout` ms. */
-  async open (peer: PeerId, timeout: number): Promise<StreamSocket> {
-    const bound = lazyTimeout(timeout)
-    const addrs = this.#options.addressesOf?.(peer)
-    let connection: Connection
-    try {
-      connection = await this.#dial(peer, addrs, bound)
-    } catch (err) {
-      throw new DialError(peer.toString(), `could not dial peer ${peer.toString()}: ${(err as Error).message}`, { cause: err })
-    }
-    while (!this.#ready.has(connection)) {
-      const pending = this.#firstStream.get(connection)
-      if (pending == null) {
-        let settle!: (err?: Error) => void
-        const settled = new Promise<void>((resolve, reject) => { settle = (err) => { err == null ? resolve() : reject(err) } })
-        this.#firstStream.set(connection, settled)
-        settled.then(() => { this.#ready.add(connection) }, () => {}).finally(() => { this.#firstStream.delete(connection) })
-        try {
-          return await this.#newStream(connection, peer, bound, settle)
-        } catch (err) {
-          settle(err as Error)
-          throw err
-        }
-      }
-      await pending.catch(() => {})
-    }
-    return await this.#newStream(connection, peer, bound)
-  }
-
-  /**
-   * An open connection to the peer if there is one (the common case: every request after the first);
-   * else the addresses from the target first, and if they fail, whatever the node knows about the peer.
-   */
-  async #dial (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
-    const connections = this.#dialer.getConnections?.(peer).filter(c => c.status === 'open') ?? []
-    // A direct connection first (DCUtR may have upgraded a relayed one); else a relayed one already
-    // there: dialling again would only open a second circuit through the same relay.
-    const open = connections.find(c => c.limits == null) ??
-      (this.#options.runOnLimitedConnection === true ? connections.find(c => c.limits != null) : undefined)
-    if (open != null) {
-      if (open.limits != null) this.#tryDirect(peer, open, bound)
-      return open
-    }
-    const dialled = await this.#dialAnew(peer, addrs, bound)
-    if (dialled.limits != null) this.#tryDirect(peer, dialled, bound)
-    return dialled
-  }
-
-  async #dialAnew (peer: PeerId, addrs: Multiaddr[] | undefined, bound: Bound): Promise<Connection> {
-    const signal = bound.signal()
-    if (addrs == null || addrs.length === 0) {
-      return await this.#dialer.dial(peer, { signal })
-    }
-    try {
-      return await this.#dialer.dial(addrs, { signal })
-    } catch (err) {
-      signal.throwIfAborted()
-      try {
-        return await this.#dialer.dial(peer, { signal })
-      } catch {
-        throw err
-      }
-    }
-  }
-
-  /**
-   * The request goes over `limited`, a relayed connection: in the background, try once for a direct one
-   * (`direct.ts`). Each request has a stream of its own (no keep-alive, `dispatcher.ts`), so the next
-   * one opens its stream on the direct connection once it is there.
-   */
-  #tryDirect (peer: PeerId, limited: Connection, bound: Bound): void {
-    void this.#direct?.offer(peer, limited, bound.left())
-  }
-
-  /**
-   * Open a stream: optimistically when allowed (`optimistic.ts`), else negotiated in full. `first` is
-   * given for the first stream of a connection: it is called once the peer has confirmed the protocol
-   * (or with the error when it did not), which is when the rest of a burst may go.
-   */
-  async #newStream (connection: Connection, peer: PeerId, bound: Bound, first?: (err?: Error) => void): Promise<StreamSocket> {
-    const protocol = this.#protocol
-    try {
-      if (this.#options.streamNegotiation !== 'full') {
-        const optimistic = await openOptimisticStream(connection, protocol, this.#dialer)
-        if (optimistic != null) {
-          // the confirmation gets what is left of the connect bound, as a full negotiation would
-          const onSettled = first == null ? undefined : this.#firstSettled(connection, first)
-          if (!optimistic.propose) onSettled?.()
-          return this.#socket(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined, onSettled)
-        }
-      }
-      const stream = await connection.newStream(protocol, {
-        signal: bound.signal(),
-        maxOutboundStreams: this.#options.maxOutboundStreams,
-        runOnLimitedConnection: this.#options.runOnLimitedConnection
-      })
-      first?.()
-      return this.#socket(connection, stream)
-    } catch (err) {
-      if ((err as Error).name === 'UnsupportedProtocolError') {
-        throw new ProtocolNotSupportedError(peer.toString(), protocol, { cause: err })
-      }
-      if (err instanceof LibP2PHTTPError) {
-        throw err
-      }
-      throw new DialError(peer.toString(), `could not open a ${protocol} stream to ${peer.toString()}: ${(err as Error).message}`, { cause: err })
-    }
-  }
-
-  /**
-   * What to do once the first stream of `connection` is confirmed: record in the peer store that the
-   * peer speaks the protocol (as `newStream` does), then let the rest of a burst go.
-   */
-  #firstSettled (connection: Connection, first: (err?: Error) => void): (err?: Error) => void {
-    return (err) => {
-      if (err == null) {
-        this.#dialer.peerStore?.merge?.(connection.remotePeer, { protocols: [this.#protocol] }).catch(() => {})
-      }
-      first(err)
-    }
-  }
-
-  /**
-   * The stream as a socket; with `confirmWithin`, the protocol is proposed optimistically, and
-   * `onSettled` hears of the peer's answer.
-   */
-  #socket (connection: Connection, stream: Stream, confirmWithin?: number, onSettled?: (err?: Error) => void): StreamSocket {
-    const protocol = this.#protocol
+export function createSocketOpener (dialer: StreamDialer, options: StreamOpenerOptions = {}): SocketOpener {
+  const protocol = options.streamProtocol ?? HTTP_STREAM_PROTOCOL
+  const { peerStore, addEventListener, removeEventListener } = dialer
+  const events = addEventListener == null || removeEventListener == null ? undefined : { addEventListener: addEventListener.bind(dialer), removeEventListener: removeEventListener.bind(dialer) }
+  const direct = peerStore == null ? undefined : new DirectUpgrade({ dial: async (target, options) => await dialer.dial(target, options), peerStore, events })
+  return new StreamOpener(dialer, options, (connection, stream, confirmWithin, onSettled) => {
+    // with `confirmWithin`, the protocol was proposed optimistically; `onSettled` hears of the answer
     const socket: StreamSocket = new StreamSocket(stream, {
       remotePeer: connection.remotePeer,
       remoteAddr: connection.remoteAddr,
@@ -277,7 +58,7 @@ export class StreamOpener {
       preamble: confirmWithin == null ? undefined : { ...optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin), onSettled }
     })
     return socket
-  }
+  }, direct)
 }
 
 /**
@@ -285,7 +66,7 @@ export class StreamOpener {
  * and negotiated within `connectTimeout` ms; every other origin goes to `fallback` (undici's own TCP/TLS
  * connector, which has its own timeout).
  */
-export function createStreamConnector (opener: StreamOpener, fallback: buildConnector.connector, connectTimeout = 10_000): buildConnector.connector {
+export function createStreamConnector (opener: SocketOpener, fallback: buildConnector.connector, connectTimeout = 10_000): buildConnector.connector {
   return (options, callback) => {
     const peer = peerOfURL(options)
     if (peer == null) {

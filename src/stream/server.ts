@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { HTTP_STREAM_PROTOCOL } from './protocol.js'
 import { relayLimitCheck } from './relay-limit.js'
 import { StreamSlots, addressKey } from './slots.js'
 import { StreamSocket } from './socket.js'
@@ -13,8 +14,7 @@ import type { StreamSocketOptions } from './socket.js'
 import type { Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 
-/** The protocol id of HTTP/1.1 over libp2p streams (libp2p+HTTP spec, "Using HTTP semantics over stream transports"). */
-export const HTTP_STREAM_PROTOCOL = '/http/1.1'
+export { HTTP_STREAM_PROTOCOL }
 
 /** The part of a libp2p node the stream server needs. */
 export interface StreamRegistrar {

@@ -95,4 +95,20 @@ describe('installing the tarball (issue 15 item 7)', () => {
     // the command's libp2p stack is in dist/cli.js, not installed for the library's users
     expect((await readdir(join(project, 'node_modules'))).includes('libp2p')).toBe(false)
   }, 90_000)
+  it('a bundler building the project for browsers gets the browser build (export condition "browser"), with no Node import (issue 20)', async () => {
+    const project = join(dir, 'project') // installed by the test before
+    const { build } = await import('esbuild')
+    const result = await build({
+      stdin: { contents: "import { createHTTPHost, proxyTo } from 'libp2phttp'; console.log(createHTTPHost, proxyTo)", resolveDir: project, loader: 'js' },
+      absWorkingDir: project,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent'
+    })
+    const code = result.outputFiles[0].text
+    expect(code).toContain('ERR_NOT_IN_BROWSER') // the browser entry's Node-only stubs
+    expect(code).not.toMatch(/from\s*["']node:|import\(\s*["']node:/)
+  }, 30_000)
 })
