@@ -492,7 +492,7 @@ class StreamServer {
     }
     this.#sending = gathered
     try {
-      await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed })
+      await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed, onWrite: () => { this.#touch() } })
     } catch (err) {
       // the status line is out: a reset is the only way left to tell the client the response is not whole
       if (!(err instanceof StreamResetError)) this.#options.onError?.(err)

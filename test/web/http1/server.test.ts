@@ -267,3 +267,25 @@ describe('the Web client against the Web server', () => {
     }
   })
 })
+
+describe('serveStream: review findings', () => {
+  it('idleTimeout: a response body that keeps flowing longer than idleTimeout is not reset', async () => {
+    options = { idleTimeout: 300 }
+    let ticks = 0
+    handler = () => new Response(new ReadableStream<Uint8Array>({
+      async pull (controller) {
+        await sleep(50)
+        if (ticks++ >= 20) controller.close() // ~1 s of bytes, a piece every 50 ms
+        else controller.enqueue(new TextEncoder().encode('x'))
+      }
+    }))
+    try {
+      const res = await client.host.fetch(uri('/'))
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('x'.repeat(20))
+      await noStreamsLeft()
+    } finally {
+      options = {}
+    }
+  })
+})
