@@ -196,6 +196,13 @@ class ClientExchange {
   async run (head: Uint8Array, body: GatheredBody): Promise<Response> {
     const response = new Promise<Response>((resolve, reject) => { this.#head = { resolve, reject } })
     for (const signal of this.#signals) signal.addEventListener('abort', this.#onAbort)
+    // a signal that aborted while the body was gathered or the parser made has no event left to fire
+    const aborted = this.#signals.find(s => s.aborted)
+    if (aborted != null) {
+      this.#fail(abortError(aborted), true)
+      await body.rest?.cancel(aborted.reason).catch(() => {})
+      return await response
+    }
     const headersTimeout = this.#options.headersTimeout ?? 300_000
     if (headersTimeout > 0) {
       this.#timer = setTimeout(() => {

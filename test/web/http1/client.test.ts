@@ -287,3 +287,19 @@ describe('fetchOverStream: the request head', () => {
     await noStreamsLeft()
   })
 })
+
+describe('fetchOverStream: review findings', () => {
+  it('a signal that aborts while the request body is being gathered (before the exchange starts) still ends it', async () => {
+    let reached = false
+    handler = (req, res) => { reached = true; req.resume(); req.on('end', () => { res.end('read') }) }
+    const controller = new AbortController()
+    const reason = new Error('gave up early')
+    const body = new ReadableStream<Uint8Array>({
+      pull () { controller.abort(reason) } // asked for its first piece: the caller gives up, nothing comes
+    }, { highWaterMark: 0 })
+    // headersTimeout bounds the old behaviour (the abort was missed, the request went out and waited)
+    await expect(fetchPeer('/', { method: 'POST', body, duplex: 'half', signal: controller.signal }, { headersTimeout: 2000 })).rejects.toBe(reason)
+    await noStreamsLeft()
+    expect(reached).toBe(false)
+  })
+})
