@@ -373,6 +373,10 @@ class StreamServer {
       if (!(response instanceof Response)) {
         throw new TypeError(`the handler returned ${typeof response}, not a Response`)
       }
+      if (response.status < 200) {
+        // Response.error() or an opaque redirect (status 0): nothing an HTTP/1.1 status line can say
+        throw new TypeError(`the handler returned a ${response.type} Response with status ${response.status}, not an HTTP response`)
+      }
     } catch (err) {
       if (this.#closed) return false
       this.#options.onError?.(err)

@@ -289,3 +289,14 @@ describe('serveStream: review findings', () => {
     }
   })
 })
+
+describe('serveStream: review findings (handler responses)', () => {
+  it('a handler answering Response.error() (status 0, a network error) gets 500, reported; no status 0 on the wire', async () => {
+    errors.length = 0
+    handler = () => Response.error()
+    const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' })
+    expect(res.text.startsWith('HTTP/1.1 500 ')).toBe(true)
+    expect(errors).toHaveLength(1)
+    await noStreamsLeft()
+  })
+})
