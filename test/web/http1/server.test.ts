@@ -124,6 +124,11 @@ describe('serveStream, bad input (raw bytes)', () => {
     { name: 'not HTTP', send: 'HELLO\r\n\r\n', status: 400 },
     { name: 'no Host on HTTP/1.1', send: 'GET / HTTP/1.1\r\n\r\n', status: 400 },
     { name: 'two Hosts', send: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400 },
+    // RFC 9112 §3.2: an invalid Host is a 400; the handler's URL is built from it (this one read /admin)
+    { name: 'a Host with a path in it', send: 'GET /public HTTP/1.1\r\nHost: x/admin?\r\n\r\n', status: 400 },
+    { name: 'a Host with userinfo', send: 'GET / HTTP/1.1\r\nHost: me@x\r\n\r\n', status: 400 },
+    // WHATWG Request refuses it: the peer is told, rather than the stream being reset
+    { name: 'TRACE, which WHATWG Request refuses', send: 'TRACE / HTTP/1.1\r\nHost: a\r\n\r\n', status: 501 },
     { name: 'a dot segment', send: 'GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400 },
     { name: 'absolute-form for another host', send: 'GET http://other/ HTTP/1.1\r\nHost: a\r\n\r\n', status: 400 },
     { name: 'HTTP/2.0 in a request line', send: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', status: 505 },
