@@ -303,3 +303,13 @@ describe('fetchOverStream: review findings', () => {
     expect(reached).toBe(false)
   })
 })
+
+describe('fetchOverStream: a 205 whose declared content never comes', () => {
+  it('bodyTimeout bounds the discarding of its content: the stream is reset, not held for ever', async () => {
+    handler = (_req, res) => { res.writeHead(205, { 'content-length': '10' }); res.flushHeaders() } // and nothing more
+    const res = await fetchPeer('/', {}, { bodyTimeout: 200 })
+    expect(res.status).toBe(205)
+    expect(res.body).toBeNull()
+    await noStreamsLeft()
+  })
+})
