@@ -60,7 +60,8 @@ export type NativeFetch = (url: string | URL, init?: NativeFetchInit) => Promise
  * A fetch for `https:` URLs made from peers' native addresses, keeping its bearer tokens between calls.
  *
  * @throws {PeerAuthUnsupportedError} the server does not answer the handshake with a challenge
- * @throws {PeerAuthError} the server's proof fails, or it refuses ours
+ * @throws {PeerAuthError} the server's proof fails, or it refuses ours, or the platform's fetch followed
+ * a redirect to another origin (unproven; `redirect: 'manual'` hands the redirect to the caller)
  * @throws {PeerMismatchError} the server proved another peer id than `init.peer`
  * @throws {PeerAuthNotReplayableError} a token was refused and the body (a stream) cannot be sent again
  */
@@ -157,7 +158,16 @@ class NativeAuthRun {
     }
   }
 
+  /**
+   * @throws {PeerAuthError} the platform's fetch followed a redirect to another origin: what answered
+   * there proved nothing (the Node client authenticates every hop; the platform's fetch cannot)
+   */
   #deliver (response: Response, peer: PeerId): Response {
+    const origin = response.redirected && response.url !== '' ? new URL(response.url).origin : undefined
+    if (origin != null && origin !== new URL(this.#url).origin) {
+      void discard(response)
+      throw new PeerAuthError(`${this.#url} redirected to ${origin}, which Peer ID Authentication did not prove (pass redirect: 'manual' to follow it yourself)`)
+    }
     setServerPeer(response, peer)
     return response
   }

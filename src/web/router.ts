@@ -42,6 +42,11 @@ function rewritten (request: Request, url: string): Request {
   // `duplex` is required by the Fetch standard when a body is a stream; not yet in TypeScript's DOM types
   const init = { duplex: 'half' } as RequestInit
   const routed = new Request(new URL(url, request.url), new Request(request, init))
+  // A browser's `Request` copies only the fields it allows (no Cookie, Host, Date, …): the mount's
+  // handler sees what the client sent, as the root handler does (`http1/server.ts` keeps them)
+  if ([...routed.headers.keys()].length !== [...request.headers.keys()].length) {
+    Object.defineProperty(routed, 'headers', { value: request.headers, enumerable: false, configurable: true })
+  }
   setRemotePeer(routed, remotePeer(request))
   const how = authenticationOf(request)
   if (how != null) setAuthentication(routed, how)

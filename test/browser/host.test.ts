@@ -335,6 +335,20 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
     })
     expect(failure).toEqual({ name: 'NotInBrowserError', code: 'ERR_NOT_IN_BROWSER', feature: 'proxyTo' })
   })
+  it('Node → page: a handler mounted with host.handle sees the fields a browser\'s Request drops (Cookie, Date), as the stream server gives them to the root handler', async () => {
+    await page.evaluate(() => {
+      const fields = (request: Request): Response => new Response(JSON.stringify({ cookie: request.headers.get('cookie'), date: request.headers.get('date') }))
+      window.t.host.handle('/fields/1', fields)
+    })
+    try {
+      const init = { headers: { cookie: 'a=1', date: 'Sun, 06 Dec 2026 00:00:00 GMT' } }
+      const mounted = await host.fetch({ peer: pagePeer, path: '/fields/1/' }, init)
+      expect(JSON.parse(await mounted.text())).toEqual({ cookie: 'a=1', date: 'Sun, 06 Dec 2026 00:00:00 GMT' })
+    } finally {
+      await page.evaluate(() => { window.t.host.unhandle('/fields/1') })
+    }
+  })
+
   it('no /http/1.1 stream is left open on either side once the exchanges are over, failed ones included', async () => {
     const open = (n: Libp2p): number => n.getConnections().flatMap(c => c.streams).filter(s => s.protocol === '/http/1.1').length
     await page.waitForFunction(() => window.t.node.getConnections().flatMap(c => c.streams).filter(s => s.protocol === '/http/1.1').length === 0, undefined, { timeout: 10_000 })

@@ -8,7 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InvalidAuthOptionsError, PeerAuthUnsupportedError, PeerMismatchError, authenticationOf, createHTTPHost, remotePeer, serverPeer } from '../../src/index.js'
+import { InvalidAuthOptionsError, PeerAuthError, PeerAuthUnsupportedError, PeerMismatchError, authenticationOf, createHTTPHost, remotePeer, serverPeer } from '../../src/index.js'
 import { createNativeFetch } from '../../src/web/native-fetch.js'
 import { createPeer, stopPeers } from '../helpers/nodes.js'
 import { testCertificate } from '../helpers/tls.js'
@@ -88,6 +88,22 @@ describe('createNativeFetch with a private key', () => {
     const err = await fetch(urlOf(plain, '/')).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PeerAuthUnsupportedError)
     expect((err as PeerAuthUnsupportedError).code).toBe('ERR_PEER_AUTH_UNSUPPORTED')
+  })
+
+  it('a redirect to another origin: the answer from there is not passed off as the proven peer\'s', async () => {
+    const redirector = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0/tls/http'], tls: cert, auth: { server: { hostnames: ['127.0.0.1'] } } })
+    try {
+      redirector.host.serve((_request: Request) => new Response(null, { status: 302, headers: { location: urlOf(plain, '/') } }))
+      const fetch = createNativeFetch({ privateKey: key, fetch: platformFetch })
+      const got = await fetch(urlOf(redirector, '/'), { peer: redirector.node.peerId }).then(
+        async (res) => ({ text: await res.text(), server: serverPeer(res)?.toString() }),
+        (err: unknown) => err
+      )
+      // 'no auth here' came from `plain`, which proved nothing: it must not be attributed to `redirector`
+      expect(got).toBeInstanceOf(PeerAuthError)
+    } finally {
+      await stopPeers(redirector)
+    }
   })
 
   it('without a key: the platform fetch as it is', async () => {

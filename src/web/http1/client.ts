@@ -196,6 +196,13 @@ class ClientExchange {
   async run (head: Uint8Array, body: GatheredBody): Promise<Response> {
     const response = new Promise<Response>((resolve, reject) => { this.#head = { resolve, reject } })
     for (const signal of this.#signals) signal.addEventListener('abort', this.#onAbort)
+    // a signal that aborted while the body was gathered or the parser made has no event left to fire
+    const aborted = this.#signals.find(s => s.aborted)
+    if (aborted != null) {
+      this.#fail(abortError(aborted), true)
+      await body.rest?.cancel(aborted.reason).catch(() => {})
+      return await response
+    }
     const headersTimeout = this.#options.headersTimeout ?? 300_000
     if (headersTimeout > 0) {
       this.#timer = setTimeout(() => {
@@ -320,30 +327,38 @@ class ClientExchange {
 
   async #pull (): Promise<void> {
     this.#delivered = 0
-    const bodyTimeout = this.#options.bodyTimeout ?? 300_000
     try {
       while (this.#phase === 'body' && this.#delivered === 0) {
-        if (bodyTimeout > 0) {
-          this.#timer = setTimeout(() => {
-            this.#fail(new ResponseTimeoutError('body', 'the response body stalled for longer than the client body timeout'))
-          }, bodyTimeout)
-        }
-        const more = await this.#step()
-        clearTimeout(this.#timer)
-        if (!more) break
+        if (!await this.#bodyStep()) break
       }
     } catch (err) {
       this.#fail(responseErrorOf(err))
     }
   }
 
+  /** Read content nobody will see to the end of the message; a stall is bounded as a read body's is. */
   async #drain (): Promise<void> {
     try {
       while (this.#phase === 'body') {
-        if (!await this.#step()) break
+        if (!await this.#bodyStep()) break
       }
     } catch (err) {
       this.#fail(responseErrorOf(err))
+    }
+  }
+
+  /** One {@link #step} of the body, failing the exchange when it stalls past `bodyTimeout`. */
+  async #bodyStep (): Promise<boolean> {
+    const bodyTimeout = this.#options.bodyTimeout ?? 300_000
+    if (bodyTimeout > 0) {
+      this.#timer = setTimeout(() => {
+        this.#fail(new ResponseTimeoutError('body', 'the response body stalled for longer than the client body timeout'))
+      }, bodyTimeout)
+    }
+    try {
+      return await this.#step()
+    } finally {
+      clearTimeout(this.#timer)
     }
   }
 

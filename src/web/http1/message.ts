@@ -179,6 +179,8 @@ export interface SendOptions {
    * the Node client's answer to the same problem). One more frame per request with a body.
    */
   separateHead?: boolean
+  /** Called after each write: a body that keeps flowing keeps the stream busy (the server's idle timer). */
+  onWrite?: () => void
 }
 
 /**
@@ -186,7 +188,7 @@ export interface SendOptions {
  * write, then the rest as it is read. `Content-Length` framing is checked (a body that yields more or
  * fewer bytes fails with {@link BodyLengthError}, and the stream must then be reset).
  */
-export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, { isCancelled = () => false, separateHead = false }: SendOptions = {}): Promise<void> {
+export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, { isCancelled = () => false, separateHead = false, onWrite = () => {} }: SendOptions = {}): Promise<void> {
   const { framing } = body
   let sent = 0
   const first = body.head.map(chunk => frame(chunk, framing))
@@ -204,6 +206,7 @@ export async function sendMessage (stream: Stream, head: Uint8Array, body: Gathe
     return
   }
   await sendAll(stream, concat([head, ...first]))
+  onWrite()
   try {
     for (;;) {
       if (isCancelled()) return
@@ -214,7 +217,10 @@ export async function sendMessage (stream: Stream, head: Uint8Array, body: Gathe
       if (framing.kind === 'length' && sent > framing.length) {
         throw new BodyLengthError(framing.length, sent)
       }
-      if (chunk.byteLength > 0) await sendAll(stream, frame(chunk, framing))
+      if (chunk.byteLength > 0) {
+        await sendAll(stream, frame(chunk, framing))
+        onWrite()
+      }
     }
   } catch (err) {
     await rest.cancel(err).catch(() => {})

@@ -25,6 +25,9 @@ const ERROR = { OK: 0, PAUSED: 21, PAUSED_UPGRADE: 22, USER: 24 } as const
 /** What `on_headers_complete` returns to have llhttp skip a message's body (a response to `HEAD`). */
 const SKIP_BODY = 1
 
+/** Optional whitespace at either end of a field value (RFC 9110 §5.6.3). */
+const OWS = /^[ \t]+|[ \t]+$/g
+
 /** Which side of an exchange is parsed. */
 export type HTTP1MessageType = 'request' | 'response'
 
@@ -383,8 +386,9 @@ class LLHTTPParser implements HTTP1Parser {
       status: this.#type === 'response' ? status : 0,
       statusText: this.#statusText,
       httpVersion: `${exports.llhttp_get_http_major(ptr)}.${exports.llhttp_get_http_minor(ptr)}`,
-      // OWS around a value is not part of it (RFC 9110 §5.5); llhttp leaves trailing whitespace
-      headers: this.#headers.map(([name, value]) => [name, value.trim()]),
+      // OWS (SP, HTAB) around a value is not part of it (RFC 9110 §5.5); llhttp leaves the trailing one.
+      // Not String#trim: it would also take 0xA0, a Latin-1 octet of the value
+      headers: this.#headers.map(([name, value]) => [name, value.replace(OWS, '')]),
       keepAlive,
       upgrade
     }

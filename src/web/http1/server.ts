@@ -58,6 +58,7 @@ const REASONS: Readonly<Record<number, string>> = {
   413: 'Content Too Large',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   505: 'HTTP Version Not Supported'
 }
 
@@ -366,12 +367,24 @@ class StreamServer {
       await this.#refuse(413, `request body larger than ${max} bytes\n`)
       return false
     }
-    const request = this.#request(head, current)
+    let request: Request
+    try {
+      request = this.#request(head, current)
+    } catch (err) {
+      // what the platform's Request refuses from the client: a method such as TRACE (RFC 9110 §15.6.2: 501)
+      current.broken = true
+      await this.#refuse(501, `${(err as Error).message}\n`)
+      return false
+    }
     let response: Response
     try {
       response = await this.#handler(request)
       if (!(response instanceof Response)) {
         throw new TypeError(`the handler returned ${typeof response}, not a Response`)
+      }
+      if (response.status < 200) {
+        // Response.error() or an opaque redirect (status 0): nothing an HTTP/1.1 status line can say
+        throw new TypeError(`the handler returned a ${response.type} Response with status ${response.status}, not an HTTP response`)
       }
     } catch (err) {
       if (this.#closed) return false
@@ -399,6 +412,10 @@ class StreamServer {
     if (hosts.length === 0 && head.httpVersion === '1.1') {
       // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without Host (Node does)
       return { status: 400, reason: 'an HTTP/1.1 request must have a Host header\n' }
+    }
+    if (hosts.length === 1 && hosts[0][1] !== '' && !HOST.test(hosts[0][1])) {
+      // RFC 9112 §3.2: an invalid Host is a 400; the handler's URL is built from it ('x/admin?' moved the path)
+      return { status: 400, reason: 'invalid Host header\n' }
     }
     const verdict = originForm(head.url, hosts[0]?.[1])
     if ('refusal' in verdict) {
@@ -492,7 +509,7 @@ class StreamServer {
     }
     this.#sending = gathered
     try {
-      await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed })
+      await sendMessage(this.#stream, bytes, gathered, { isCancelled: () => this.#closed, onWrite: () => { this.#touch() } })
     } catch (err) {
       // the status line is out: a reset is the only way left to tell the client the response is not whole
       if (!(err instanceof StreamResetError)) this.#options.onError?.(err)
@@ -559,6 +576,9 @@ class StreamServer {
     if (parser != null) queueMicrotask(() => { parser.destroy() })
   }
 }
+
+/** A `Host` value: uri-host (an IP literal or a reg-name, RFC 3986 §3.2.2) and an optional port, nothing else. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/
 
 /** Which wait ran out. */
 class Timeout extends Error {

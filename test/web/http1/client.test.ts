@@ -287,3 +287,29 @@ describe('fetchOverStream: the request head', () => {
     await noStreamsLeft()
   })
 })
+
+describe('fetchOverStream: review findings', () => {
+  it('a signal that aborts while the request body is being gathered (before the exchange starts) still ends it', async () => {
+    let reached = false
+    handler = (req, res) => { reached = true; req.resume(); req.on('end', () => { res.end('read') }) }
+    const controller = new AbortController()
+    const reason = new Error('gave up early')
+    const body = new ReadableStream<Uint8Array>({
+      pull () { controller.abort(reason) } // asked for its first piece: the caller gives up, nothing comes
+    }, { highWaterMark: 0 })
+    // headersTimeout bounds the old behaviour (the abort was missed, the request went out and waited)
+    await expect(fetchPeer('/', { method: 'POST', body, duplex: 'half', signal: controller.signal }, { headersTimeout: 2000 })).rejects.toBe(reason)
+    await noStreamsLeft()
+    expect(reached).toBe(false)
+  })
+})
+
+describe('fetchOverStream: a 205 whose declared content never comes', () => {
+  it('bodyTimeout bounds the discarding of its content: the stream is reset, not held for ever', async () => {
+    handler = (_req, res) => { res.writeHead(205, { 'content-length': '10' }); res.flushHeaders() } // and nothing more
+    const res = await fetchPeer('/', {}, { bodyTimeout: 200 })
+    expect(res.status).toBe(205)
+    expect(res.body).toBeNull()
+    await noStreamsLeft()
+  })
+})

@@ -64,6 +64,11 @@ describe('createHTTP1Parser', () => {
     expect(seen.rests).toEqual([''])
   })
 
+  it('only SP and HTAB are trimmed from a value, as Node does: a trailing 0xA0 (NBSP in Latin-1) is the value\'s', async () => {
+    const seen = await parse('request', ['GET / HTTP/1.1\r\nHost: x\r\nX: a\xa0\t \r\nY: \xa0b\r\n\r\n'])
+    expect(seen.heads[0].headers).toEqual([['Host', 'x'], ['X', 'a\xa0'], ['Y', '\xa0b']])
+  })
+
   it('skip-body: a response to HEAD has no body whatever its Content-Length', async () => {
     const seen = await parse('response', ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'], { skip: true })
     expect(seen.completes).toBe(1)

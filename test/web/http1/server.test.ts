@@ -124,6 +124,11 @@ describe('serveStream, bad input (raw bytes)', () => {
     { name: 'not HTTP', send: 'HELLO\r\n\r\n', status: 400 },
     { name: 'no Host on HTTP/1.1', send: 'GET / HTTP/1.1\r\n\r\n', status: 400 },
     { name: 'two Hosts', send: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400 },
+    // RFC 9112 §3.2: an invalid Host is a 400; the handler's URL is built from it (this one read /admin)
+    { name: 'a Host with a path in it', send: 'GET /public HTTP/1.1\r\nHost: x/admin?\r\n\r\n', status: 400 },
+    { name: 'a Host with userinfo', send: 'GET / HTTP/1.1\r\nHost: me@x\r\n\r\n', status: 400 },
+    // WHATWG Request refuses it: the peer is told, rather than the stream being reset
+    { name: 'TRACE, which WHATWG Request refuses', send: 'TRACE / HTTP/1.1\r\nHost: a\r\n\r\n', status: 501 },
     { name: 'a dot segment', send: 'GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400 },
     { name: 'absolute-form for another host', send: 'GET http://other/ HTTP/1.1\r\nHost: a\r\n\r\n', status: 400 },
     { name: 'HTTP/2.0 in a request line', send: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', status: 505 },
@@ -265,5 +270,38 @@ describe('the Web client against the Web server', () => {
     } finally {
       await other.stop()
     }
+  })
+})
+
+describe('serveStream: review findings', () => {
+  it('idleTimeout: a response body that keeps flowing longer than idleTimeout is not reset', async () => {
+    options = { idleTimeout: 300 }
+    let ticks = 0
+    handler = () => new Response(new ReadableStream<Uint8Array>({
+      async pull (controller) {
+        await sleep(50)
+        if (ticks++ >= 20) controller.close() // ~1 s of bytes, a piece every 50 ms
+        else controller.enqueue(new TextEncoder().encode('x'))
+      }
+    }))
+    try {
+      const res = await client.host.fetch(uri('/'))
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('x'.repeat(20))
+      await noStreamsLeft()
+    } finally {
+      options = {}
+    }
+  })
+})
+
+describe('serveStream: review findings (handler responses)', () => {
+  it('a handler answering Response.error() (status 0, a network error) gets 500, reported; no status 0 on the wire', async () => {
+    errors.length = 0
+    handler = () => Response.error()
+    const res = await rawExchange(client.node, node.getMultiaddrs(), { send: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' })
+    expect(res.text.startsWith('HTTP/1.1 500 ')).toBe(true)
+    expect(errors).toHaveLength(1)
+    await noStreamsLeft()
   })
 })
