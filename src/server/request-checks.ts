@@ -17,7 +17,7 @@
  */
 import { authorityConflict, isHTTP2 } from './http2.js'
 import { rewriteUrl } from './original-url.js'
-import { originForm } from './request-target.js'
+import { isValidHost, originForm } from './request-target.js'
 import type { IncomingMessage } from 'node:http'
 
 // the target rules are in a module without Node imports, which the Web path's server shares
@@ -47,6 +47,11 @@ export function admitRequest (req: IncomingMessage, forwardProxy = false): Reque
   }
   if (hosts > 1) {
     return { status: 400, reason: 'more than one Host header\n' }
+  }
+  const host = req.headers.host
+  if (host != null && host !== '' && !isValidHost(host)) {
+    // RFC 9112 §3.2; a fetch-style handler's URL is built from it (`Host: x/admin?` moved the path)
+    return { status: 400, reason: 'invalid Host header\n' }
   }
   // HTTP/2 is spoken only where Node negotiated it (a native TLS listener); "HTTP/2.0" in an HTTP/1.x
   // request line is not HTTP/2

@@ -19,6 +19,18 @@ export function hasDotSegment (path: string): boolean {
   return DOT_SEGMENT.test(path)
 }
 
+/** A `Host` value: uri-host (an IP literal or a reg-name, RFC 3986 §3.2.2) and an optional port, nothing else. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/
+
+/**
+ * Whether `host` is a valid `Host` field value (RFC 9112 §3.2: anything else is a `400`). Both servers
+ * build a fetch-style handler's URL from it: `Host: x/admin?` with the target `/public` gave the handler
+ * the path `/admin` while the router and the mounts had judged `/public`.
+ */
+export function isValidHost (host: string): boolean {
+  return HOST.test(host)
+}
+
 /** The path of an origin-form target: up to its query (a target with a fragment is refused before this). */
 function pathOf (target: string): string {
   const end = target.indexOf('?')

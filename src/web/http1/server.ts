@@ -15,7 +15,7 @@
  */
 import { RequestBodyTooLargeError, StreamResetError } from '../../errors.js'
 import { setAuthentication, setRemotePeer } from '../../identity.js'
-import { originForm } from '../../server/request-target.js'
+import { isValidHost, originForm } from '../../server/request-target.js'
 import { encodeHead, gatherBody, sendMessage } from './message.js'
 import { HTTP1ParseError, createHTTP1Parser } from './parser.js'
 import { StreamReader, resetError, resetStream } from './stream-io.js'
@@ -413,7 +413,7 @@ class StreamServer {
       // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without Host (Node does)
       return { status: 400, reason: 'an HTTP/1.1 request must have a Host header\n' }
     }
-    if (hosts.length === 1 && hosts[0][1] !== '' && !HOST.test(hosts[0][1])) {
+    if (hosts.length === 1 && hosts[0][1] !== '' && !isValidHost(hosts[0][1])) {
       // RFC 9112 §3.2: an invalid Host is a 400; the handler's URL is built from it ('x/admin?' moved the path)
       return { status: 400, reason: 'invalid Host header\n' }
     }
@@ -577,8 +577,6 @@ class StreamServer {
   }
 }
 
-/** A `Host` value: uri-host (an IP literal or a reg-name, RFC 3986 §3.2.2) and an optional port, nothing else. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/
 
 /** Which wait ran out. */
 class Timeout extends Error {
