@@ -322,7 +322,7 @@ class AuthRun {
         },
         onResponseEnd () {
           if (response == null) reject(new PeerAuthError('no response to a handshake request'))
-          else resolve(response)
+          else afterConnectionFreed(() => { resolve(response as Exchange) })
         },
         onResponseError (_controller, err) { reject(err) }
       })
@@ -534,4 +534,16 @@ export async function fetchAuth (client: AuthClient, options: Omit<AuthRequest, 
     verified: () => last,
     body: replayBody == null && isAsyncIterable(options.body) ? deferredBody(options.body, sent) : options.body
   }
+}
+
+/**
+ * Runs `next` once undici has given the connection of a finished exchange back to its pool. undici 7's
+ * HTTP/1.1 client frees a keep-alive connection that carries one request at a time only in a
+ * `setImmediate` queued after the response's end is reported (`client-h1.js`, `onMessageComplete`): the
+ * next handshake request dispatched before that finds it busy and opens a second connection, one more
+ * TLS handshake (a round trip) for every Peer ID Authentication over HTTP/1.1. Two turns of the event loop
+ * are after undici's.
+ */
+function afterConnectionFreed (next: () => void): void {
+  setImmediate(() => { setImmediate(next) })
 }

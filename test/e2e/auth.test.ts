@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer as createHTTPServer } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { connect as netConnect, createServer as createNetServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -25,6 +26,7 @@ import type { TestCertificate } from '../helpers/tls.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 let cert: TestCertificate
 let server: Peer
@@ -102,6 +104,37 @@ describe('our client and our server over the native transport', () => {
     expect(serverPeer(res)?.equals(server.node.peerId)).toBe(true)
     expect(transportOf(res)).toEqual({ transport: 'native', reason: expect.stringMatching(new RegExp(`proved it is ${server.node.peerId.toString()}`)) })
     expect(served).toHaveLength(1)
+  })
+
+  it('the handshake and the request share one keep-alive connection (HTTP/1.1): no second TLS handshake', async () => {
+    // every TCP connection the client opens to the server, counted by a relay in front of it
+    let connections = 0
+    const relay = createNetServer((socket) => {
+      connections++
+      const upstream = netConnect(portOf(nativeAddr(server.host)), '127.0.0.1')
+      socket.pipe(upstream).pipe(socket)
+      socket.on('error', () => { upstream.destroy() })
+      upstream.on('error', () => { socket.destroy() })
+    })
+    await new Promise<void>(resolve => relay.listen(0, '127.0.0.1', resolve))
+    const fresh = await createPeer({ clientTLS: { ca: cert.cert } })
+    try {
+      const target = `/ip4/127.0.0.1/tcp/${(relay.address() as AddressInfo).port}/tls/http/p2p/${server.node.peerId.toString()}`
+      // a GET: challenge, answer (2 exchanges); a POST: OPTIONS probe, answer, then the request (3)
+      expect((await fresh.host.fetch(multiaddr(target))).status).toBe(200)
+      expect(connections).toBe(1)
+      const again = await createPeer({ clientTLS: { ca: cert.cert } })
+      try {
+        const res = await again.host.fetch(multiaddr(target), { method: 'POST', body: 'x' })
+        expect(await res.json()).toMatchObject({ method: 'POST', body: 'x' })
+        expect(connections).toBe(2)
+      } finally {
+        await stopPeers(again)
+      }
+    } finally {
+      await stopPeers(fresh)
+      relay.close()
+    }
   })
 
   it('the token is reused for the next requests to the same hostname and peer', async () => {
