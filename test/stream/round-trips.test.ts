@@ -137,6 +137,18 @@ describe('round trips of a first request to a peer not yet connected', () => {
     expect(await (await slow).text()).toBe('ok')
   })
 
+  it('a burst to a peer that does not speak /http/1.1 fails whole once the first stream is refused, without a stream more per request', async () => {
+    const { server, client, uri, connection } = await start()
+    await server.node.unhandle('/http/1.1')
+    const burst = 12
+    const results = await Promise.allSettled(Array.from({ length: burst }, async () => await client.host.fetch(uri)))
+    expect(results.map(r => r.status === 'rejected' && r.reason instanceof ProtocolNotSupportedError)).toEqual(Array(burst).fill(true))
+    // the handshake (3 flights), the first stream's reset, perhaps its proposal's own flight: each
+    // request of the burst retrying the refused protocol in turn added a flight (and a round trip) apiece
+    expect(connection().flights().filter(f => f.dir === 'up').length).toBeLessThan(burst)
+    await until(() => openHTTPStreams(client!.node) === 0 && openHTTPStreams(server!.node) === 0, 5000, 'the refused streams to go')
+  })
+
   it('a peer that does not speak /http/1.1 fails the first request with ProtocolNotSupportedError and leaves no stream', async () => {
     const { server, client, uri } = await start()
     await server.node.unhandle('/http/1.1')
