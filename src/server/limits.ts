@@ -68,7 +68,7 @@ export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max:
       seen += (chunk as Buffer).length
       if (seen > max) {
         refused = true
-        tooLarge(req, res, max)
+        tooLarge(req, res, max, true)
       }
     }
     if (refused) {
@@ -80,7 +80,8 @@ export function refuseLargeBody (req: IncomingMessage, res: ServerResponse, max:
   return false
 }
 
-function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void {
+/** Answer `413`; `endWithheld`: the handler is running and will never see the body's end. */
+function tooLarge (req: IncomingMessage, res: ServerResponse, max: number, endWithheld = false): void {
   // A handler that writes after our answer must not crash the process with ERR_STREAM_WRITE_AFTER_END.
   res.on('error', () => {})
   if (res.headersSent) {
@@ -91,7 +92,9 @@ function tooLarge (req: IncomingMessage, res: ServerResponse, max: number): void
   refuse(res, 413, `request body larger than ${max} bytes\n`)
   // A handler reading the body must see it fail, not wait forever for an end that will not come. Once
   // the 413 is out: the error is one the stream socket closes gracefully on, so the answer arrives.
-  res.once('finish', () => { if (!req.complete) req.destroy(new RequestBodyTooLargeError(max)) })
+  // A refused chunked body's end is withheld from the handler (`refuseLargeBody`) even when the whole
+  // request had arrived (with its head, complete before the 413 is out): it must fail then too.
+  res.once('finish', () => { if (endWithheld || !req.complete) req.destroy(new RequestBodyTooLargeError(max)) })
 }
 
 /**

@@ -107,7 +107,9 @@ function lazyTimeout (ms: number): Bound {
  * request leaves with the noise handshake's last message instead of a round trip later. The first
  * stream is still opened alone: a remote that is still setting the connection up drops it when more
  * than a few streams arrive early (`MaxEarlyStreamsError`), which would fail every request of a burst.
- * Once the remote has confirmed the first stream's protocol it is ready, and the rest go at once.
+ * Once the remote has confirmed the first stream's protocol it is ready, and the rest go at once; when
+ * it answers that it does not speak the protocol, the rest fail with that answer. Any other failure of
+ * the first stream (its request aborted, a reset, no answer in time) lets the next of the burst try.
  */
 export class StreamOpener<T> {
   readonly #dialer: StreamDialer
@@ -159,7 +161,12 @@ export class StreamOpener<T> {
           throw err
         }
       }
-      await pending.catch(() => {})
+      const refused = await pending.then(() => undefined, (err: unknown) => err)
+      // `na` on the first stream is the peer's answer for the connection: the rest of a burst fails
+      // with it rather than proposing the protocol again in turn, a round trip (and a request head) each
+      if (refused instanceof ProtocolNotSupportedError) {
+        throw new ProtocolNotSupportedError(peer.toString(), this.#protocol, { cause: refused })
+      }
     }
     return await this.#newStream(connection, peer, bound)
   }

@@ -93,6 +93,7 @@ export interface StreamSocketOptions {
 
 /** The end of an HTTP/1.1 message head (RFC 9112 section 2.1). */
 const CRLF_CRLF = [13, 10, 13, 10]
+const HEAD_END = Uint8Array.from(CRLF_CRLF)
 
 /** Whether `chunk` ends an HTTP message head: what undici writes first, with the head complete. */
 function endsHead (chunk: Uint8Array): boolean {
@@ -314,22 +315,42 @@ export class StreamSocket extends Duplex {
   override _writev (chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     // Node corks the status line, headers and first body chunk: send them as one muxer frame, or the
     // head alone first (see `separateRequestHead`); splitting never changes the bytes, only framing.
-    const head = this.#separateRequestHead && chunks.length > 1 && endsHead(chunks[0].chunk)
-    const list = new Uint8ArrayList()
-    for (let i = head ? 1 : 0; i < chunks.length; i++) {
-      list.append(chunks[i].chunk)
+    let list = new Uint8ArrayList()
+    for (const { chunk } of chunks) {
+      list.append(chunk)
     }
-    if (!head) {
+    const headEnd = this.#separateRequestHead && chunks.length > 1 ? this.#requestHeadEnd(chunks[0].chunk, list) : -1
+    if (headEnd <= 0 || headEnd >= list.byteLength) {
       this.#send(list, callback)
       return
     }
+    const head = list.sublist(0, headEnd)
+    list = list.sublist(headEnd)
     // the body's callback reports a failure of either send; Node holds further writes until it runs
-    this.#send(chunks[0].chunk, (err) => { if (err != null) this.destroy(err) })
+    this.#send(head, (err) => { if (err != null) this.destroy(err) })
     if (this.#expectedPreamble != null) {
       this.#held = { data: list, callback }
       return
     }
     this.#send(list, callback)
+  }
+
+  /**
+   * Where the request head ends in a corked write (`list`, whose first chunk is `first`), or -1. undici
+   * writes a head of known body length as a chunk of its own; for a chunked body it writes the head up
+   * to `transfer-encoding: chunked\r\n` and the blank line that ends it with the first chunk's size
+   * (undici 7 `client-h1.js` `AsyncWriter`), so in the stream's first write the head ends at the first
+   * blank line (a head holds none before its end, RFC 9112 section 2.1).
+   */
+  #requestHeadEnd (first: Uint8Array, list: Uint8ArrayList): number {
+    if (endsHead(first)) {
+      return first.byteLength
+    }
+    if (this.bytesWritten > 0) {
+      return -1
+    }
+    const at = list.indexOf(HEAD_END)
+    return at < 0 ? -1 : at + HEAD_END.byteLength
   }
 
   #send (data: Uint8Array | Uint8ArrayList, callback: (error?: Error | null) => void): void {

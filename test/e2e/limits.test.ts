@@ -43,6 +43,16 @@ async function serverWith (init: Parameters<typeof createPeer>[0]): Promise<{ se
   return { server, raw }
 }
 
+/** A handler's read of the whole body: `'ended'`, or the code of the error it failed with. */
+async function readToTheEnd (req: IncomingMessage): Promise<string> {
+  try {
+    for await (const chunk of req) void chunk
+    return 'ended'
+  } catch (err) {
+    return (err as { code?: string }).code ?? 'error'
+  }
+}
+
 describe('server limits', () => {
   it('maxHeaderSize: larger headers get 431', async () => {
     const { server, raw } = await serverWith({ server: { maxHeaderSize: 1024 } })
@@ -105,10 +115,7 @@ describe('server limits', () => {
     peers.push(server)
     let outcome: Promise<string> | undefined
     server.host.serve((req: IncomingMessage, res: ServerResponse) => {
-      outcome = (async () => {
-        for await (const chunk of req) void chunk
-        return 'ended'
-      })().then((end) => end, (err: { code?: string }) => err.code ?? 'error')
+      outcome = readToTheEnd(req)
       void outcome.then(() => { if (!res.headersSent) res.end('read') })
     })
     const client = await createPeer()
@@ -121,6 +128,22 @@ describe('server limits', () => {
     expect(res.status).toBe(413)
     await until(() => outcome != null, 5000, 'the handler to run')
     expect(await outcome).toBe('ERR_REQUEST_BODY_TOO_LARGE')
+  })
+
+  it('maxRequestBodySize: a chunked body past it that arrived whole with the head still fails the handler\'s read, not hangs it', async () => {
+    const server = await createPeer({ onError: () => {}, server: { maxRequestBodySize: 1000 } })
+    const raw = await createNode()
+    peers.push(server)
+    nodes.push(raw)
+    let outcome: Promise<string> | undefined
+    server.host.serve((req: IncomingMessage, _res: ServerResponse) => { outcome = readToTheEnd(req) })
+    // head and the whole body (2000 bytes in 20 chunks, its last chunk too) in one write: Node parses
+    // it all at once, so the request is complete before the 413 has gone out
+    const body = Array.from({ length: 20 }, () => `64\r\n${'x'.repeat(100)}\r\n`).join('')
+    const refused = await rawExchange(raw, server.node.getMultiaddrs(), { send: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${body}0\r\n\r\n` })
+    expect(refused.statuses).toEqual([413])
+    await until(() => outcome != null, 5000, 'the handler to run')
+    expect(await Promise.race([outcome, sleep(5000).then(() => 'still reading after 5 s')])).toBe('ERR_REQUEST_BODY_TOO_LARGE')
   })
 
   it('maxRequestBodySize with Expect: 100-continue: 413 at once, no invitation to upload', async () => {

@@ -68,18 +68,39 @@ describe('round trips of a first request to a peer not yet connected', () => {
     expect(await (await second).text()).toBe('ok')
   })
 
-  it('a first request with a body sends the body only once the peer has confirmed /http/1.1 (one flight more)', async () => {
-    const { server, client, uri, connection } = await start()
-    const bodyFlights: number[] = []
-    server.host.serve(async (req: Request) => {
-      const body = await req.text()
-      bodyFlights.push(connection().flights().filter(f => f.dir === 'up').length)
-      return new Response(body)
+  /** A stream body of unknown length: undici sends it chunked. */
+  function streamed (text: string): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({ start (c) { c.enqueue(new TextEncoder().encode(text)); c.close() } })
+  }
+
+  // with a length, undici writes the head as a chunk of its own; chunked, it writes the head's last
+  // CRLF with the first chunk's size, in the same cork as the chunk
+  for (const kind of ['with a length', 'streamed (chunked)'] as const) {
+    it(`a first request with a body ${kind} sends the body only once the peer has confirmed /http/1.1 (one flight more)`, async () => {
+      const { server, client, uri, connection } = await start()
+      const bodyFlights: number[] = []
+      server.host.serve(async (req: Request) => {
+        const body = await req.text()
+        bodyFlights.push(connection().flights().filter(f => f.dir === 'up').length)
+        return new Response(body)
+      })
+      const init = kind === 'with a length' ? { method: 'POST', body: 'the body' } : { method: 'POST', body: streamed('the body'), duplex: 'half' as const }
+      expect(await (await client.host.fetch(uri, init)).text()).toBe('the body')
+      // head with the handshake's last message (3), the body after the echo (4): a peer that refuses
+      // /http/1.1 never receives a request body
+      expect(bodyFlights).toEqual([4])
     })
-    expect(await (await client.host.fetch(uri, { method: 'POST', body: 'the body' })).text()).toBe('the body')
-    // head with the handshake's last message (3), the body after the echo (4): a peer that refuses
-    // /http/1.1 never receives a request body
-    expect(bodyFlights).toEqual([4])
+  }
+
+  it('a peer that refuses /http/1.1 on the first stream never receives a streamed request body', async () => {
+    const { server, client, uri, connection } = await start()
+    await server.node.unhandle('/http/1.1')
+    const secret = 'x'.repeat(32 * 1024)
+    await expect(client.host.fetch(uri, { method: 'POST', body: streamed(secret), duplex: 'half' })).rejects.toBeInstanceOf(ProtocolNotSupportedError)
+    // everything the client sent through the relay: the handshake, the proposal and the head, not the body
+    const up = connection().chunks.filter(c => c.dir === 'up').reduce((n, c) => n + c.bytes, 0)
+    expect(up).toBeLessThan(secret.length)
+    await until(() => openHTTPStreams(client!.node) === 0 && openHTTPStreams(server!.node) === 0, 5000, 'the refused stream to go')
   })
 
   it("negotiates the first stream in full with streamNegotiation: 'full' (one flight more)", async () => {
@@ -114,6 +135,18 @@ describe('round trips of a first request to a peer not yet connected', () => {
     expect(await (await client.host.fetch(`${uri}/http-path/fast`)).text()).toBe('ok')
     release()
     expect(await (await slow).text()).toBe('ok')
+  })
+
+  it('a burst to a peer that does not speak /http/1.1 fails whole once the first stream is refused, without a stream more per request', async () => {
+    const { server, client, uri, connection } = await start()
+    await server.node.unhandle('/http/1.1')
+    const burst = 12
+    const results = await Promise.allSettled(Array.from({ length: burst }, async () => await client.host.fetch(uri)))
+    expect(results.map(r => r.status === 'rejected' && r.reason instanceof ProtocolNotSupportedError)).toEqual(Array(burst).fill(true))
+    // the handshake (3 flights), the first stream's reset, perhaps its proposal's own flight: each
+    // request of the burst retrying the refused protocol in turn added a flight (and a round trip) apiece
+    expect(connection().flights().filter(f => f.dir === 'up').length).toBeLessThan(burst)
+    await until(() => openHTTPStreams(client!.node) === 0 && openHTTPStreams(server!.node) === 0, 5000, 'the refused streams to go')
   })
 
   it('a peer that does not speak /http/1.1 fails the first request with ProtocolNotSupportedError and leaves no stream', async () => {
