@@ -15,13 +15,11 @@ import { setServerPeer } from '../../identity.js'
 import { BodyLengthError, encodeHead, gatherBody, sendMessage } from './message.js'
 import { HTTP1ParseError, createHTTP1Parser } from './parser.js'
 import { StreamReader, resetStream } from './stream-io.js'
+import { HTTP_STREAM_PROTOCOL } from '../../stream/protocol.js'
 import type { Framing, GatheredBody } from './message.js'
 import type { HTTP1Head, HTTP1Parser } from './parser.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** The `/http/1.1` stream protocol id (libp2p+HTTP spec). */
-export const HTTP_STREAM_PROTOCOL = '/http/1.1'
 
 /** Options of {@link fetchOverStream}; the bounds are the Node client's, with its defaults. */
 export interface FetchOverStreamOptions {
