@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { concatBytes } from './bytes.js'
 
 /**
  * Read `body` whole if it holds at most `limit` bytes. Past the limit the stream is cancelled (its
@@ -27,11 +28,5 @@ export async function readAtMost (body: ReadableStream<Uint8Array> | null, limit
   } finally {
     reader.releaseLock()
   }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
+  return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks)
 }

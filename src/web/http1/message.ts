@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from '../../util/bytes.js'
 import { sendAll } from './stream-io.js'
 import type { Stream } from '@libp2p/interface'
 
@@ -142,24 +143,11 @@ function frame (chunk: Uint8Array, framing: Framing): Uint8Array {
     return chunk
   }
   // RFC 9112 §7.1: chunk-size is hexadecimal
-  return concat([encoder.encode(chunk.byteLength.toString(16) + CRLF), chunk, encoder.encode(CRLF)])
+  return concatBytes([encoder.encode(chunk.byteLength.toString(16) + CRLF), chunk, encoder.encode(CRLF)])
 }
 
 /** The last chunk and an empty trailer section (RFC 9112 §7.1). */
 const LAST_CHUNK = encoder.encode(`0${CRLF}${CRLF}`)
-
-export function concat (parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]
-  let length = 0
-  for (const part of parts) length += part.byteLength
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
-}
 
 /** A body that sent a different number of bytes than its `Content-Length`. */
 export class BodyLengthError extends Error {
@@ -202,10 +190,10 @@ export async function sendMessage (stream: Stream, head: Uint8Array, body: Gathe
     head = new Uint8Array(0)
   }
   if (rest == null) {
-    await sendAll(stream, concat([head, ...first, ...(framing.kind === 'chunked' ? [LAST_CHUNK] : [])]))
+    await sendAll(stream, concatBytes([head, ...first, ...(framing.kind === 'chunked' ? [LAST_CHUNK] : [])]))
     return
   }
-  await sendAll(stream, concat([head, ...first]))
+  await sendAll(stream, concatBytes([head, ...first]))
   onWrite()
   try {
     for (;;) {
