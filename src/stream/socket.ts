@@ -234,9 +234,7 @@ export class StreamSocket extends Duplex {
     }
     this.#expectedAt += n
     if (this.#expectedAt === expected.byteLength) {
-      this.#expectedPreamble = undefined
-      clearTimeout(this.#preambleTimer)
-      preamble.onSettled?.()
+      this.#settlePreamble()
       const held = this.#held
       this.#held = undefined
       if (held != null) {
@@ -248,11 +246,16 @@ export class StreamSocket extends Duplex {
 
   /** Fail with `err`; destroying with an error that is not a graceful close resets the stream. */
   #refusePreamble (err: Error): void {
+    this.#settlePreamble(err)
+    this.destroy(err)
+  }
+
+  /** The preamble's wait is over (`err`: it failed): its timer stopped, and its `onSettled` told, once. */
+  #settlePreamble (err?: Error): void {
     const preamble = this.#expectedPreamble
     this.#expectedPreamble = undefined
     clearTimeout(this.#preambleTimer)
     preamble?.onSettled?.(err)
-    this.destroy(err)
   }
 
   /**
@@ -442,13 +445,12 @@ export class StreamSocket extends Duplex {
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer()
     clearTimeout(this.#preambleTimer)
-    if (this.#expectedPreamble != null) {
-      const preamble = this.#expectedPreamble
-      this.#expectedPreamble = undefined
-      preamble.onSettled?.(error ?? new StreamResetError('the socket was destroyed before the stream was confirmed'))
+    if (this.#expectedPreamble != null || this.#held != null) {
+      const unconfirmed = error ?? new StreamResetError('the socket was destroyed before the stream was confirmed')
+      this.#settlePreamble(unconfirmed)
+      this.#held?.callback(unconfirmed)
+      this.#held = undefined
     }
-    this.#held?.callback(error ?? new StreamResetError('the socket was destroyed before the stream was confirmed'))
-    this.#held = undefined
     const stream = this.stream
     stream.removeEventListener('message', this.#onMessage)
     stream.removeEventListener('end', this.#onEnd)
