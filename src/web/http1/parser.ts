@@ -67,7 +67,9 @@ export interface HTTP1ParserCallbacks {
 /** Bounds of a parser. */
 export interface HTTP1ParserOptions {
   /**
-   * The most bytes the start line and header fields of one message may take (trailers count too).
+   * The most bytes the start line and header fields of one message may take (trailers count too). It
+   * also bounds the chunked framing read between two pieces of body: a chunk-size line with its
+   * extensions, or the last chunk with its trailers (`HPE_CHUNK_EXTENSIONS_OVERFLOW`).
    *
    * @default 16384
    */
@@ -77,7 +79,8 @@ export interface HTTP1ParserOptions {
 /**
  * The bytes are not a valid HTTP/1.1 message, or the head is over `maxHeaderSize`, or the input ended
  * inside a message. `code` is llhttp's error name (`HPE_INVALID_METHOD`, `HPE_INVALID_EOF_STATE`, …),
- * or `HPE_HEADER_OVERFLOW` as Node names that.
+ * or, as Node names them, `HPE_HEADER_OVERFLOW` and `HPE_CHUNK_EXTENSIONS_OVERFLOW` (chunked framing
+ * between two pieces of body over `maxHeaderSize`).
  */
 export class HTTP1ParseError extends Error {
   /** llhttp's error name. */
@@ -230,6 +233,15 @@ class LLHTTPParser implements HTTP1Parser {
   readonly #maxHeaderSize: number
   #ptr: number
   #headerBytes = 0
+  /**
+   * Bytes read in a message's body phase that were not body: chunk-size lines, their extensions,
+   * trailers. Reset by each piece of body. undici's llhttp build reports no callback for chunk
+   * extensions (Node's parser bounds them at 16 KiB), so an endless extension would otherwise be read
+   * until the request timed out, costing CPU all along.
+   */
+  #framing = 0
+  /** Body bytes handed out during the current `execute`. */
+  #bodyInCall = 0
   #inHead = false
   #inMessage = false
   #url = ''
@@ -271,8 +283,21 @@ class LLHTTPParser implements HTTP1Parser {
       input.ptr = exports.malloc(input.size)
     }
     new Uint8Array(exports.memory.buffer, input.ptr, data.byteLength).set(data)
+    const inBody = this.#inBody()
+    this.#bodyInCall = 0
     const ret = exports.llhttp_execute(ptr, input.ptr, data.byteLength)
+    if (ret === ERROR.OK && inBody && this.#inBody()) {
+      // the whole call was body phase (no head, no message end in it): what was not body is framing
+      this.#framing = this.#bodyInCall > 0 ? 0 : this.#framing + data.byteLength
+      if (this.#framing > this.#maxHeaderSize) {
+        this.#failure ??= new HTTP1ParseError('HPE_CHUNK_EXTENSIONS_OVERFLOW', `more than ${this.#maxHeaderSize} bytes of chunk framing (extensions or trailers) without body`)
+      }
+    }
     return this.#outcome(ret, () => data.subarray(exports.llhttp_get_error_pos(ptr) - input.ptr))
+  }
+
+  #inBody (): boolean {
+    return this.#inMessage && !this.#inHead
   }
 
   finish (): void {
@@ -329,6 +354,7 @@ class LLHTTPParser implements HTTP1Parser {
     this.#inMessage = true
     this.#inHead = true
     this.#headerBytes = 0
+    this.#framing = 0
     this.#url = ''
     this.#statusText = ''
     this.#headers = []
@@ -338,6 +364,7 @@ class LLHTTPParser implements HTTP1Parser {
 
   #onSpan (kind: Span, bytes: Uint8Array): number {
     if (kind === 'body') {
+      this.#bodyInCall += bytes.byteLength
       try {
         // a copy: the bytes are in llhttp's memory, overwritten by the next execute
         this.#callbacks.onBody(bytes.slice())

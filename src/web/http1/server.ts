@@ -9,7 +9,7 @@
  * What a request may do is bounded as on the Node server (`server/limits.ts`, same option names and
  * defaults), and bad input gets the status Node's server gives: `400` (not HTTP/1.1, a bad target, no
  * or two `Host`s), `431` (head over `maxHeaderSize`), `408` (`headersTimeout`, `requestTimeout`), `413`
- * (`maxRequestBodySize`), `505` (an HTTP major version other than 1); a handler that throws, `500`.
+ * (`maxRequestBodySize`, or chunk framing over `maxHeaderSize` between two pieces of body), `505` (an HTTP major version other than 1); a handler that throws, `500`.
  *
  * @module
  */
@@ -317,7 +317,8 @@ class StreamServer {
       current.broken = true
       if (err instanceof HTTP1ParseError && !this.#responding) {
         this.#failBody(new TypeError(`malformed request body: ${err.reason}`, { cause: err }))
-        await this.#refuse(400, `${err.reason}\n`)
+        // 413 for endless chunk extensions, as Node's server answers them
+        await this.#refuse(err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? 413 : 400, `${err.reason}\n`)
         return
       }
       this.#failBody(err instanceof HTTP1ParseError ? new TypeError(`malformed request body: ${err.reason}`, { cause: err }) : err as Error)

@@ -102,6 +102,20 @@ describe('createHTTP1Parser', () => {
     await expect(parse('request', [input], { maxHeaderSize: 1000 })).resolves.toMatchObject({ completes: 1 })
   })
 
+  it('bounds chunked framing between two pieces of body (an endless chunk extension), as Node does', async () => {
+    const head = 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+    // undici's llhttp build reports no callback for chunk extensions: without a bound this is read until a timeout
+    const endless = [head, '5;', ...Array.from({ length: 8 }, () => 'x'.repeat(4096))]
+    await expect(parse('request', endless, { maxHeaderSize: 16_384 })).rejects.toMatchObject({ code: 'HPE_CHUNK_EXTENSIONS_OVERFLOW' })
+    // body between the pieces of framing resets the count: many chunks, each with an extension, pass
+    const chunks = Array.from({ length: 40 }, () => `3;ext=${'e'.repeat(1000)}\r\nabc\r\n`)
+    const fine = await parse('request', [head, ...chunks, '0\r\n\r\n'], { maxHeaderSize: 16_384 })
+    expect(fine.bodies).toEqual(['abc'.repeat(40)])
+    // a response too: a server cannot keep a client reading framing
+    const response = ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', '5;', ...Array.from({ length: 4 }, () => 'x'.repeat(1024))]
+    await expect(parse('response', response, { maxHeaderSize: 2048 })).rejects.toMatchObject({ code: 'HPE_CHUNK_EXTENSIONS_OVERFLOW' })
+  })
+
   it('an error thrown by a callback comes out of execute', async () => {
     const parser = await createHTTP1Parser('request', { onHead: () => { throw new Error('mine') }, onBody: () => {}, onComplete: () => {} })
     expect(() => parser.execute(bytes('GET / HTTP/1.1\r\n\r\n'))).toThrow('mine')

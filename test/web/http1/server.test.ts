@@ -141,6 +141,16 @@ describe('serveStream, bad input (raw bytes)', () => {
     await noStreamsLeft()
   })
 
+  it('an endless chunk extension: 413 once the framing passes maxHeaderSize, as Node answers, not read until a timeout', async () => {
+    handler = async (request) => { await request.arrayBuffer().catch(() => {}); return new Response('read') }
+    const res = await rawExchange(client.node, node.getMultiaddrs(), {
+      send: ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', '5;', ...Array.from({ length: 6 }, () => 'e'.repeat(4096))]
+    })
+    expect(res.statuses).toEqual([413])
+    expect(res.end).toBe('close')
+    await noStreamsLeft()
+  })
+
   it('headersTimeout: a slow head gets 408', async () => {
     options = { headersTimeout: 200 }
     try {
