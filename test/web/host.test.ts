@@ -3,10 +3,12 @@
  * only, so its options, limits and lifecycle are tested here, quicker than in Chromium
  * (test/browser/host.test.ts covers the page).
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HostClosedError, InvalidLimitError, NotInBrowserError } from '../../src/errors.js'
 import { createHTTPHost as createWebHost } from '../../src/web/host.js'
-import { createNode, createPeer, stopPeers } from '../helpers/nodes.js'
+import { createNode, createPeer, sleep, stopPeers } from '../helpers/nodes.js'
 import type { Peer } from '../helpers/nodes.js'
 import type { BrowserHTTPHost } from '../../src/web/host.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -58,6 +60,34 @@ describe('the browser host, in Node', () => {
     } finally {
       await host.close({ timeout: 100 })
       await node.stop()
+    }
+  })
+
+  it('a Response dropped with its body unread frees its stream and the peer\'s slot once collected (maxStreamsPerPeer 1)', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const big = await createPeer()
+    // more than the stream's flow-control window: the body cannot all arrive while nobody reads it
+    big.host.serve((_request: Request) => new Response(new Uint8Array(16 * 1024 * 1024)))
+    const node = await createNode()
+    const host = await createWebHost({ libp2p: node, maxStreamsPerPeer: 1 })
+    try {
+      const addr = big.node.getMultiaddrs()[0].toString()
+      // in a function of its own, so that nothing on this frame keeps the response
+      const fetchAndDrop = async (): Promise<void> => { expect((await host.fetch(`multiaddr:${addr}/http-path/big`)).status).toBe(200) }
+      await fetchAndDrop()
+      const next = host.fetch(`multiaddr:${addr}/http-path/next`, { method: 'HEAD', signal: AbortSignal.timeout(15_000) })
+      let settled = false
+      void next.then(() => { settled = true }, () => { settled = true })
+      for (let i = 0; i < 100 && !settled; i++) {
+        gc()
+        await sleep(50)
+      }
+      expect((await next).status).toBe(200)
+    } finally {
+      await host.close({ timeout: 100 })
+      await node.stop()
+      await stopPeers(big)
     }
   })
 

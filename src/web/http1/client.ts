@@ -158,6 +158,17 @@ function responseErrorOf (err: unknown): Error {
   return err as Error
 }
 
+/**
+ * Responses dropped with their body neither read nor cancelled: the exchange is failed, which resets its
+ * stream and so frees it and the per-peer slot it holds. Without this, a caller that drops a `Response`
+ * whose body has not all arrived (the server held back by flow control) keeps a stream open for good,
+ * and enough of them lock the peer out of `maxStreamsPerPeer`. undici's fetch does the same for its
+ * responses. A body that was taken (a reader holds its lock) is left to its reader.
+ */
+const droppedResponses = new FinalizationRegistry<{ body: ReadableStream<Uint8Array>, drop: () => void }>(({ body, drop }) => {
+  if (!body.locked) drop()
+})
+
 /** One request and its response on one stream. */
 class ClientExchange {
   readonly #stream: Stream
@@ -286,6 +297,10 @@ class ClientExchange {
       response = new Response(body, { status: head.status, headers })
     }
     setServerPeer(response, this.#options.serverPeer)
+    if (body != null) {
+      // held: the body and the exchange, neither of which refers to the response
+      droppedResponses.register(response, { body, drop: () => { this.#fail(new Error('the response was garbage-collected with its body unread'), true) } })
+    }
     this.#phase = 'body'
     this.#head?.resolve(response)
     this.#head = undefined
