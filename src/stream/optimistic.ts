@@ -157,3 +157,80 @@ export async function openOptimisticStream (connection: Connection, protocol: st
   node.metrics?.trackProtocolStream(stream)
   return { stream, propose }
 }
+
+/**
+ * The remote's answer to an optimistic proposal, checked as its first bytes arrive, for a reader
+ * without Node streams (the Web path's HTTP/1.1 client; `StreamSocket` checks its own). The bytes that
+ * match are consumed and what follows is the application's. It settles once, when the answer matched,
+ * differed, the stream ended, its time ran out or {@link PreambleCheck.cancel} was called; the
+ * preamble's `onSettled` hears of it, and of a failure `onRefused` too.
+ */
+export class PreambleCheck {
+  readonly #preamble: StreamPreamble
+  readonly #onRefused: (err: Error) => void
+  readonly #timer: ReturnType<typeof setTimeout>
+  #at = 0
+  #settled = false
+  #confirm!: () => void
+  #refuse!: (err: Error) => void
+  /** Resolves once the answer matched, rejects with the refusal; what a request body waits for. */
+  readonly confirmation: Promise<void>
+
+  constructor (preamble: StreamPreamble, onRefused: (err: Error) => void) {
+    this.#preamble = preamble
+    this.#onRefused = onRefused
+    this.confirmation = new Promise<void>((resolve, reject) => { this.#confirm = resolve; this.#refuse = reject })
+    // nobody may wait for it (a request without a body): its rejection is reported through onRefused
+    this.confirmation.catch(() => {})
+    this.#timer = setTimeout(() => { this.#fail(preamble.refused('timeout')) }, preamble.timeout)
+  }
+
+  /** Whether the answer is still to come. */
+  get pending (): boolean {
+    return !this.#settled
+  }
+
+  /** What follows the answer in `bytes`: `undefined` when all of it was answer, or the answer was refused. */
+  consume (bytes: Uint8Array): Uint8Array | undefined {
+    if (this.#settled) return bytes
+    const expected = this.#preamble.expected
+    const n = Math.min(bytes.byteLength, expected.byteLength - this.#at)
+    for (let i = 0; i < n; i++) {
+      if (bytes[i] !== expected[this.#at + i]) {
+        this.#fail(this.#preamble.refused(this.#at + i))
+        return undefined
+      }
+    }
+    this.#at += n
+    if (this.#at === expected.byteLength) {
+      this.#settle()
+      this.#confirm()
+    }
+    return n < bytes.byteLength ? bytes.subarray(n) : undefined
+  }
+
+  /** The stream ended: a refusal if the answer had not all come. */
+  ended (): void {
+    if (!this.#settled) this.#fail(this.#preamble.refused('ended'))
+  }
+
+  /** The exchange failed for another reason (`err`) before the answer came. */
+  cancel (err: Error): void {
+    if (this.#settled) return
+    this.#settle(err)
+    this.#refuse(err)
+  }
+
+  #fail (err: Error): void {
+    if (this.#settled) return
+    this.#settle(err)
+    this.#refuse(err)
+    this.#onRefused(err)
+  }
+
+  #settle (err?: Error): void {
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#preamble.onSettled?.(err)
+  }
+}

@@ -16,7 +16,7 @@
  * @module
  */
 import { identityKey } from '../auth/identity-key.js'
-import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, InvalidOptionError, LibP2PHTTPError, NoLibp2pError, NotInBrowserError } from '../errors.js'
+import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, InvalidOptionError, LibP2PHTTPError, NoLibp2pError, NotInBrowserError, StreamResetError } from '../errors.js'
 import { setServerPeer, setTransport } from '../identity.js'
 import { hostNodeOfLibp2p } from '../node.js'
 import { checkHostOptions } from '../options.js'
@@ -25,6 +25,7 @@ import { MULTIADDR_URI_SCHEME } from '../addr/addressing.js'
 import { absoluteLocation, hopChoice, redirectRefusal } from '../client/redirect.js'
 import { routeLocation, routeTarget } from '../client/target.js'
 import { StreamOpener } from '../stream/opener.js'
+import { optimisticPreamble } from '../stream/optimistic.js'
 import { HTTP_STREAM_PROTOCOL } from '../stream/protocol.js'
 import { StreamSlots, addressKey } from '../stream/slots.js'
 import { LRUMap } from '../util/lru.js'
@@ -34,6 +35,7 @@ import { createNativeFetch } from './native-fetch.js'
 import { PeerQueue } from './peer-queue.js'
 import { WebRouter } from './router.js'
 import type { PeerIdAuthOptions } from '../auth/identity-key.js'
+import type { StreamPreamble } from '../stream/optimistic.js'
 import type { CloseOptions, HTTPHostOptions } from '../host.js'
 import type { HostNode, Libp2pLike } from '../node.js'
 import type { ClientFetchInit } from '../client/host-client.js'
@@ -58,7 +60,7 @@ export type { WebHandler, WebErrorListener } from './router.js'
  */
 export interface BrowserHTTPHostOptions extends Pick<HTTPHostOptions,
 'discovery' | 'ping' | 'insecureAllowHTTP' | 'preferNativeHTTP' | 'resolveTxt' | 'maxInboundStreams' | 'maxInboundStreamsTotal' |
-'server' | 'runOnLimitedConnection' | 'connectTimeout' | 'maxStreamsPerPeer' | 'streamProtocol' | 'client'> {
+'server' | 'runOnLimitedConnection' | 'connectTimeout' | 'maxStreamsPerPeer' | 'streamProtocol' | 'streamNegotiation' | 'client'> {
   /** A js-libp2p node (WebSockets, WebRTC, WebTransport, as you configure it): enables `/http/1.1` streams, both serving and fetching. */
   libp2p?: Libp2pLike
   /**
@@ -111,6 +113,13 @@ export interface BrowserHTTPHost extends BrowserHostProtocols {
 interface Opened {
   stream: Stream
   connection: Connection
+  /** Set when the protocol was proposed optimistically: the codec sends it and checks the answer. */
+  preamble?: StreamPreamble
+  /**
+   * Tells the opener the first stream of a connection is settled (idempotent): the codec does on the
+   * peer's answer; the stream's close does if the codec never ran (an abort, a body that failed).
+   */
+  settle: (err?: Error) => void
 }
 
 /** Inbound streams a connection may open past `maxInboundStreams` that still get a `503` (Node's headroom). */
@@ -212,17 +221,29 @@ export class WebHost implements BrowserHTTPHost {
         if (node == null) throw new NoLibp2pError()
         return await node.dial(target, options)
       },
-      getConnections: (peer?: PeerId) => node?.getConnections?.(peer) ?? []
+      getConnections: (peer?: PeerId) => node?.getConnections?.(peer) ?? [],
+      // what optimistic negotiation must know of the node (`stream/optimistic.ts`); without it, in full
+      getMiddleware: node?.getMiddleware == null ? undefined : (protocol: string) => node.getMiddleware?.(protocol) ?? [],
+      metrics: node?.metrics,
+      peerStore: node?.peerStore
     }
+    const protocol = init.streamProtocol ?? HTTP_STREAM_PROTOCOL
     this.#opener = new StreamOpener(dialer, {
       addressesOf: (peer) => this.#addressHints.get(peer.toString()),
       maxOutboundStreams: Math.max(init.maxStreamsPerPeer ?? 32, 64),
-      // full negotiation only: an optimistic proposal would have to be written ahead of the request by
-      // the codec (Node's StreamSocket does it); one round trip more on each stream but the first
-      streamNegotiation: 'full',
-      streamProtocol: init.streamProtocol,
+      streamNegotiation: init.streamNegotiation,
+      streamProtocol: protocol,
       runOnLimitedConnection: init.runOnLimitedConnection ?? true
-    }, (connection, stream) => ({ connection, stream }))
+    }, (connection, stream, confirmWithin, onSettled) => {
+      let settled = false
+      const settle = (err?: Error): void => {
+        if (settled) return
+        settled = true
+        onSettled?.(err)
+      }
+      const preamble = confirmWithin == null ? undefined : { ...optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin), onSettled: settle }
+      return { connection, stream, preamble, settle }
+    })
     this.#context = {
       selection: { preferNativeHTTP: init.preferNativeHTTP, insecureAllowHTTP: init.insecureAllowHTTP },
       hasLibp2p: node != null,
@@ -391,6 +412,7 @@ export class WebHost implements BrowserHTTPHost {
     this.#open.add(stream)
     void ended(stream).then(() => {
       this.#open.delete(stream)
+      opened.settle(new StreamResetError('the stream closed before the peer confirmed the protocol'))
       release()
     })
     const client = this.#init.client
@@ -400,7 +422,8 @@ export class WebHost implements BrowserHTTPHost {
       bodyTimeout: client?.bodyTimeout,
       maxHeaderSize: client?.maxHeaderSize,
       maxBodySize,
-      serverPeer: peer
+      serverPeer: peer,
+      preamble: opened.preamble
     })
     setServerPeer(response, peer)
     return response

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { serverPeer } from '../../src/index.js'
-import { fetchOverStream, openHTTPStream } from '../../src/web/http1/client.js'
+import { withHTTPPath } from '../../src/addr/addressing.js'
+import { createHTTPHost as createWebHost } from '../../src/web/host.js'
 import { createNode, sleep, until } from '../helpers/nodes.js'
 import { openHTTPStreams } from '../helpers/raw-stream.js'
 import { testCertificate } from '../helpers/tls.js'
@@ -17,6 +18,7 @@ import { interopSuite, pattern, sha256 } from './child-peer.js'
 import { serveWebRoutes } from './web-routes.js'
 import { GO_LIBP2P_VERSION, goMissing, goPeerBinary, startGoPeer } from './go-peer.js'
 import type { GoAnswer, GoPeer } from './go-peer.js'
+import type { BrowserHTTPHost } from '../../src/web/host.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const missing = await goMissing()
@@ -24,6 +26,9 @@ const suite = interopSuite('test/interop/web-go.test.ts', missing)
 
 let go: GoPeer
 let node: Libp2p
+/** Our Web client: the browser entry's host on a node of its own (`node` serves the Web routes). */
+let clientNode: Libp2p
+let web: BrowserHTTPHost
 let dir: string
 
 interface GoEcho { method: string, host: string, contentLength: number, transferEncoding: string[] | null, bodyLen: number, bodySha256: string, peer: string }
@@ -44,17 +49,21 @@ suite(`the Web path with go-libp2p ${GO_LIBP2P_VERSION}`, () => {
     go = await startGoPeer(binary, { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'cert.pem') })
     node = await createNode()
     await serveWebRoutes(node)
+    clientNode = await createNode()
+    web = await createWebHost({ libp2p: clientNode })
   }, 11 * 60_000)
 
   afterAll(async () => {
     await go?.close()
+    await web?.close({ timeout: 100 })
+    await clientNode?.stop()
     await node?.stop()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })
 
   async function ourFetch (path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
-    const { stream, connection } = await openHTTPStream(node, multiaddr(`${go.streamAddrs[0]}/p2p/${go.peerId}`))
-    return await fetchOverStream(stream, new Request(`http://go${path}`, init), { serverPeer: connection.remotePeer, signal: AbortSignal.timeout(20_000) })
+    // the host's own stream opener and negotiation (optimistic), as a page uses them
+    return await web.fetch(`multiaddr:${withHTTPPath(multiaddr(`${go.streamAddrs[0]}/p2p/${go.peerId}`), path).toString()}`, { ...init, signal: AbortSignal.timeout(20_000) })
   }
 
   for (const chunked of [false, true]) {
@@ -69,7 +78,7 @@ suite(`the Web path with go-libp2p ${GO_LIBP2P_VERSION}`, () => {
 
   it('our Web client -> go\'s server: POSTs with Content-Length and chunked, our peer id seen', async () => {
     const sized = await (await ourFetch('/echo', { method: 'POST', body: pattern(100_000) as Uint8Array<ArrayBuffer> })).json() as GoEcho
-    expect([sized.method, sized.contentLength, sized.bodyLen, sized.bodySha256, sized.peer]).toEqual(['POST', 100_000, 100_000, sha256(pattern(100_000)), node.peerId.toString()])
+    expect([sized.method, sized.contentLength, sized.bodyLen, sized.bodySha256, sized.peer]).toEqual(['POST', 100_000, 100_000, sha256(pattern(100_000)), clientNode.peerId.toString()])
     const streamed = new ReadableStream<Uint8Array>({
       async start (controller) {
         for (let i = 0; i < 4; i++) { await sleep(5); controller.enqueue(new Uint8Array(1000).fill(i)) }
@@ -78,7 +87,7 @@ suite(`the Web path with go-libp2p ${GO_LIBP2P_VERSION}`, () => {
     })
     const chunked = await (await ourFetch('/echo', { method: 'POST', body: streamed, duplex: 'half' })).json() as GoEcho
     expect([chunked.transferEncoding, chunked.bodyLen]).toEqual([['chunked'], 4000])
-    await until(() => openHTTPStreams(node) === 0, 5000, 'our streams to close')
+    await until(() => openHTTPStreams(clientNode) === 0, 5000, 'our streams to close')
   })
 
   it('go\'s client -> our Web server: GET, POST (Content-Length and chunked, the stream half-closed), a 404', async () => {

@@ -9,13 +9,15 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { base36 } from 'multiformats/bases/base36'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { serverPeer } from '../../src/index.js'
-import { fetchOverStream, openHTTPStream } from '../../src/web/http1/client.js'
+import { withHTTPPath } from '../../src/addr/addressing.js'
+import { createHTTPHost as createWebHost } from '../../src/web/host.js'
 import { createNode, until } from '../helpers/nodes.js'
 import { openHTTPStreams } from '../helpers/raw-stream.js'
 import { interopSuite, pattern, sha256 } from './child-peer.js'
 import { serveWebRoutes } from './web-routes.js'
 import { LIBP2P_HTTP_VERSION, libp2pHTTPMissing, startLibp2pHTTPPeer } from './libp2p-http-peer.js'
 import type { JSAnswer, JSPeer } from './libp2p-http-peer.js'
+import type { BrowserHTTPHost } from '../../src/web/host.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const missing = libp2pHTTPMissing()
@@ -23,6 +25,9 @@ const suite = interopSuite('test/interop/web-libp2p-http.test.ts', missing)
 
 let js: JSPeer
 let node: Libp2p
+/** Our Web client: the browser entry's host on a node of its own (`node` serves the Web routes). */
+let clientNode: Libp2p
+let web: BrowserHTTPHost
 
 suite(`the Web path with @libp2p/http ${LIBP2P_HTTP_VERSION}`, () => {
   beforeAll(async () => {
@@ -30,18 +35,22 @@ suite(`the Web path with @libp2p/http ${LIBP2P_HTTP_VERSION}`, () => {
     js = await startLibp2pHTTPPeer()
     node = await createNode()
     await serveWebRoutes(node)
+    clientNode = await createNode()
+    web = await createWebHost({ libp2p: clientNode })
   }, 6 * 60_000)
 
   afterAll(async () => {
     await js?.close()
+    await web?.close({ timeout: 100 })
+    await clientNode?.stop()
     await node?.stop()
   })
 
   const theirs = (): string => `http://${peerIdFromString(js.peerId).toCID().toString(base36)}`
 
   async function ourFetch (path: string, init: RequestInit = {}): Promise<Response> {
-    const { stream, connection } = await openHTTPStream(node, multiaddr(js.streamAddrs[0]))
-    return await fetchOverStream(stream, new Request(`${theirs()}${path}`, init), { serverPeer: connection.remotePeer, signal: AbortSignal.timeout(20_000) })
+    // the host's own stream opener and negotiation (optimistic), as a page uses them
+    return await web.fetch(`multiaddr:${withHTTPPath(multiaddr(js.streamAddrs[0]), path).toString()}`, { ...init, signal: AbortSignal.timeout(20_000) })
   }
 
   for (const size of [0, 1024, 4 * 1024 * 1024]) {
@@ -61,7 +70,7 @@ suite(`the Web path with @libp2p/http ${LIBP2P_HTTP_VERSION}`, () => {
       expect([echo.method, echo.bodyLen, echo.bodySha256]).toEqual(['POST', size, sha256(pattern(size))])
       expect(`http://${echo.host}`).toBe(theirs())
     }
-    await until(() => openHTTPStreams(node) === 0, 5000, 'our streams to close')
+    await until(() => openHTTPStreams(clientNode) === 0, 5000, 'our streams to close')
   })
 
   for (const op of ['fetch', 'dispatcher'] as const) {

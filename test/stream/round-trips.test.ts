@@ -5,10 +5,9 @@
  * their own, so each end speaks only in answer to the other (or, the client, with its request), and the
  * relay logs a chunk before it passes it on. No timing is measured.
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ProtocolNotSupportedError } from '../../src/index.js'
-import { startLatencyRelay } from '../../bench/latency-relay.js'
+import { countingRelay } from '../helpers/flights.js'
 import { createPeer, stopPeers, until } from '../helpers/nodes.js'
 import { openHTTPStreams } from '../helpers/raw-stream.js'
 import type { LatencyRelay, RelayedConnection } from '../../bench/latency-relay.js'
@@ -28,20 +27,15 @@ describe('round trips of a first request to a peer not yet connected', () => {
   async function start (clientInit: Parameters<typeof createPeer>[0] = {}): Promise<{ server: Peer, client: Peer, uri: string, upFlights: number[], connection: () => RelayedConnection }> {
     server = await createPeer()
     client = await createPeer(clientInit)
-    const port = Number(server.node.getMultiaddrs()[0].getComponents().find(c => c.name === 'tcp')?.value)
-    relay = await startLatencyRelay({ target: port, rttMs: 0, delayHandshake: false })
-    const r = relay
+    const counting = await countingRelay(server.node)
+    relay = counting.relay
     const upFlights: number[] = []
-    const connection = (): RelayedConnection => {
-      expect(r.connections).toHaveLength(1)
-      return r.connections[0]
-    }
     server.host.serve((_req, res) => {
       // the request has passed the relay, which logged it: what the client sent up to it is complete
-      upFlights.push(connection().flights().filter(f => f.dir === 'up').length)
+      upFlights.push(counting.upFlights())
       res.end('ok')
     })
-    const uri = `multiaddr:${multiaddr(`/ip4/127.0.0.1/tcp/${r.port}/p2p/${server.node.peerId.toString()}`).toString()}`
+    const { uri, connection } = counting
     return { server, client, uri, upFlights, connection }
   }
 

@@ -15,9 +15,12 @@ import { setServerPeer } from '../../identity.js'
 import { BodyLengthError, encodeHead, gatherBody, sendMessage } from './message.js'
 import { HTTP1ParseError, createHTTP1Parser } from './parser.js'
 import { StreamReader, resetStream } from './stream-io.js'
+import { PreambleCheck } from '../../stream/optimistic.js'
+import { concatBytes } from '../../util/bytes.js'
 import { HTTP_STREAM_PROTOCOL } from '../../stream/protocol.js'
 import type { Framing, GatheredBody } from './message.js'
 import type { HTTP1Head, HTTP1Parser } from './parser.js'
+import type { StreamPreamble } from '../../stream/optimistic.js'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -63,6 +66,12 @@ export interface FetchOverStreamOptions {
    * at hand at once still gets `Content-Length`; any other is sent chunked.
    */
   contentLength?: number
+  /**
+   * The stream was opened to propose its protocol optimistically (`stream/optimistic.ts`): the proposal
+   * goes in front of the request, a body waits for the peer's confirmation, and the confirmation is
+   * checked in front of the response. A refusal fails the exchange with the preamble's error.
+   */
+  preamble?: StreamPreamble
 }
 
 /**
@@ -188,6 +197,8 @@ class ClientExchange {
   #sending = false
   #cancelSend = false
   #body: GatheredBody | undefined
+  /** The peer's confirmation of an optimistic proposal, while it is checked (see `preamble`). */
+  readonly #check: PreambleCheck | undefined
 
   constructor (stream: Stream, parser: HTTP1Parser, method: string, options: FetchOverStreamOptions, signals: AbortSignal[]) {
     this.#stream = stream
@@ -196,6 +207,7 @@ class ClientExchange {
     this.#options = options
     this.#signals = signals
     this.#reader = new StreamReader(stream)
+    this.#check = options.preamble == null ? undefined : new PreambleCheck(options.preamble, (err) => { this.#fail(err) })
   }
 
   #onAbort = (evt: Event): void => {
@@ -218,7 +230,9 @@ class ClientExchange {
         this.#fail(new ResponseTimeoutError('headers', 'the response headers did not arrive within the client headers timeout'))
       }, headersTimeout)
     }
-    this.#send(head, body)
+    const preamble = this.#options.preamble
+    // the proposal in the same frame as the request head: the round trip the optimism saves
+    this.#send(preamble == null ? head : concatBytes([preamble.outgoing, head]), body)
     void this.#readHead()
     return await response
   }
@@ -227,10 +241,19 @@ class ClientExchange {
   #send (head: Uint8Array, body: GatheredBody): void {
     this.#sending = true
     this.#body = body
-    sendMessage(this.#stream, head, body, { isCancelled: () => this.#cancelSend || this.#phase === 'failed', separateHead: true }).then(
+    sendMessage(this.#stream, head, body, { isCancelled: () => this.#cancelSend || this.#phase === 'failed', separateHead: true, beforeBody: this.#check?.confirmation }).then(
       () => {
         this.#sending = false
-        if (this.#phase !== 'failed') this.#stream.close().catch(() => {})
+        if (this.#phase === 'failed') return
+        // On an optimistic stream the write side closes only once the peer has confirmed: js-libp2p
+        // 3's multistream-select `handle` puts the bytes after the proposal back onto the stream, and
+        // throws (resetting it) when the remote has already closed its write side by then.
+        const confirmed = this.#check?.pending === true ? this.#check.confirmation : undefined
+        if (confirmed == null) {
+          this.#stream.close().catch(() => {})
+        } else {
+          confirmed.then(() => { if (this.#phase !== 'failed') this.#stream.close().catch(() => {}) }, () => {})
+        }
       },
       (err: Error) => {
         this.#sending = false
@@ -250,16 +273,29 @@ class ClientExchange {
     }
   }
 
+  /** Whether the exchange failed (read through a getter: callbacks change the phase behind TypeScript's narrowing). */
+  get #failed (): boolean {
+    return this.#phase === 'failed'
+  }
+
   /** Read one chunk and parse it; `false` at the end of the stream. */
   async #step (): Promise<boolean> {
     const chunk = await this.#reader.read()
     if (this.#phase === 'failed' || this.#phase === 'done') return false
     if (chunk == null) {
+      this.#check?.ended()
+      if (this.#failed) return false
       this.#parser.finish()
       if (this.#phase === 'head' || this.#phase === 'body') {
         throw new BadResponseError(this.#phase === 'head' ? 'the stream ended before the response head' : 'the stream ended before the response was complete', 'HPE_INVALID_EOF_STATE')
       }
       return false
+    }
+    if (this.#check?.pending === true) {
+      const rest = this.#check.consume(chunk)
+      if (rest == null) return !this.#failed
+      this.#parser.execute(rest)
+      return true
     }
     this.#parser.execute(chunk)
     return true
@@ -384,6 +420,7 @@ class ClientExchange {
     if (this.#phase === 'done' || this.#phase === 'failed') return
     this.#phase = 'failed'
     clearTimeout(this.#timer)
+    this.#check?.cancel(err)
     resetStream(this.#stream, err)
     if (this.#sending) this.#body?.rest?.cancel(err).catch(() => {})
     if (this.#head != null) {

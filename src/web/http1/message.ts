@@ -169,6 +169,12 @@ export interface SendOptions {
   separateHead?: boolean
   /** Called after each write: a body that keeps flowing keeps the stream busy (the server's idle timer). */
   onWrite?: () => void
+  /**
+   * What the body waits for once the head is out: the peer's confirmation of an optimistic proposal,
+   * so that no body byte reaches a peer that has not agreed to the protocol (as `StreamSocket` holds
+   * it). Its rejection ends the send with that error.
+   */
+  beforeBody?: Promise<void>
 }
 
 /**
@@ -176,7 +182,7 @@ export interface SendOptions {
  * write, then the rest as it is read. `Content-Length` framing is checked (a body that yields more or
  * fewer bytes fails with {@link BodyLengthError}, and the stream must then be reset).
  */
-export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, { isCancelled = () => false, separateHead = false, onWrite = () => {} }: SendOptions = {}): Promise<void> {
+export async function sendMessage (stream: Stream, head: Uint8Array, body: GatheredBody, { isCancelled = () => false, separateHead = false, onWrite = () => {}, beforeBody }: SendOptions = {}): Promise<void> {
   const { framing } = body
   let sent = 0
   const first = body.head.map(chunk => frame(chunk, framing))
@@ -185,9 +191,19 @@ export async function sendMessage (stream: Stream, head: Uint8Array, body: Gathe
     throw new BodyLengthError(framing.length, sent)
   }
   const rest = body.rest
-  if (separateHead && first.length > 0) {
+  const hasBody = first.length > 0 || rest != null
+  if (hasBody && (beforeBody != null || (separateHead && first.length > 0))) {
     await sendAll(stream, head)
     head = new Uint8Array(0)
+  }
+  if (hasBody && beforeBody != null) {
+    try {
+      await beforeBody
+    } catch (err) {
+      await rest?.cancel(err).catch(() => {})
+      throw err
+    }
+    if (isCancelled()) return
   }
   if (rest == null) {
     await sendAll(stream, concatBytes([head, ...first, ...(framing.kind === 'chunked' ? [LAST_CHUNK] : [])]))
