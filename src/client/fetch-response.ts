@@ -2,7 +2,7 @@
  * The `Response` `host.fetch` returns: undici's `Response` class (what undici's `fetch` returns, so
  * `instanceof`, the body mixin and `Response.prototype` behave the same), built with the public
  * constructor and given what only a fetch sets: `url` (the last hop, without its fragment),
- * `redirected`, `type` `'basic'`, headers that refuse changes (fetch's "immutable" guard), and a
+ * `redirected`, `type` (`'basic'`, or `'cors'` after a redirect to another origin), headers that refuse changes (fetch's "immutable" guard), and a
  * `clone()` that keeps all of them.
  *
  * @module
@@ -14,6 +14,8 @@ export interface FetchedFrom {
   /** The response's URL, without fragment. */
   url: string
   redirected: boolean
+  /** `'basic'`, or `'cors'` once a redirect left the first URL's origin (undici's response tainting). */
+  type: 'basic' | 'cors'
 }
 
 /**
@@ -41,7 +43,7 @@ export class FetchResponse extends UndiciResponse {
     Object.defineProperties(this.prototype, {
       url: { get (this: FetchResponse): string { return this.#from.url }, configurable: true },
       redirected: { get (this: FetchResponse): boolean { return this.#from.redirected }, configurable: true },
-      type: { get (): 'basic' { return 'basic' }, configurable: true }
+      type: { get (this: FetchResponse): 'basic' | 'cors' { return this.#from.type }, configurable: true }
     })
   }
 

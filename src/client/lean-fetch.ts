@@ -85,6 +85,10 @@ function locationURL (location: string, base: URL): URL | Error {
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
     return new Error('URL scheme must be a HTTP(S) scheme')
   }
+  if (next.username !== '' || next.password !== '') {
+    // fetch's mode is "cors", whose redirects may not carry credentials (Fetch standard, HTTP-redirect fetch step 9)
+    return new Error('cross origin not allowed for request mode "cors"')
+  }
   return next
 }
 
@@ -105,6 +109,8 @@ class Fetching {
   readonly #reject: (err: unknown) => void
   #urls: URL[] = []
   #redirects = 0
+  /** undici's "response tainting": `'cors'` from the first hop to another origin than the first URL's on. */
+  #type: 'basic' | 'cors' = 'basic'
   #hop: Hop | undefined
   #body: Body | undefined
   #settled = false
@@ -137,6 +143,7 @@ class Fetching {
 
   #dispatch (url: URL): void {
     this.#urls.push(url)
+    if (url.origin !== this.#urls[0].origin) this.#type = 'cors'
     const hop = this.#hop = new Hop(this, url)
     try {
       this.#dispatcher.dispatch(dispatchOptions(url, this.#request), hop)
@@ -205,7 +212,7 @@ class Fetching {
     }
     let response: FetchResponse
     try {
-      response = new FetchResponse(body?.stream ?? null, { status, statusText, headers: pairs }, { url: withoutFragment(hop.url), redirected: this.#urls.length > 1 })
+      response = new FetchResponse(body?.stream ?? null, { status, statusText, headers: pairs }, { url: withoutFragment(hop.url), redirected: this.#urls.length > 1, type: this.#type })
     } catch (err) {
       // a status or reason phrase the Response constructor refuses
       this.#fail(err)

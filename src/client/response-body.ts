@@ -84,5 +84,5 @@ export function rebuildResponse (response: Response, changes: { headers?: Header
     status: response.status,
     statusText: response.statusText,
     headers: (changes.headers ?? response.headers) as never
-  }, { url: response.url, redirected: response.redirected }) as unknown as Response
+  }, { url: response.url, redirected: response.redirected, type: response.type === 'cors' ? 'cors' : 'basic' }) as unknown as Response
 }
