@@ -13,7 +13,7 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prepareRequest } from '../../src/client/fetch-request.js'
 import { leanFetch } from '../../src/client/lean-fetch.js'
-import { MAX_REDIRECTS, redirectStep } from '../../src/client/redirect-rules.js'
+import { MAX_REDIRECTS } from '../../src/client/redirect-rules.js'
 import { ResponseBodyTooLargeError } from '../../src/index.js'
 import { settle, snapshot } from '../helpers/leaks.js'
 import { createPeer, stopPeers, uriOf, until } from '../helpers/nodes.js'
@@ -308,7 +308,7 @@ describe.each(setups)('issue 21: the lean fetch answers as undici\'s fetch does,
       })
 
       it(`${engine}: while waiting for the headers`, async () => {
-        const key = `${setup.name.replace(/\W/g, "")}-${engine}-headers`
+        const key = `${setup.name.replace(/\W/g, '')}-${engine}-headers`
         const controller = new AbortController()
         const pending = run(await setup.url(`/hang-headers/${key}`), { signal: controller.signal }, setup.dispatcher()).catch((e: unknown) => e)
         await until(() => held.has(key), 5000, 'the request to arrive')
@@ -319,7 +319,7 @@ describe.each(setups)('issue 21: the lean fetch answers as undici\'s fetch does,
       })
 
       it(`${engine}: while reading the body (the body stream errors with it)`, async () => {
-        const key = `${setup.name.replace(/\W/g, "")}-${engine}-body`
+        const key = `${setup.name.replace(/\W/g, '')}-${engine}-body`
         const controller = new AbortController()
         const res = await run(await setup.url(`/hang-body/${key}`), { signal: controller.signal }, setup.dispatcher())
         const reader = (res.body as ReadableStream<Uint8Array>).getReader()
@@ -421,24 +421,5 @@ describe('issue 21: which calls go to undici\'s fetch (prepareRequest\'s rule), 
     const viaUndici = await outcome(async () => await undici(await client.host.url(uriOf(server, '/echo/f')), init(), client.host.dispatcher))
     const normalise = (o: Record<string, unknown>): string => boundary(JSON.stringify(o, (k, v: unknown) => k === 'body' && typeof v === 'string' ? Buffer.from(v, 'base64').toString() : v))
     expect(normalise(viaHost)).toEqual(normalise(viaUndici))
-  })
-})
-
-describe('redirectStep (the Fetch standard\'s rules, shared with the browser host)', () => {
-  it.each([
-    [301, 'POST', 'replayable', { follow: true, method: 'GET', dropBody: true }],
-    [302, 'PUT', 'replayable', { follow: true, method: 'PUT', dropBody: false }],
-    [303, 'PUT', 'stream', { follow: true, method: 'GET', dropBody: true }],
-    [303, 'HEAD', 'none', { follow: true, method: 'HEAD', dropBody: false }],
-    [307, 'POST', 'replayable', { follow: true, method: 'POST', dropBody: false }],
-    [302, 'POST', 'stream', { follow: false }],
-    [308, 'PUT', 'stream', { follow: false }]
-  ] as const)('%i %s with a %s body', (status, method, body, expected) => {
-    expect(redirectStep({ method, body, redirectCount: 0 }, status, 'http://a', 'http://a')).toMatchObject(expected)
-  })
-
-  it('drops the body headers with the body, and the credentials across origins', () => {
-    expect(redirectStep({ method: 'POST', body: 'replayable', redirectCount: 0 }, 303, 'http://a', 'http://b')).toMatchObject({ dropHeaders: ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length', 'authorization', 'proxy-authorization', 'cookie', 'host'] })
-    expect(redirectStep({ method: 'GET', body: 'none', redirectCount: MAX_REDIRECTS }, 302, 'http://a', 'http://a')).toEqual({ follow: false, reason: 'redirect count exceeded' })
   })
 })
