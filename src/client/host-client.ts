@@ -16,6 +16,8 @@ import { HostClosedError, InvalidAuthOptionsError, InvalidLimitError, LibP2PHTTP
 import { setServerPeer, setTransport } from '../identity.js'
 import { absoluteLocation, guardRedirects, hopChoice, multiaddrLocations } from './redirect.js'
 import { KeepContentEncoding, boundedBody, rebuildResponse } from './response-body.js'
+import { prepareRequest } from './fetch-request.js'
+import { leanFetch } from './lean-fetch.js'
 import { typedResponseErrors } from './response-errors.js'
 import { RouteMemory } from './routes.js'
 import { createSocketOpener } from '../stream/connect.js'
@@ -204,10 +206,20 @@ export class HostClient {
     // 'manual' hands the redirect to the caller as sent, so `multiaddr:` Locations are kept as such
     const base = init.redirect === 'manual' ? this.#sniAgent : this.dispatcher
     const auth = await this.#fetchAuth(route, init)
-    const keep = init.decompress === false ? new KeepContentEncoding() : undefined
-    const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
-    const body = auth == null || init.body == null ? {} : { body: auth.body as UndiciRequestInit['body'] }
-    const response = this.#finish(await undiciFetch(route.url, { ...init, ...body, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
+    const requestInit = auth == null || init.body == null ? init : { ...init, body: auth.body as UndiciRequestInit['body'] }
+    const url = new URL(route.url)
+    const prepared = prepareRequest(url, requestInit)
+    let response: Response
+    if (prepared != null) {
+      const dispatcher = auth == null ? base.compose(guardRedirects(hops)) : base.compose(auth.interceptor, guardRedirects(hops))
+      response = this.#finish(await leanFetch(url, prepared, dispatcher, { decode: init.decompress !== false, maxBodySize }), route, init, undefined, Infinity)
+    } else {
+      // what the lean fetch does not reproduce (see prepareRequest) goes through undici's fetch
+      debug('fetch %s through undici\'s fetch', route.url)
+      const keep = init.decompress === false ? new KeepContentEncoding() : undefined
+      const dispatcher = base.compose(...[auth?.interceptor, keep?.interceptor, guardRedirects(hops)].filter(i => i != null))
+      response = this.#finish(await undiciFetch(route.url, { ...requestInit, dispatcher }) as unknown as Response, route, init, keep, maxBodySize)
+    }
     const finalURL = response.url === '' ? route.url : response.url
     // the final URL names its peer only when it went over a stream; an https: one only by proof
     const streamPeer = peerOfURL(finalURL)

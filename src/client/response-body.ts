@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { Headers as UndiciHeaders, Response as UndiciResponse } from 'undici'
+import { Headers as UndiciHeaders } from 'undici'
+import { FetchResponse } from './fetch-response.js'
 import { ResponseBodyTooLargeError } from '../errors.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import type { Dispatcher } from 'undici'
@@ -76,15 +77,12 @@ export function boundedBody (body: ReadableStream<Uint8Array>, max: number): Rea
 
 /**
  * `response` with other headers and/or body. Fetch's responses are immutable, so a new one is built
- * around the same body stream; `url` and `redirected` are carried over, as the caller reads them.
+ * around the same body stream; `url`, `redirected` and fetch's `type` are carried over (see {@link FetchResponse}).
  */
 export function rebuildResponse (response: Response, changes: { headers?: Headers, body?: ReadableStream<Uint8Array> }): Response {
-  const rebuilt = new UndiciResponse((changes.body ?? response.body) as never, {
+  return new FetchResponse((changes.body ?? response.body), {
     status: response.status,
     statusText: response.statusText,
     headers: (changes.headers ?? response.headers) as never
-  }) as unknown as Response
-  Object.defineProperty(rebuilt, 'url', { value: response.url })
-  Object.defineProperty(rebuilt, 'redirected', { value: response.redirected })
-  return rebuilt
+  }, { url: response.url, redirected: response.redirected, type: response.type === 'cors' ? 'cors' : 'basic' }) as unknown as Response
 }

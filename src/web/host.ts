@@ -23,6 +23,7 @@ import { checkHostOptions } from '../options.js'
 import { ProtocolService } from '../protocols/service.js'
 import { MULTIADDR_URI_SCHEME } from '../addr/addressing.js'
 import { absoluteLocation, hopChoice, redirectRefusal } from '../client/redirect.js'
+import { REDIRECT_STATUSES, redirectStep } from '../client/redirect-rules.js'
 import { routeLocation, routeTarget } from '../client/target.js'
 import { StreamOpener } from '../stream/opener.js'
 import { optimisticPreamble } from '../stream/optimistic.js'
@@ -130,30 +131,26 @@ function busy (): Response {
   return new Response('too many concurrent streams\n', { status: 503, headers: { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' } })
 }
 
-/** The statuses that redirect (RFC 9110 §15.4), and how many hops are followed (the Fetch standard's 20). */
-const REDIRECTS = new Set([301, 302, 303, 307, 308])
-const MAX_REDIRECTS = 20
-
-/** Headers about a request body, dropped with it (Fetch standard, "HTTP-redirect fetch"). */
-const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length']
-
 /**
- * The request for the next hop, by the Fetch standard's rules: 303 (but for HEAD), and 301/302 of a POST,
- * become a GET without body; 307 and 308 repeat the method and body, which must be repeatable.
+ * The request for the next hop, by the Fetch standard's rules (`redirectStep`): 303 (but for HEAD), and
+ * 301/302 of a POST, become a GET without body; otherwise the method and body are repeated, which a
+ * stream body cannot be; credentials are not sent to another origin.
  *
- * @throws {TypeError} for a 307/308 whose body is a stream, which cannot be sent twice
+ * @throws {TypeError} when the redirect is not followed (a stream body to repeat, too many redirects)
  */
-function redirectedInit (init: RequestInit, status: number): RequestInit {
+function redirectedInit (init: RequestInit, status: number, redirects: number, from: string, to: string): RequestInit {
   const method = (init.method ?? 'GET').toUpperCase()
-  if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
-    const headers = new Headers(init.headers)
-    for (const name of BODY_HEADERS) headers.delete(name)
-    return { ...init, method: 'GET', body: undefined, headers }
+  const body = init.body == null ? 'none' : init.body instanceof ReadableStream ? 'stream' : 'replayable'
+  const step = redirectStep({ method, body, redirectCount: redirects }, status, from, to)
+  if (!step.follow) {
+    throw new TypeError(`fetch failed: ${step.reason}`)
   }
-  if (init.body instanceof ReadableStream) {
-    throw new TypeError(`fetch failed: a ${status} redirect repeats the request body, and a streamed body cannot be sent twice`)
+  if (step.dropHeaders.length === 0 && !step.dropBody && step.method === method) {
+    return init
   }
-  return init
+  const headers = new Headers(init.headers)
+  for (const name of step.dropHeaders) headers.delete(name)
+  return { ...init, method: step.method, headers, ...(step.dropBody ? { body: undefined } : {}) }
 }
 
 /** Resolves when `stream` is closed or reset (at once when it already is). */
@@ -336,7 +333,7 @@ export class WebHost implements BrowserHTTPHost {
       const response = await this.#fetchOver(route, current, auth === true || route.peer != null, maxBodySize, hops > 0)
       // the browser's fetch follows its own redirects (http(s) Locations only); ours are the stream's
       const location = route.choice.transport === 'stream' ? response.headers.get('location') : null
-      if (location == null || !REDIRECTS.has(response.status)) {
+      if (location == null || !REDIRECT_STATUSES.has(response.status)) {
         return response
       }
       if (current.redirect === 'manual') {
@@ -349,14 +346,11 @@ export class WebHost implements BrowserHTTPHost {
       if (current.redirect === 'error') {
         throw new TypeError(`fetch failed: ${response.status} redirect to ${location} with redirect: 'error'`)
       }
-      if (hops >= MAX_REDIRECTS) {
-        throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects`)
-      }
-      current = redirectedInit(current, response.status)
       const next = location.slice(0, MULTIADDR_URI_SCHEME.length).toLowerCase() === MULTIADDR_URI_SCHEME
         // Peer ID Authentication runs for the target's own peer only: a redirect must not reach a named peer's HTTPS address unproven
         ? routeLocation(location, { ...this.#context, canAuthenticateServer: false })
         : await routeTarget(new URL(location, route.url).toString(), { ...this.#context, canAuthenticateServer: false }, signal)
+      current = redirectedInit(current, response.status, hops, new URL(route.url).origin, new URL(next.url).origin)
       const refusal = redirectRefusal(new URL(route.url).origin, new URL(next.url).origin, current.method ?? 'GET')
       if (refusal != null) throw refusal
       route = next
