@@ -179,6 +179,8 @@ export class StreamSocket extends Duplex {
   /** Sends what was gathered once the turn is over. */
   #gatheredFlush: NodeJS.Immediate | undefined
   #endPending = false
+  /** The remote has ended, and our end waits for the reader to take what Node holds (see `read`). */
+  #endAfterRead = false
   #timeoutMs = 0
   #timer: NodeJS.Timeout | undefined
   #onMessage = (evt: StreamMessageEvent): void => { this.#handleMessage(evt) }
@@ -297,6 +299,11 @@ export class StreamSocket extends Duplex {
       this.#endPending = true
       return
     }
+    if (this.readableLength > 0) {
+      // see `read`: the end waits until the reader has taken everything
+      this.#endAfterRead = true
+      return
+    }
     if (this.#expectedPreamble != null) {
       this.#refusePreamble(this.#expectedPreamble.refused('ended'))
       return
@@ -330,6 +337,25 @@ export class StreamSocket extends Duplex {
       // The remote closed its read side under us; further writes cannot succeed.
       this.end()
     }
+  }
+
+  /**
+   * Node emits `end` right after a `read()` that empties a buffer already ended. undici's HTTP/1.1
+   * client calls `read()`, hands the chunk to its parser, and the parser may pause on it (the body's
+   * consumer is full); an `end` then makes undici run `Parser.finish()` on the paused parser, which
+   * asserts and throws from the event handler (undici 7 `client-h1.js` `onHttpSocketEnd`). A response
+   * whose last bytes arrived with the remote's FIN hit it (the `libp2phttp fetch` command died with exit
+   * 1). So the readable side ends only once its buffer is empty: after the `read()` that empties it, in
+   * a microtask, when undici has paused or not; a paused undici then sees the end from the `read()` it
+   * makes when it resumes, with the message complete.
+   */
+  override read (size?: number): any {
+    const chunk: unknown = super.read(size)
+    if (this.#endAfterRead && this.readableLength === 0) {
+      this.#endAfterRead = false
+      queueMicrotask(() => { this.#maybeEndReadable() })
+    }
+    return chunk
   }
 
   override _read (): void {

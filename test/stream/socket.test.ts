@@ -219,6 +219,29 @@ describe('StreamSocket', () => {
     socket.destroy(new Error('done'))
   })
 
+  it('ends its readable side only once the reader has taken everything: a reader that takes the last bytes and stops (undici\'s paused parser) sees no end until it reads again (regression: `assert(!this.paused)` in undici\'s Parser.finish)', async () => {
+    // undici reads, hands the chunk to its parser, and the parser may pause on it (the body's consumer is
+    // full). Node emits `end` right after a `read()` that empties a buffer already ended, and undici then
+    // runs `finish()` on the paused parser, which throws from the event handler: the `libp2phttp fetch`
+    // command died with exit 1 when a response's last bytes and the FIN arrived together.
+    const { socket, remote } = await pair()
+    let ended = false
+    socket.on('end', () => { ended = true })
+    remote.send(new TextEncoder().encode('the last bytes'))
+    await remote.close()
+    await until(() => socket.readableLength === 14 && socket.stream.readableEnded, 2000, 'data and end delivered')
+    await new Promise(resolve => setImmediate(resolve))
+    expect(String(socket.read())).toBe('the last bytes')
+    // the reader stops here, as a paused undici does
+    await new Promise(resolve => setImmediate(resolve))
+    await new Promise(resolve => setImmediate(resolve))
+    expect(ended).toBe(false)
+    // and reads again once resumed: then the end
+    expect(socket.read()).toBe(null)
+    await until(() => ended, 2000, 'end after the reader came back')
+    socket.destroy()
+  })
+
   it('a remote reset destroys the socket with StreamResetError', async () => {
     const { socket, remote } = await pair()
     const error = new Promise<Error>(resolve => socket.once('error', resolve))
