@@ -299,11 +299,6 @@ export class StreamSocket extends Duplex {
       this.#endPending = true
       return
     }
-    if (this.readableLength > 0) {
-      // see `read`: the end waits until the reader has taken everything
-      this.#endAfterRead = true
-      return
-    }
     if (this.#expectedPreamble != null) {
       this.#refusePreamble(this.#expectedPreamble.refused('ended'))
       return
@@ -314,6 +309,11 @@ export class StreamSocket extends Duplex {
     const cut = this.#resetReason?.(new Error('the stream ended with its connection'))
     if (cut != null) {
       this.destroy(cut)
+      return
+    }
+    if (this.readableLength > 0) {
+      // see `read`: the end waits until the reader has taken everything
+      this.#endAfterRead = true
       return
     }
     this.push(null)
