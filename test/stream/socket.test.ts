@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StreamResetError } from '../../src/index.js'
-import { StreamSocket } from '../../src/stream/socket.js'
+import { GATHER_BYTES, StreamSocket } from '../../src/stream/socket.js'
 import { createNode, sleep, until } from '../helpers/nodes.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
@@ -145,6 +145,101 @@ describe('StreamSocket', () => {
     expect(socket.stream.writeBufferLength).toBeLessThan(1024 * 1024)
     socket.on('error', () => {})
     socket.destroy(new Error('done'))
+  })
+
+  /**
+   * Record the sizes of what `socket` hands its libp2p stream. `always`: the stream still sends all of
+   * it, but tells the socket it can take more at once, so that no write waits for the transport's drain
+   * (the test then sees the gathering rule alone, whatever the TCP socket's state).
+   */
+  function recordSends (socket: StreamSocket, always = false): number[] {
+    const sizes: number[] = []
+    const send = socket.stream.send.bind(socket.stream)
+    socket.stream.send = (data) => { sizes.push(data.byteLength); const more = send(data); return always || more }
+    return sizes
+  }
+
+  /** `n` chunks of 64 KiB, each filled with its index, so that order and content can be checked. */
+  const chunks = (n: number, from = 0): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.alloc(64 * 1024, from + i))
+
+  it('writes later in one event-loop turn leave as one muxer frame of at most GATHER_BYTES; the first write of a turn leaves at once (issue 21)', async () => {
+    const { socket, remote } = await pair()
+    await new Promise(resolve => setImmediate(resolve))
+    const sizes = recordSends(socket, true)
+    const written = [Buffer.from('head'), ...chunks(11)]
+    for (const chunk of written) socket.write(chunk)
+    // at once: the first write, then each GATHER_BYTES gathered
+    expect(sizes).toEqual([4, GATHER_BYTES, GATHER_BYTES])
+    // the rest once the turn is over
+    await new Promise(resolve => setImmediate(resolve))
+    expect(sizes).toEqual([4, GATHER_BYTES, GATHER_BYTES, 3 * 64 * 1024])
+    // a later turn's first write leaves at once again
+    socket.write('next')
+    expect(sizes.at(-1)).toBe(4)
+    const received = await readRemote(remote, 1 + 4 + 11 * 64 * 1024 + 4)
+    expect(received.equals(Buffer.concat([Buffer.from('x'), ...written, Buffer.from('next')]))).toBe(true)
+    socket.destroy()
+  })
+
+  it('end() and a graceful destroy() deliver what was gathered (issue 21)', async () => {
+    const ending = await pair()
+    await new Promise(resolve => setImmediate(resolve))
+    const sizes = recordSends(ending.socket)
+    ending.socket.write('a')
+    const gathered = chunks(2, 1)
+    for (const chunk of gathered) ending.socket.write(chunk)
+    ending.socket.end()
+    expect((await readRemote(ending.remote, Number.POSITIVE_INFINITY)).equals(Buffer.concat([Buffer.from('xa'), ...gathered]))).toBe(true)
+    expect(sizes).toEqual([1, 2 * 64 * 1024])
+
+    const destroying = await pair()
+    await new Promise(resolve => setImmediate(resolve))
+    destroying.socket.write('b')
+    destroying.socket.write(gathered[0])
+    destroying.socket.destroy()
+    expect((await readRemote(destroying.remote, Number.POSITIVE_INFINITY)).equals(Buffer.concat([Buffer.from('xb'), gathered[0]]))).toBe(true)
+    await destroying.remote.close()
+    await until(() => destroying.socket.stream.status === 'closed', 2000, 'graceful close')
+  })
+
+  it('gathering keeps backpressure: a writer whose remote does not read is held with at most GATHER_BYTES gathered (issue 21)', async () => {
+    const { socket, remote } = await pair()
+    remote.pause()
+    await new Promise(resolve => setImmediate(resolve))
+    let accepted = 0
+    // one turn of writes, each callback counting an accepted write, as Node's HTTP server writes
+    for (let i = 0; i < 1024; i++) socket.write(Buffer.alloc(64 * 1024), () => { accepted += 64 * 1024 })
+    await sleep(300)
+    // the stream took what its window allows; beyond that, at most GATHER_BYTES were accepted and held
+    const inStream = socket.stream.writeBufferLength
+    expect(accepted).toBeLessThan(24 * 1024 * 1024)
+    expect(socket.writableLength).toBeGreaterThan(0)
+    expect(inStream).toBeLessThan(1024 * 1024)
+    socket.on('error', () => {})
+    socket.destroy(new Error('done'))
+  })
+
+  it('ends its readable side only once the reader has taken everything: a reader that takes the last bytes and stops (undici\'s paused parser) sees no end until it reads again (regression: `assert(!this.paused)` in undici\'s Parser.finish)', async () => {
+    // undici reads, hands the chunk to its parser, and the parser may pause on it (the body's consumer is
+    // full). Node emits `end` right after a `read()` that empties a buffer already ended, and undici then
+    // runs `finish()` on the paused parser, which throws from the event handler: the `libp2phttp fetch`
+    // command died with exit 1 when a response's last bytes and the FIN arrived together.
+    const { socket, remote } = await pair()
+    let ended = false
+    socket.on('end', () => { ended = true })
+    remote.send(new TextEncoder().encode('the last bytes'))
+    await remote.close()
+    await until(() => socket.readableLength === 14 && socket.stream.readableEnded, 2000, 'data and end delivered')
+    await new Promise(resolve => setImmediate(resolve))
+    expect(String(socket.read())).toBe('the last bytes')
+    // the reader stops here, as a paused undici does
+    await new Promise(resolve => setImmediate(resolve))
+    await new Promise(resolve => setImmediate(resolve))
+    expect(ended).toBe(false)
+    // and reads again once resumed: then the end
+    expect(socket.read()).toBe(null)
+    await until(() => ended, 2000, 'end after the reader came back')
+    socket.destroy()
   })
 
   it('a remote reset destroys the socket with StreamResetError', async () => {
