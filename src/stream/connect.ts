@@ -29,7 +29,7 @@ export type SocketOpener = StreamOpener<StreamSocket>
  * (the caller's `AbortSignal`), resets the stream so the server stops working on the request.
  * (undici 7 `lib/dispatcher/client-h1.js`.)
  */
-function isUndiciGracefulClose (socket: StreamSocket, err: Error): boolean {
+function isUndiciGracefulClose (err: Error, socket: StreamSocket): boolean {
   const code = (err as { code?: string }).code
   if (code === 'UND_ERR_INFO') {
     return err.message === 'reset' || err.message === 'socket idle timeout'
@@ -48,16 +48,15 @@ export function createSocketOpener (dialer: StreamDialer, options: StreamOpenerO
   const direct = peerStore == null ? undefined : new DirectUpgrade({ dial: async (target, options) => await dialer.dial(target, options), peerStore, events })
   return new StreamOpener(dialer, options, (connection, stream, confirmWithin, onSettled) => {
     // with `confirmWithin`, the protocol was proposed optimistically; `onSettled` hears of the answer
-    const socket: StreamSocket = new StreamSocket(stream, {
+    return new StreamSocket(stream, {
       remotePeer: connection.remotePeer,
       remoteAddr: connection.remoteAddr,
-      isGracefulClose: (err) => isUndiciGracefulClose(socket, err),
+      isGracefulClose: isUndiciGracefulClose,
       resetIfUnused: true,
       separateRequestHead: true,
       resetReason: relayLimitCheck(connection),
-      preamble: confirmWithin == null ? undefined : { ...optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin), onSettled }
+      preamble: confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin, onSettled)
     })
-    return socket
   }, direct)
 }
 

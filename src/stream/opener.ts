@@ -76,27 +76,29 @@ export interface DirectUpgrader {
   close: () => void
 }
 
-/** A time bound started now: its `AbortSignal`, created on first use, and the milliseconds left. */
-interface Bound {
-  signal: () => AbortSignal
-  left: () => number
-}
-
 /**
- * `AbortSignal.timeout(ms)` from now, created on first use. Most streams open on a connection that is
- * already there without waiting for anything, and an `AbortSignal` with its timer costs more than the
- * rest of opening such a stream.
+ * A time bound started now: `AbortSignal.timeout(ms)` from now, created on first use, and the
+ * milliseconds left. Most streams open on a connection that is already there without waiting for
+ * anything, and an `AbortSignal` with its timer costs more than the rest of opening such a stream. A
+ * class rather than closures: the published build keeps function names (`keepNames`), which costs a
+ * `defineProperty` for each named closure created per request (issue 21).
  */
-function lazyTimeout (ms: number): Bound {
-  const start = performance.now()
-  let signal: AbortSignal | undefined
-  const left = (): number => Math.max(0, Math.ceil(ms - (performance.now() - start)))
-  return {
-    signal: () => {
-      signal ??= AbortSignal.timeout(left())
-      return signal
-    },
-    left
+class Bound {
+  readonly #start = performance.now()
+  readonly #ms: number
+  #signal: AbortSignal | undefined
+
+  constructor (ms: number) {
+    this.#ms = ms
+  }
+
+  left (): number {
+    return Math.max(0, Math.ceil(this.#ms - (performance.now() - this.#start)))
+  }
+
+  signal (): AbortSignal {
+    this.#signal ??= AbortSignal.timeout(this.left())
+    return this.#signal
   }
 }
 
@@ -139,7 +141,7 @@ export class StreamOpener<T> {
 
   /** Open one `/http/1.1` stream to `peer` and wrap it, within `timeout` ms. */
   async open (peer: PeerId, timeout: number): Promise<T> {
-    const bound = lazyTimeout(timeout)
+    const bound = new Bound(timeout)
     const addrs = this.#options.addressesOf?.(peer)
     let connection: Connection
     try {

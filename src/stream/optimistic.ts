@@ -97,32 +97,51 @@ function proposalOf (protocol: string): Uint8Array {
   return bytes
 }
 
+/** {@link optimisticPreamble}'s value: a class, so that a stream's preamble creates no closures. */
+class OptimisticPreamble implements StreamPreamble {
+  readonly outgoing: Uint8Array
+  readonly expected: Uint8Array
+  readonly timeout: number
+  readonly onSettled: ((err?: Error) => void) | undefined
+  readonly #protocol: string
+  readonly #target: string
+
+  constructor (protocol: string, target: string, timeout: number, onSettled: ((err?: Error) => void) | undefined) {
+    const bytes = proposalOf(protocol)
+    this.outgoing = bytes
+    this.expected = bytes
+    this.timeout = timeout
+    this.onSettled = onSettled
+    this.#protocol = protocol
+    this.#target = target
+  }
+
+  refused (why: PreambleFailure): Error {
+    const target = this.#target
+    if (why === 'timeout') {
+      return new DialError(target, `peer ${target} did not confirm ${this.#protocol} within ${this.timeout} ms`)
+    }
+    if (why === 'ended') {
+      // a clean end is the stream or connection closing, not an answer about the protocol
+      return new DialError(target, `peer ${target} ended the stream before confirming ${this.#protocol}`)
+    }
+    if (why < HEADER.byteLength) {
+      return new DialError(target, `peer ${target} did not answer with multistream-select on a ${this.#protocol} stream`)
+    }
+    // After the header, multistream-select allows only the protocol echoed or `na`.
+    return new ProtocolNotSupportedError(target, this.#protocol)
+  }
+}
+
 /**
  * The preamble of an optimistic proposal of `protocol` to peer `target`, to be confirmed within
- * `timeout` ms (what is left of the connect timeout: the bound of a full negotiation too). A remote that
- * accepts answers with exactly the bytes we sent: the multistream header, then the protocol echoed.
+ * `timeout` ms (what is left of the connect timeout: the bound of a full negotiation too), `onSettled`
+ * told of the answer. A remote that accepts answers with exactly the bytes we sent: the multistream
+ * header, then the protocol echoed. One object and no closures per stream: the published build keeps
+ * function names (`keepNames`), a `defineProperty` for each named closure (issue 21).
  */
-export function optimisticPreamble (protocol: string, target: string, timeout: number): StreamPreamble {
-  const bytes = proposalOf(protocol)
-  return {
-    outgoing: bytes,
-    expected: bytes,
-    timeout,
-    refused: (why) => {
-      if (why === 'timeout') {
-        return new DialError(target, `peer ${target} did not confirm ${protocol} within ${timeout} ms`)
-      }
-      if (why === 'ended') {
-        // a clean end is the stream or connection closing, not an answer about the protocol
-        return new DialError(target, `peer ${target} ended the stream before confirming ${protocol}`)
-      }
-      if (why < HEADER.byteLength) {
-        return new DialError(target, `peer ${target} did not answer with multistream-select on a ${protocol} stream`)
-      }
-      // After the header, multistream-select allows only the protocol echoed or `na`.
-      return new ProtocolNotSupportedError(target, protocol)
-    }
-  }
+export function optimisticPreamble (protocol: string, target: string, timeout: number, onSettled?: (err?: Error) => void): StreamPreamble {
+  return new OptimisticPreamble(protocol, target, timeout, onSettled)
 }
 
 /** A stream from {@link openOptimisticStream}. */

@@ -45,9 +45,10 @@ export interface StreamSocketOptions {
   highWaterMark?: number
   /**
    * Errors that the HTTP stack on top uses to mean "done" rather than "failed". A `destroy(err)` with
-   * such an error closes the stream gracefully instead of resetting it.
+   * such an error closes the stream gracefully instead of resetting it. Given the socket too, so that
+   * the rule can be one function for all sockets rather than a closure per socket.
    */
-  isGracefulClose?: (err: Error) => boolean
+  isGracefulClose?: (err: Error, socket: StreamSocket) => boolean
   /**
    * Whether our write side stays open after the remote ended its side, as with `net.Socket`. Node's
    * HTTP server expects `true` (it answers after the client's half-close); clients written for
@@ -158,7 +159,7 @@ export class StreamSocket extends Duplex {
   bytesWritten = 0
 
   #lingerMs: number
-  #isGracefulClose: (err: Error) => boolean
+  #isGracefulClose: (err: Error, socket: StreamSocket) => boolean
   readonly #resetIfUnused: boolean
   readonly #separateRequestHead: boolean
   readonly #resetReason: ((cause: Error) => LibP2PHTTPError | undefined) | undefined
@@ -183,9 +184,12 @@ export class StreamSocket extends Duplex {
   #endAfterRead = false
   #timeoutMs = 0
   #timer: NodeJS.Timeout | undefined
-  #onMessage = (evt: StreamMessageEvent): void => { this.#handleMessage(evt) }
-  #onEnd = (): void => { queueMicrotask(() => { this.#maybeEndReadable() }) }
-  #onClose = (evt: StreamCloseEvent): void => { this.#handleClose(evt) }
+  // The stream's listeners, bound once per socket. Bound methods rather than arrow functions: the
+  // published build keeps function names (`keepNames`), which costs a `defineProperty` for each named
+  // closure created per stream (issue 21).
+  readonly #onMessage: (evt: StreamMessageEvent) => void
+  readonly #onEnd: () => void
+  readonly #onClose: (evt: StreamCloseEvent) => void
 
   constructor (stream: Stream, init: StreamSocketOptions) {
     super({ allowHalfOpen: init.allowHalfOpen ?? false, readableHighWaterMark: init.highWaterMark ?? 65536, decodeStrings: true })
@@ -198,6 +202,9 @@ export class StreamSocket extends Duplex {
     this.#resetIfUnused = init.resetIfUnused ?? false
     this.#separateRequestHead = init.separateRequestHead ?? false
     this.#resetReason = init.resetReason
+    this.#onMessage = this.#handleMessage.bind(this)
+    this.#onEnd = this.#endSoon.bind(this)
+    this.#onClose = this.#handleClose.bind(this)
     this.#outgoingPreamble = init.preamble?.outgoing
     this.#expectedPreamble = init.preamble
     if (init.preamble != null) {
@@ -216,6 +223,11 @@ export class StreamSocket extends Duplex {
     } else if (stream.readableEnded) {
       this.#onEnd()
     }
+  }
+
+  /** The stream's `end`: delivered after the data the same frame carried (see {@link StreamSocket.#maybeEndReadable}). */
+  #endSoon (): void {
+    queueMicrotask(() => { this.#maybeEndReadable() })
   }
 
   #handleMessage (evt: StreamMessageEvent): void {
@@ -538,7 +550,7 @@ export class StreamSocket extends Duplex {
    * of undici's or Node's event handlers, which tell a caller nothing.
    */
   override destroy (error?: Error | null): this {
-    if (error != null && !this.destroyed && this.#isGracefulClose(error)) {
+    if (error != null && !this.destroyed && this.#isGracefulClose(error, this)) {
       error.stack = `${error.name}: ${error.message}`
     }
     return super.destroy(error ?? undefined)
@@ -561,7 +573,7 @@ export class StreamSocket extends Duplex {
     if (stream.status === 'open' || stream.status === 'closing') {
       if (this.#resetIfUnused && this.bytesWritten === 0 && this.bytesRead === 0) {
         stream.abort(error ?? new Error('closed unused'))
-      } else if (error == null || this.#isGracefulClose(error)) {
+      } else if (error == null || this.#isGracefulClose(error, this)) {
         this.#closeGracefully()
       } else {
         stream.abort(error)

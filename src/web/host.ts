@@ -238,7 +238,7 @@ export class WebHost implements BrowserHTTPHost {
         settled = true
         onSettled?.(err)
       }
-      const preamble = confirmWithin == null ? undefined : { ...optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin), onSettled: settle }
+      const preamble = confirmWithin == null ? undefined : optimisticPreamble(protocol, connection.remotePeer.toString(), confirmWithin, settle)
       return { connection, stream, preamble, settle }
     })
     this.#context = {

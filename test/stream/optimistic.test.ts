@@ -29,6 +29,18 @@ describe('optimisticPreamble', () => {
     expect(bytes.byteLength).toBe(20 + 2 + 201)
   })
 
+  it('creates no closures per stream: one shared `refused`, and `onSettled` carried as given (issue 21: the build keeps function names, a defineProperty per named closure)', () => {
+    const onSettled = (): void => {}
+    const a = optimisticPreamble('/http/1.1', 'peerA', 1000, onSettled)
+    const b = optimisticPreamble('/http/1.1', 'peerB', 1000)
+    expect(a.refused).toBe(b.refused)
+    expect(a.onSettled).toBe(onSettled)
+    expect(b.onSettled).toBeUndefined()
+    // the shared method still names each stream's own peer and protocol
+    expect(a.refused('timeout').message).toMatch(/peerA did not confirm \/http\/1\.1 within 1000 ms/)
+    expect(b.refused('ended').message).toMatch(/peerB ended the stream/)
+  })
+
   it('tells a refused protocol from a remote that does not speak multistream-select, ends or is silent', () => {
     const preamble = optimisticPreamble('/http/1.1', 'peerX', 1000)
     expect(preamble.refused(20)).toBeInstanceOf(ProtocolNotSupportedError)

@@ -275,7 +275,9 @@ describe('StreamSocket', () => {
   it('a graceful-close error (undici\'s end of an exchange) closes without a reset and without formatting its stack; other errors keep theirs (issue 21)', async () => {
     const inbound = new Promise<Stream>(resolve => nextInbound.push(resolve))
     const stream = await a.dialProtocol(b.getMultiaddrs(), PROTOCOL)
-    const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500, isGracefulClose: (err) => err.message === 'reset' })
+    let judged: StreamSocket | undefined
+    // the socket is handed to the rule, so that one function serves every socket (no closure per socket)
+    const socket = new StreamSocket(stream, { remotePeer: b.peerId, remoteAddr: b.getMultiaddrs()[0], lingerMs: 500, isGracefulClose: (err, s) => { judged = s; return err.message === 'reset' } })
     socket.write('x')
     const remote = await inbound
     socket.on('error', () => {})
@@ -283,6 +285,7 @@ describe('StreamSocket', () => {
     socket.destroy(done)
     // Node's streams read the stack in destroy(): the one of a graceful close is not worth formatting
     expect(done.stack).toBe('Error: reset')
+    expect(judged).toBe(socket)
     expect((await readRemote(remote, Number.POSITIVE_INFINITY)).toString()).toBe('x')
     await remote.close()
     await until(() => socket.stream.status === 'closed', 2000, 'graceful close')
