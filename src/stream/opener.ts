@@ -96,6 +96,11 @@ class Bound {
     return Math.max(0, Math.ceil(this.#ms - (performance.now() - this.#start)))
   }
 
+  /** When it runs out, on `performance.now()`'s clock. */
+  get end (): number {
+    return this.#start + this.#ms
+  }
+
   signal (): AbortSignal {
     this.#signal ??= AbortSignal.timeout(this.left())
     return this.#signal
@@ -118,7 +123,8 @@ export class StreamOpener<T> {
   readonly #options: StreamOpenerOptions
   readonly #protocol: string
   readonly #ready = new WeakSet<Connection>()
-  readonly #firstStream = new WeakMap<Connection, Promise<unknown>>()
+  /** The first stream of a connection being confirmed: its settlement, and when its owner's bound ends. */
+  readonly #firstStream = new WeakMap<Connection, { settled: Promise<unknown>, deadline: number }>()
   readonly #wrap: StreamWrapper<T>
   readonly #direct: DirectUpgrader | undefined
 
@@ -154,7 +160,7 @@ export class StreamOpener<T> {
       if (pending == null) {
         let settle!: (err?: Error) => void
         const settled = new Promise<void>((resolve, reject) => { settle = (err) => { err == null ? resolve() : reject(err) } })
-        this.#firstStream.set(connection, settled)
+        this.#firstStream.set(connection, { settled, deadline: bound.end })
         settled.then(() => { this.#ready.add(connection) }, () => {}).finally(() => { this.#firstStream.delete(connection) })
         try {
           return await this.#newStream(connection, peer, bound, settle)
@@ -163,11 +169,17 @@ export class StreamOpener<T> {
           throw err
         }
       }
-      const refused = await pending.then(() => undefined, (err: unknown) => err)
+      const refused = await pending.settled.then(() => undefined, (err: unknown) => err)
       // `na` on the first stream is the peer's answer for the connection: the rest of a burst fails
       // with it rather than proposing the protocol again in turn, a round trip (and a request head) each
       if (refused instanceof ProtocolNotSupportedError) {
         throw new ProtocolNotSupportedError(peer.toString(), this.#protocol, { cause: refused })
+      }
+      if (refused != null && (bound.left() === 0 || performance.now() >= pending.deadline)) {
+        // The first stream ran out of time without an answer: the requests that waited behind it have
+        // spent as long, and a stream of their own would be given what is left (a few ms) to be
+        // confirmed by a peer that just gave no answer in the whole bound. Later requests try afresh.
+        throw new DialError(peer.toString(), `the first ${this.#protocol} stream to ${peer.toString()} got no confirmation in time (${(refused as Error).message}); this request waited behind it`, { cause: refused })
       }
     }
     return await this.#newStream(connection, peer, bound)
@@ -230,9 +242,14 @@ export class StreamOpener<T> {
         const optimistic = await openOptimisticStream(connection, protocol, this.#dialer)
         if (optimistic != null) {
           // the confirmation gets what is left of the connect bound, as a full negotiation would
+          const left = bound.left()
+          if (optimistic.propose && left === 0) {
+            optimistic.stream.abort(new Error('no time left to confirm the stream'))
+            throw new DialError(peer.toString(), `this request's bound ran out before its ${protocol} stream to ${peer.toString()} could be proposed`)
+          }
           const onSettled = first == null ? undefined : this.#firstSettled(connection, first)
           if (!optimistic.propose) onSettled?.()
-          return this.#wrap(connection, optimistic.stream, optimistic.propose ? bound.left() : undefined, onSettled)
+          return this.#wrap(connection, optimistic.stream, optimistic.propose ? left : undefined, onSettled)
         }
       }
       const stream = await connection.newStream(protocol, {

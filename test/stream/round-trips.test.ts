@@ -143,6 +143,20 @@ describe('round trips of a first request to a peer not yet connected', () => {
     await until(() => openHTTPStreams(client!.node) === 0 && openHTTPStreams(server!.node) === 0, 5000, 'the refused streams to go')
   })
 
+  it('requests queued behind a first stream that got no answer in time fail with why, not with a confirmation of 0 ms of their own', async () => {
+    const { client, uri, connection } = await start({ connectTimeout: 800 })
+    // the connection comes up, then nothing more from the server reaches the client: no echo, ever
+    client.node.addEventListener('connection:open', () => { connection().hold('down') }, { once: true })
+    const results = await Promise.allSettled(Array.from({ length: 4 }, async () => await client.host.fetch(uri)))
+    const messages = results.map(r => r.status === 'rejected' ? String((r.reason as Error).message) : 'fulfilled')
+    // one request owned the first stream and timed out; the rest say they waited behind it (or that
+    // their bound ran out before a stream of their own could be proposed), never "within 0 ms"
+    expect(messages.filter(m => /did not confirm \/http\/1\.1 within [1-9]\d* ms$/.test(m))).toHaveLength(1)
+    expect(messages.filter(m => /got no confirmation in time \(.*\); this request waited behind it$/.test(m))).toHaveLength(3)
+    expect(results.every(r => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_DIAL_FAILED')).toBe(true)
+    connection().release('down')
+  })
+
   it('a peer that does not speak /http/1.1 fails the first request with ProtocolNotSupportedError and leaves no stream', async () => {
     const { server, client, uri } = await start()
     await server.node.unhandle('/http/1.1')
