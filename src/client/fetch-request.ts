@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
 /** undici's default `User-Agent` for fetch (`lib/web/fetch/index.js`, the npm package's build). */
@@ -65,7 +66,8 @@ interface Init {
  * - the method is not a token, or is `CONNECT`/`TRACE`/`TRACK`, or `GET`/`HEAD` has a body (fetch throws);
  * - a header name or value is invalid, or `headers` is neither iterable nor an object (fetch throws);
  * - the body is not a string, `ArrayBuffer`, view, `Blob`, `URLSearchParams` or an unlocked
- *   `ReadableStream` with `duplex: 'half'` (that is: `FormData`, other async iterables, other objects);
+ *   `ReadableStream` with `duplex: 'half'` that was never read from (that is: `FormData`, other async
+ *   iterables, other objects; a stream locked or disturbed, which fetch refuses);
  * - `redirect` or `duplex` has another value, or `signal` is not an `AbortSignal` (fetch throws);
  * - any of `integrity`, `cache`, `keepalive`, `mode`, `credentials`, `referrer`, `referrerPolicy`,
  *   `window`, `priority` is given other than at its default (rare, and each changes headers or checks).
@@ -168,7 +170,9 @@ function extractBody (body: unknown, duplex: string | undefined): { body: Prepar
   if (body instanceof Blob) {
     return { body: { replayable: true, source: body, length: body.size }, type: body.type === '' ? undefined : body.type }
   }
-  if (body instanceof ReadableStream && duplex === 'half' && !body.locked) {
+  // a stream already read from is refused by fetch ("should not be disturbed or locked"), not sent in
+  // part; Node's isDisturbed takes web streams too (its type declarations list Node's only)
+  if (body instanceof ReadableStream && duplex === 'half' && !body.locked && !Readable.isDisturbed(body as never)) {
     return { body: { replayable: false, source: body } }
   }
   return undefined

@@ -2,6 +2,7 @@
  * Review of issue 21's lean fetch: the `Response` bodies `host.fetch` hands out and the
  * FinalizationRegistry that cancels those collected unread. Real nodes, a real `/http/1.1` stream.
  */
+import { fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { settle, snapshot } from '../helpers/leaks.js'
 import { createPeer, stopPeers, uriOf } from '../helpers/nodes.js'
@@ -80,5 +81,29 @@ describe('review of issue 21: Response bodies and the collection of unread ones'
     expect((await res.arrayBuffer()).byteLength).toBe(BIG)
     await collect()
     expect((await twin.arrayBuffer()).byteLength).toBe(BIG)
+  })
+})
+
+describe('review of issue 21: request bodies the lean fetch must leave to undici\'s fetch', () => {
+  it('a ReadableStream body already read from (disturbed, not locked) is refused as undici\'s fetch refuses it', async () => {
+    const disturbed = async (): Promise<ReadableStream<Uint8Array>> => {
+      const stream = new ReadableStream<Uint8Array>({
+        start (controller) {
+          controller.enqueue(new TextEncoder().encode('read already'))
+          controller.enqueue(new TextEncoder().encode('the rest'))
+          controller.close()
+        }
+      })
+      const reader = stream.getReader()
+      await reader.read()
+      reader.releaseLock()
+      return stream
+    }
+    const viaUndici = await undiciFetch(await client.host.url(uriOf(server, '/echo')), { method: 'POST', body: await disturbed(), duplex: 'half', dispatcher: client.host.dispatcher }).catch((e: unknown) => e)
+    // before the fix host.fetch sent what was left of the body and resolved
+    const viaHost = await client.host.fetch(uriOf(server, '/echo'), { method: 'POST', body: await disturbed(), duplex: 'half' }).catch((e: unknown) => e)
+    expect(viaUndici).toBeInstanceOf(TypeError)
+    expect(viaHost).toBeInstanceOf(TypeError)
+    expect((viaHost as Error).message).toBe((viaUndici as Error).message)
   })
 })
