@@ -21,8 +21,8 @@ const NORMALISED_METHODS = new Map(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 
 /** RFC 9110 §5.6.2 `token`. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** A header value fetch accepts once normalised: no NUL, CR or LF. */
-const BAD_VALUE = /[\0\r\n]/
+/** A header value fetch refuses once normalised: NUL, CR or LF, or a character WebIDL's `ByteString` refuses (over U+00FF). */
+const BAD_VALUE = /[\0\r\n\u0100-\uffff]/
 /** Fetch's "HTTP whitespace", stripped from both ends of a header value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g
 
@@ -64,7 +64,8 @@ interface Init {
  * `init` prepared for `url`, or `undefined` when the call is left to undici's `fetch`, which is when:
  * - the URL carries credentials (fetch refuses it);
  * - the method is not a token, or is `CONNECT`/`TRACE`/`TRACK`, or `GET`/`HEAD` has a body (fetch throws);
- * - a header name or value is invalid, or `headers` is neither iterable nor an object (fetch throws);
+ * - a header name or value is invalid (a value with a character over U+00FF too), or `headers` is
+ *   neither iterable nor an object (fetch throws);
  * - the body is not a string, `ArrayBuffer`, view, `Blob`, `URLSearchParams` or an unlocked
  *   `ReadableStream` with `duplex: 'half'` that was never read from (that is: `FormData`, other async
  *   iterables, other objects; a stream locked or disturbed, which fetch refuses);

@@ -106,4 +106,14 @@ describe('review of issue 21: request bodies the lean fetch must leave to undici
     expect(viaHost).toBeInstanceOf(TypeError)
     expect((viaHost as Error).message).toBe((viaUndici as Error).message)
   })
+
+  it('a header value with a character over U+00FF is refused with fetch\'s own TypeError, before anything is sent', async () => {
+    const init = { headers: { 'x-price': '10 €' } }
+    const viaUndici = await undiciFetch(await client.host.url(uriOf(server, '/echo')), { ...init, dispatcher: client.host.dispatcher }).catch((e: unknown) => e)
+    // before the fix: TypeError('fetch failed') with undici's InvalidArgumentError as its cause
+    const viaHost = await client.host.fetch(uriOf(server, '/echo'), init).catch((e: unknown) => e)
+    expect(viaUndici).toBeInstanceOf(TypeError)
+    expect(viaHost).toBeInstanceOf(TypeError)
+    expect((viaHost as Error).message).toBe((viaUndici as Error).message)
+  })
 })
