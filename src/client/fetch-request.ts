@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
 /** undici's default `User-Agent` for fetch (`lib/web/fetch/index.js`, the npm package's build). */
@@ -20,8 +21,8 @@ const NORMALISED_METHODS = new Map(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 
 /** RFC 9110 §5.6.2 `token`. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** A header value fetch accepts once normalised: no NUL, CR or LF. */
-const BAD_VALUE = /[\0\r\n]/
+/** A header value fetch refuses once normalised: NUL, CR or LF, or a character WebIDL's `ByteString` refuses (over U+00FF). */
+const BAD_VALUE = /[\0\r\n\u0100-\uffff]/
 /** Fetch's "HTTP whitespace", stripped from both ends of a header value. */
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g
 
@@ -63,9 +64,11 @@ interface Init {
  * `init` prepared for `url`, or `undefined` when the call is left to undici's `fetch`, which is when:
  * - the URL carries credentials (fetch refuses it);
  * - the method is not a token, or is `CONNECT`/`TRACE`/`TRACK`, or `GET`/`HEAD` has a body (fetch throws);
- * - a header name or value is invalid, or `headers` is neither iterable nor an object (fetch throws);
+ * - a header name or value is invalid (a value with a character over U+00FF too), or `headers` is
+ *   neither iterable nor an object (fetch throws);
  * - the body is not a string, `ArrayBuffer`, view, `Blob`, `URLSearchParams` or an unlocked
- *   `ReadableStream` with `duplex: 'half'` (that is: `FormData`, other async iterables, other objects);
+ *   `ReadableStream` with `duplex: 'half'` that was never read from (that is: `FormData`, other async
+ *   iterables, other objects; a stream locked or disturbed, which fetch refuses);
  * - `redirect` or `duplex` has another value, or `signal` is not an `AbortSignal` (fetch throws);
  * - any of `integrity`, `cache`, `keepalive`, `mode`, `credentials`, `referrer`, `referrerPolicy`,
  *   `window`, `priority` is given other than at its default (rare, and each changes headers or checks).
@@ -168,7 +171,9 @@ function extractBody (body: unknown, duplex: string | undefined): { body: Prepar
   if (body instanceof Blob) {
     return { body: { replayable: true, source: body, length: body.size }, type: body.type === '' ? undefined : body.type }
   }
-  if (body instanceof ReadableStream && duplex === 'half' && !body.locked) {
+  // a stream already read from is refused by fetch ("should not be disturbed or locked"), not sent in
+  // part; Node's isDisturbed takes web streams too (its type declarations list Node's only)
+  if (body instanceof ReadableStream && duplex === 'half' && !body.locked && !Readable.isDisturbed(body as never)) {
     return { body: { replayable: false, source: body } }
   }
   return undefined

@@ -91,21 +91,17 @@ function locationURL (location: string, base: URL): URL | Error {
   return next
 }
 
-/** Cancels the body of a `Response` collected unread (as undici's fetch does), so its exchange ends. */
-const unread = new FinalizationRegistry<WeakRef<ReadableStream<Uint8Array>>>((ref) => {
-  const stream = ref.deref()
-  if (stream != null && !stream.locked) {
-    stream.cancel(new Error('Response object has been garbage collected')).catch(() => {})
-  }
-})
-
 /** One `host.fetch` call: its hops, the abort signal, the body of the final response. */
 class Fetching {
   readonly #request: PreparedRequest
   readonly #dispatcher: Dispatcher
   readonly #options: LeanFetchOptions
-  readonly #resolve: (response: Response) => void
-  readonly #reject: (err: unknown) => void
+  /**
+   * The call's promise, until it settles. Dropped then: a resolved promise holds its `Response`, and the
+   * exchange (undici's handler, the body's source) holds this object, so keeping it would keep the
+   * `Response` alive as long as its body is unread and `FetchResponse` could never cancel it.
+   */
+  #outcome: { resolve: (response: Response) => void, reject: (err: unknown) => void } | undefined
   #urls: URL[] = []
   #redirects = 0
   /** undici's "response tainting": `'cors'` from the first hop to another origin than the first URL's on. */
@@ -119,15 +115,14 @@ class Fetching {
     this.#request = request
     this.#dispatcher = dispatcher
     this.#options = options
-    this.#resolve = resolve
-    this.#reject = reject
+    this.#outcome = { resolve, reject }
   }
 
   start (url: URL): void {
     const signal = this.#request.signal
     if (signal?.aborted === true) {
       this.#finished = true
-      this.#reject(signal.reason)
+      this.#rejectWith(signal.reason)
       return
     }
     signal?.addEventListener('abort', this.#onAbort)
@@ -220,8 +215,9 @@ class Fetching {
     }
     this.#settled = true
     if (body == null) this.#end()
-    else unread.register(response, new WeakRef(body.stream))
-    this.#resolve(response as unknown as Response)
+    const outcome = this.#outcome
+    this.#outcome = undefined
+    outcome?.resolve(response as unknown as Response)
   }
 
   /** A failure of `hop`: before the final head a network error, after it the body's (see {@link Body}). */
@@ -238,7 +234,13 @@ class Fetching {
   #fail (cause: unknown): void {
     if (this.#finished) return
     this.#end()
-    this.#reject(fetchFailed(cause))
+    this.#rejectWith(fetchFailed(cause))
+  }
+
+  #rejectWith (err: unknown): void {
+    const outcome = this.#outcome
+    this.#outcome = undefined
+    outcome?.reject(err)
   }
 
   /** The call is over (`reason`: aborted with it): no more hops, the signal's listener removed. */
@@ -248,7 +250,7 @@ class Fetching {
     this.#request.signal?.removeEventListener('abort', this.#onAbort)
     if (reason === undefined) return
     if (this.#settled) this.#body?.fail(reason)
-    else this.#reject(reason)
+    else this.#rejectWith(reason)
   }
 }
 

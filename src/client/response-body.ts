@@ -77,10 +77,14 @@ export function boundedBody (body: ReadableStream<Uint8Array>, max: number): Rea
 
 /**
  * `response` with other headers and/or body. Fetch's responses are immutable, so a new one is built
- * around the same body stream; `url`, `redirected` and fetch's `type` are carried over (see {@link FetchResponse}).
+ * around its body; `url`, `redirected` and fetch's `type` are carried over (see {@link FetchResponse}).
+ * A body kept is piped on rather than shared: `response` is dropped here, and a fetched response
+ * collected with its body unlocked cancels it (undici's and {@link FetchResponse}'s registries), which
+ * would empty the new response's body; piped, the old stream is locked and the new one is watched.
  */
 export function rebuildResponse (response: Response, changes: { headers?: Headers, body?: ReadableStream<Uint8Array> }): Response {
-  return new FetchResponse((changes.body ?? response.body), {
+  const body = changes.body ?? response.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>()) ?? null
+  return new FetchResponse(body, {
     status: response.status,
     statusText: response.statusText,
     headers: (changes.headers ?? response.headers) as never

@@ -397,7 +397,12 @@ export class WebHost implements BrowserHTTPHost {
     const release = await this.#queue.acquire(peer.toString(), signal)
     let opened: Opened
     try {
-      opened = await untilAborted(this.#opener.open(peer, this.#init.connectTimeout ?? 10_000), signal, (late) => { late.stream.abort(new Error('the request was aborted')) })
+      opened = await untilAborted(this.#opener.open(peer, this.#init.connectTimeout ?? 10_000), signal, (late) => {
+        // the first stream of a connection holds the rest of a burst until it is settled: say so
+        const err = new Error('the request was aborted')
+        late.settle(err)
+        late.stream.abort(err)
+      })
     } catch (err) {
       release()
       throw err
