@@ -9,12 +9,11 @@
  */
 import { MULTIADDR_URI_SCHEME, peerOfURL, withHTTPPath } from '../addr/addressing.js'
 import { RedirectRefusedError } from '../errors.js'
+import { REDIRECT_STATUSES } from './redirect-rules.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import type { TransportChoice } from '../errors.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Dispatcher } from 'undici'
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
 /** Rewrites a `multiaddr:` `Location` on redirects; forwards everything else. */
 class LocationHandler extends ForwardingHandler {
@@ -27,7 +26,7 @@ class LocationHandler extends ForwardingHandler {
 
   override onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, statusMessage?: string): void {
     const location = headers.location
-    if (REDIRECTS.has(statusCode) && typeof location === 'string' && location.slice(0, MULTIADDR_URI_SCHEME.length).toLowerCase() === MULTIADDR_URI_SCHEME) {
+    if (REDIRECT_STATUSES.has(statusCode) && typeof location === 'string' && location.slice(0, MULTIADDR_URI_SCHEME.length).toLowerCase() === MULTIADDR_URI_SCHEME) {
       try {
         headers = { ...headers, location: this.#locate(location) }
       } catch (err) {
