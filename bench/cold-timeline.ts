@@ -69,25 +69,26 @@ for (let run = 0; run < runs; run++) {
   const host = await createHTTPHost({ libp2p: client, ping: false })
   // libp2p refuses more than 5 inbound connections a second from one host by default
   await sleep(250)
-  marks.length = 0
-  t0 = performance.now()
-  const res = await host.fetch(target)
-  mark('headers')
-  await res.text()
-  mark('done')
-  const cold = [...marks]
+  /** One request, marked from its start to its body's end; the marks it left. */
+  const timedFetch = async (): Promise<Array<[string, number]>> => {
+    marks.length = 0
+    t0 = performance.now()
+    const res = await host.fetch(target)
+    mark('headers')
+    await res.text()
+    mark('done')
+    return [...marks]
+  }
+  /** When the last read before the response headers happened, on `marks`. */
+  const lastReadBeforeHeaders = (): number => marks.filter(([w], i) => w.startsWith('read') && i < marks.findIndex(([x]) => x === 'headers')).at(-1)?.[1] ?? NaN
+  const cold = await timedFetch()
   // the same on the connection now open, for comparison
-  marks.length = 0
-  t0 = performance.now()
-  const again = await host.fetch(target)
-  mark('headers')
-  await again.text()
-  mark('done')
+  await timedFetch()
   t0 = 0
   if (process.env.V != null) console.log(`  open connection: ${marks.map(([w, t]) => `${w} @${t.toFixed(2)}`).join(', ')}`)
-  const warm = { total: at('done'), lastRead: at('headers') - (marks.filter(([w], i) => w.startsWith('read') && i < marks.findIndex(([x]) => x === 'headers')).at(-1)?.[1] ?? NaN) }
+  const warm = { total: at('done'), lastRead: at('headers') - lastReadBeforeHeaders() }
   marks.splice(0, marks.length, ...cold)
-  const lastRead = marks.filter(([w], i) => w.startsWith('read') && i < marks.findIndex(([x]) => x === 'headers')).at(-1)?.[1] ?? NaN
+  const lastRead = lastReadBeforeHeaders()
   const summary: Record<string, number> = {
     'fetch → opener.open': at('opener.open'),
     'opener.open → TCP connect': at('TCP connect') - at('opener.open'),
