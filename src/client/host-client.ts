@@ -211,8 +211,8 @@ export class HostClient {
     const prepared = prepareRequest(url, requestInit)
     let response: Response
     if (prepared != null) {
-      const dispatcher = auth == null ? base.compose(guardRedirects(hops)) : base.compose(auth.interceptor, guardRedirects(hops))
-      response = this.#finish(await leanFetch(url, prepared, dispatcher, { decode: init.decompress !== false, maxBodySize }), route, init, undefined, Infinity)
+      const dispatcher = auth == null ? base : base.compose(auth.interceptor)
+      response = this.#finish(await leanFetch(url, prepared, dispatcher, { decode: init.decompress !== false, maxBodySize, hops }), route, init, undefined, Infinity)
     } else {
       // what the lean fetch does not reproduce (see prepareRequest) goes through undici's fetch
       debug('fetch %s through undici\'s fetch', route.url)

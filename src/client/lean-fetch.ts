@@ -18,6 +18,7 @@ import { contentDecoders } from './content-decoding.js'
 import { dispatchOptions } from './fetch-request.js'
 import { FetchResponse } from './fetch-response.js'
 import { REDIRECT_STATUSES, redirectStep } from './redirect-rules.js'
+import { recordHop } from './redirect.js'
 import { ResponseBodyTooLargeError } from '../errors.js'
 import type { PreparedRequest } from './fetch-request.js'
 import type { Transform } from 'node:stream'
@@ -41,6 +42,12 @@ export interface LeanFetchOptions {
   decode: boolean
   /** The most bytes the body may yield (after decoding); past it the body errors with `ResponseBodyTooLargeError`. */
   maxBodySize: number
+  /**
+   * Each hop's URL is recorded here before it is dispatched, and a redirect that would carry an unsafe
+   * method to another origin is refused (`redirect.ts` `recordHop`): what the `guardRedirects`
+   * interceptor does for undici's fetch, without composing a dispatcher per call.
+   */
+  hops?: string[]
 }
 
 /**
@@ -125,11 +132,21 @@ class Fetching {
       this.#rejectWith(signal.reason)
       return
     }
-    signal?.addEventListener('abort', this.#onAbort)
+    if (signal != null) {
+      this.#onAbort = this.#abort.bind(this)
+      signal.addEventListener('abort', this.#onAbort)
+    }
     this.#dispatch(url)
   }
 
-  readonly #onAbort = (): void => {
+  /**
+   * The signal's listener, bound only when there is a signal. No arrow functions per call here or in
+   * `Hop` and `Body`: the published build keeps function names (`keepNames`), which costs a
+   * `defineProperty` for each named closure created per request (issue 21).
+   */
+  #onAbort: (() => void) | undefined
+
+  #abort (): void {
     const reason = this.#request.signal?.reason
     this.#end(reason)
     this.#hop?.abort(reason)
@@ -140,9 +157,11 @@ class Fetching {
     if (url.origin !== this.#urls[0].origin) this.#type = 'cors'
     const hop = this.#hop = new Hop(this, url)
     try {
-      this.#dispatcher.dispatch(dispatchOptions(url, this.#request), hop)
+      const options = dispatchOptions(url, this.#request)
+      if (this.#options.hops != null) recordHop(this.#options.hops, options.origin as string, options.path, options.method)
+      this.#dispatcher.dispatch(options, hop)
     } catch (err) {
-      // an interceptor refusing the hop (guardRedirects), or undici refusing the options
+      // a refused redirect (recordHop), an interceptor refusing the hop, or undici refusing the options
       this.fail(hop, err)
     }
   }
@@ -196,7 +215,7 @@ class Fetching {
       hop.dump(Infinity)
     } else {
       const length = single(headers['content-length'])
-      body = this.#body = new Body(hop, decoders, this.#options.maxBodySize, length != null && /^\d+$/.test(length) ? Number(length) : -1, () => { this.#end() })
+      body = this.#body = new Body(hop, decoders, this.#options.maxBodySize, length != null && /^\d+$/.test(length) ? Number(length) : -1, this)
     }
     const pairs: Array<[string, string]> = []
     for (const name in headers) {
@@ -243,11 +262,16 @@ class Fetching {
     outcome?.reject(err)
   }
 
+  /** The final response's body is over (read to its end, failed or cancelled). */
+  bodyDone (): void {
+    this.#end()
+  }
+
   /** The call is over (`reason`: aborted with it): no more hops, the signal's listener removed. */
   #end (reason?: unknown): void {
     if (this.#finished) return
     this.#finished = true
-    this.#request.signal?.removeEventListener('abort', this.#onAbort)
+    if (this.#onAbort != null) this.#request.signal?.removeEventListener('abort', this.#onAbort)
     if (reason === undefined) return
     if (this.#settled) this.#body?.fail(reason)
     else this.#rejectWith(reason)
@@ -259,9 +283,10 @@ class Hop implements Dispatcher.DispatchHandler {
   readonly url: URL
   readonly #fetching: Fetching
   controller: Dispatcher.DispatchController | undefined
-  /** Data goes here once the head is in; `undefined` before. */
-  sink: ((chunk: Buffer) => void) | undefined
-  end: (() => void) | undefined
+  /** The final response's body, which takes the data once the head is in. */
+  body: Body | undefined
+  /** Instead of a body: the bytes still to read into nothing before the exchange is aborted (see `dump`). */
+  #dumpLeft = -1
   #abortReason: Error | undefined
 
   constructor (fetching: Fetching, url: URL) {
@@ -278,12 +303,7 @@ class Hop implements Dispatcher.DispatchHandler {
 
   /** Reads the rest of the body into nothing, aborting the exchange past `limit` bytes. */
   dump (limit: number): void {
-    let seen = 0
-    this.sink = (chunk) => {
-      seen += chunk.byteLength
-      if (seen > limit) this.abort(new Error('redirect body too large to read to its end'))
-    }
-    this.end = undefined
+    this.#dumpLeft = limit
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -297,11 +317,16 @@ class Hop implements Dispatcher.DispatchHandler {
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.sink?.(chunk)
+    if (this.body != null) {
+      this.body.data(chunk)
+    } else if (this.#dumpLeft >= 0) {
+      this.#dumpLeft -= chunk.byteLength
+      if (this.#dumpLeft < 0) this.abort(new Error('redirect body too large to read to its end'))
+    }
   }
 
   onResponseEnd (): void {
-    this.end?.()
+    this.body?.end()
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
@@ -316,57 +341,38 @@ class Hop implements Dispatcher.DispatchHandler {
  * Chunks are handed on without a copy: the stream is not a byte stream, so nothing transfers (detaches)
  * the socket's buffers, which is why undici's fetch copies them.
  */
-class Body {
+class Body implements UnderlyingDefaultSource<Uint8Array> {
   readonly stream: ReadableStream<Uint8Array>
   #controller!: ReadableStreamDefaultController<Uint8Array>
   readonly #hop: Hop
+  readonly #fetching: Fetching
   readonly #max: number
-  readonly #done: () => void
+  readonly #contentLength: number
+  #received = 0
   #seen = 0
   #over = false
   /** With codings: the raw body's side of the decoding pipeline, and its decoded end. */
   readonly #raw: Readable | undefined
+  readonly #decoded: Transform | undefined
 
   /**
    * `contentLength`: the body's `Content-Length`, or -1. The chunk that completes it never pauses the
    * exchange: undici 7's HTTP/1.1 parser, paused on a message's last byte, crashes the process when the
    * server then closes the connection (nodejs/undici#5360, fixed in undici 8), which every stream
-   * response does and which undici's fetch hits with an unread body over 16 KiB.
+   * response does and which undici's fetch hits with an unread body over 16 KiB. The body is its stream's
+   * source itself (`start`, `pull`, `cancel`) and takes the exchange's data from `Hop`: no closures per
+   * response (see `Fetching#onAbort`).
    */
-  constructor (hop: Hop, decoders: Transform[], max: number, contentLength: number, done: () => void) {
+  constructor (hop: Hop, decoders: Transform[], max: number, contentLength: number, fetching: Fetching) {
     this.#hop = hop
+    this.#fetching = fetching
     this.#max = max
-    this.#done = done
-    const decoded = decoders[decoders.length - 1] as Transform | undefined
-    this.stream = new ReadableStream<Uint8Array>({
-      start: (controller) => { this.#controller = controller },
-      pull: () => {
-        if (decoded == null) hop.controller?.resume()
-        else decoded.resume()
-      },
-      cancel: (reason) => {
-        this.#over = true
-        this.#raw?.destroy()
-        hop.abort(reason)
-        done()
-      }
-    }, new ByteLengthQueuingStrategy({ highWaterMark: BODY_QUEUE_BYTES }))
-    let received = 0
-    const last = (chunk: Buffer): boolean => (received += chunk.byteLength) === contentLength
-    if (decoded == null) {
-      hop.sink = (chunk) => {
-        const final = last(chunk)
-        if (this.#deliver(chunk) && !final && (this.#controller.desiredSize ?? 0) <= 0) hop.controller?.pause()
-      }
-      hop.end = () => { this.#close() }
-      return
-    }
+    this.#contentLength = contentLength
+    const decoded = this.#decoded = decoders[decoders.length - 1] as Transform | undefined
+    this.stream = new ReadableStream<Uint8Array>(this, new ByteLengthQueuingStrategy({ highWaterMark: BODY_QUEUE_BYTES }))
+    hop.body = this
+    if (decoded == null) return
     const raw = this.#raw = new Readable({ read: () => { hop.controller?.resume() } })
-    hop.sink = (chunk) => {
-      const final = last(chunk)
-      if (!raw.push(chunk) && !final) hop.controller?.pause()
-    }
-    hop.end = () => { raw.push(null) }
     pipeline(raw, ...decoders as [Transform], (err) => {
       if (err != null && !this.#over) {
         // a coding that does not decode: the body fails as fetch's does, and the exchange ends
@@ -378,6 +384,41 @@ class Body {
       if (this.#deliver(chunk) && (this.#controller.desiredSize ?? 0) <= 0) decoded.pause()
     })
     decoded.on('end', () => { this.#close() })
+  }
+
+  /** The stream's source: keeps its controller. */
+  start (controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller
+  }
+
+  /** The stream's source: the reader wants more. */
+  pull (): void {
+    if (this.#decoded == null) this.#hop.controller?.resume()
+    else this.#decoded.resume()
+  }
+
+  /** The stream's source: the reader gave up; the exchange is aborted. */
+  cancel (reason: unknown): void {
+    this.#over = true
+    this.#raw?.destroy()
+    this.#hop.abort(reason)
+    this.#fetching.bodyDone()
+  }
+
+  /** A chunk of the exchange's body (as sent: decoding, if any, follows). */
+  data (chunk: Buffer): void {
+    const final = (this.#received += chunk.byteLength) === this.#contentLength
+    if (this.#raw != null) {
+      if (!this.#raw.push(chunk) && !final) this.#hop.controller?.pause()
+    } else if (this.#deliver(chunk) && !final && (this.#controller.desiredSize ?? 0) <= 0) {
+      this.#hop.controller?.pause()
+    }
+  }
+
+  /** The exchange's body is complete. */
+  end (): void {
+    if (this.#raw != null) this.#raw.push(null)
+    else this.#close()
   }
 
   /** Enqueues `chunk` unless the body is over or past its bound; whether it was enqueued. */
@@ -398,7 +439,7 @@ class Body {
     if (this.#over) return
     this.#over = true
     this.#controller.close()
-    this.#done()
+    this.#fetching.bodyDone()
   }
 
   /** Errors the stream with `err` (once) and stops decoding. */
@@ -407,6 +448,6 @@ class Body {
     this.#over = true
     this.#controller.error(err)
     this.#raw?.destroy()
-    this.#done()
+    this.#fetching.bodyDone()
   }
 }

@@ -89,23 +89,30 @@ export function redirectRefusal (previous: string | undefined, origin: string, m
 }
 
 /**
- * An interceptor for one fetch: records each hop's URL in `hops`, and refuses a redirect that carries an
- * unsafe method to another origin, that is another peer (each peer is an origin, `http://<peer>`) or
+ * Records a fetch's hop to `origin` + `path` in `hops`, and throws the refusal of a redirect that carries
+ * an unsafe method to another origin, that is another peer (each peer is an origin, `http://<peer>`) or
  * another web server. Fetch repeats the method and body only on 307 and 308 (RFC 9110 §15.4.8,
  * §15.4.9); 303, and the POST of 301/302, arrive here already turned into GETs. A repeated POST would
  * reach a server its sender never chose: over a stream with this host's authenticated peer id, natively
  * with whatever the body authorises (a cross-origin request forgery). `redirect: 'manual'` never gets
- * here with a second hop: the caller decides.
+ * here with a second hop: the caller decides. `origin` is serialised (`URL#origin`).
+ */
+export function recordHop (hops: string[], origin: string, path: string, method: string): void {
+  const previous = hops.length === 0 ? undefined : new URL(hops[hops.length - 1]).origin
+  hops.push(`${origin}${path}`)
+  const refusal = redirectRefusal(previous, origin, method)
+  if (refusal != null) {
+    throw refusal
+  }
+}
+
+/**
+ * {@link recordHop} as an interceptor for one fetch, for the calls that go through undici's `fetch`
+ * (`host.fetch`'s own engine calls `recordHop` before each hop's dispatch).
  */
 export function guardRedirects (hops: string[]): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (options, handler) => {
-    const origin = new URL(String(options.origin)).origin
-    const previous = hops.length === 0 ? undefined : new URL(hops[hops.length - 1]).origin
-    hops.push(`${origin}${options.path}`)
-    const refusal = redirectRefusal(previous, origin, options.method)
-    if (refusal != null) {
-      throw refusal
-    }
+    recordHop(hops, new URL(String(options.origin)).origin, String(options.path), options.method)
     return dispatch(options, handler)
   }
 }

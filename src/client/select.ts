@@ -98,39 +98,14 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
   const streamAddrs = target.addrs.filter(ma => !isHTTPTransportAddress(ma))
   const reachable = http.filter(isReachable)
   const usable = options.insecureAllowHTTP === true ? reachable : reachable.filter(ma => !isPlainHTTP(ma))
-  const refusedPlain = reachable.length > usable.length ? ' (plain /http addresses ignored: insecureAllowHTTP is off)' : ''
-  const unreachable = http.length > reachable.length ? ` (${http.length - reachable.length} HTTP address(es) without a client here, e.g. HTTP/3, ignored)` : ''
-  const canStream = target.peer != null || streamAddrs.length > 0
-
-  const stream = (reason: string): Selection => {
-    if (!state.hasLibp2p) {
-      if (usable.length > 0 && (target.peer == null || state.canAuthenticateServer)) {
-        return { transport: 'native', reason: `${reason}, but this host has no libp2p node: using the HTTP address`, addr: usable[0] }
-      }
-      if (reachable.length > 0 && usable.length === 0) {
-        throw new InsecureHTTPError(reachable[0].toString())
-      }
-      throw new NoLibp2pError(`${reason}, but this HTTPHost has no libp2p node: pass \`libp2p\` to createHTTPHost`)
-    }
-    if (!canStream) {
-      throw new NoTransportError(`${reason}, but the target names no peer and has no libp2p address`)
-    }
-    return { transport: 'stream', reason: `${reason}${refusedPlain}${unreachable}` }
-  }
-  const native = (reason: string, fallback: boolean): Selection => {
-    const addr = usable[0]
-    const unproven = target.peer == null
-      ? undefined
-      : state.nativeUnproven ?? (state.canAuthenticateServer ? undefined : `proving the HTTPS server is ${target.peer.toString()} needs Peer ID Authentication`)
-    if (unproven != null) {
-      if (fallback && canStream && state.hasLibp2p) {
-        return stream(`${reason}, but ${unproven}: using a stream instead`)
-      }
-      if (!state.canAuthenticateServer) {
-        throw new PeerAuthRequiredError(addr.toString())
-      }
-    }
-    return { transport: 'native', reason, addr }
+  const c: Candidates = {
+    target,
+    state,
+    reachable,
+    usable,
+    refusedPlain: reachable.length > usable.length ? ' (plain /http addresses ignored: insecureAllowHTTP is off)' : '',
+    unreachable: http.length > reachable.length ? ` (${http.length - reachable.length} HTTP address(es) without a client here, e.g. HTTP/3, ignored)` : '',
+    canStream: target.peer != null || streamAddrs.length > 0
   }
 
   if (http.length > 0 && streamAddrs.length === 0) {
@@ -140,19 +115,70 @@ export function selectTransport (target: SelectionTarget, options: SelectionOpti
     if (usable.length === 0) {
       throw new InsecureHTTPError(reachable[0].toString())
     }
-    return native('rule 2: only HTTP transport addresses were given', false)
+    return nativeChoice(c, 'rule 2: only HTTP transport addresses were given', false)
   }
   if (state.connected && !(options.preferNativeHTTP === true && usable.length > 0)) {
-    return stream('rule 3: a libp2p connection to the peer is open')
+    return streamChoice(c, 'rule 3: a libp2p connection to the peer is open')
   }
   if (options.preferNativeHTTP === true && usable.length > 0) {
-    return native('rule 4: preferNativeHTTP and the peer has an HTTP transport address', true)
+    return nativeChoice(c, 'rule 4: preferNativeHTTP and the peer has an HTTP transport address', true)
   }
   if (usable.length === 0) {
-    return stream(`rule 5: no HTTP transport address${refusedPlain === '' ? '' : ' usable'}`)
+    return streamChoice(c, `rule 5: no HTTP transport address${c.refusedPlain === '' ? '' : ' usable'}`)
   }
   if (usable.includes(target.addrs[0])) {
-    return native('rule 6: the first address is an HTTP transport address', true)
+    return nativeChoice(c, 'rule 6: the first address is an HTTP transport address', true)
   }
-  return stream('rule 7: the first address is a libp2p address')
+  return streamChoice(c, 'rule 7: the first address is a libp2p address')
+}
+
+/** What {@link selectTransport} found in a target, for its two outcomes. */
+interface Candidates {
+  target: SelectionTarget
+  state: SelectionState
+  reachable: Multiaddr[]
+  usable: Multiaddr[]
+  refusedPlain: string
+  unreachable: string
+  canStream: boolean
+}
+
+/**
+ * A stream, for `reason`, or what replaces it. Module functions rather than closures in
+ * `selectTransport`: the published build keeps function names, which costs a `defineProperty` for each
+ * named closure made per request (issue 21).
+ */
+function streamChoice (c: Candidates, reason: string): Selection {
+  const { target, state, usable, reachable } = c
+  if (!state.hasLibp2p) {
+    if (usable.length > 0 && (target.peer == null || state.canAuthenticateServer)) {
+      return { transport: 'native', reason: `${reason}, but this host has no libp2p node: using the HTTP address`, addr: usable[0] }
+    }
+    if (reachable.length > 0 && usable.length === 0) {
+      throw new InsecureHTTPError(reachable[0].toString())
+    }
+    throw new NoLibp2pError(`${reason}, but this HTTPHost has no libp2p node: pass \`libp2p\` to createHTTPHost`)
+  }
+  if (!c.canStream) {
+    throw new NoTransportError(`${reason}, but the target names no peer and has no libp2p address`)
+  }
+  return { transport: 'stream', reason: `${reason}${c.refusedPlain}${c.unreachable}` }
+}
+
+/** The native transport, for `reason`, or the stream that replaces it (`fallback`) when the server cannot be proven. */
+function nativeChoice (c: Candidates, reason: string, fallback: boolean): Selection {
+  const { target, state } = c
+  const addr = c.usable[0]
+  const unproven = target.peer == null
+    ? undefined
+    : state.nativeUnproven ?? (state.canAuthenticateServer ? undefined : `proving the HTTPS server is ${target.peer.toString()} needs Peer ID Authentication`)
+  if (unproven != null) {
+    if (fallback && c.canStream && state.hasLibp2p) {
+      return streamChoice(c, `${reason}, but ${unproven}: using a stream instead`)
+    }
+    if (!state.canAuthenticateServer) {
+      throw new PeerAuthRequiredError(addr.toString())
+    }
+  }
+  return { transport: 'native', reason, addr }
 }

@@ -442,7 +442,8 @@ export class StreamSocket extends Duplex {
     let gathered = this.#gathered
     if (gathered == null) {
       gathered = this.#gathered = new Uint8ArrayList()
-      this.#gatheredFlush = setImmediate(this.#sendGathered)
+      // an anonymous closure, made only when a turn gathers: no per-socket field (see `#onMessage`)
+      this.#gatheredFlush = setImmediate(() => { this.#sendGathered() })
     }
     gathered.append(data)
     if (gathered.byteLength < GATHER_BYTES) {
@@ -458,7 +459,7 @@ export class StreamSocket extends Duplex {
    * Hand what was gathered to the stream (at the end of the turn, or before our write side closes, a
    * graceful `destroy()` included); a failure fails the socket, as the writes were accepted.
    */
-  #sendGathered = (): void => {
+  #sendGathered (): void {
     const gathered = this.#gathered
     this.#gathered = undefined
     clearImmediate(this.#gatheredFlush)
