@@ -6,11 +6,14 @@
  * time; a CPU gap shows as CPU.
  *
  * Contenders, in rounds rotated each round: `raw` (the raw stream RPC, `bench/raw-stream.ts`), `fetch`
- * (`host.fetch`, as the bench measures libp2phttp) and `request` (undici's `request()` on the host's
- * dispatcher: the same streams, sockets, HTTP/1.1 client and server, without fetch).
+ * (`host.fetch`, as the bench measures libp2phttp), `request` (undici's `request()` on the host's
+ * dispatcher: the same streams, sockets, HTTP/1.1 client and server, without fetch's `Response`), and
+ * `memory-h1` (the same `request()` and a bare Node `http.Server` answering the same handler over an
+ * in-memory duplex, a new one per exchange: what the HTTP/1.1 exchange itself costs, client and server,
+ * with no libp2p and no I/O).
  *
  * `node --import tsx bench/c1-gap.ts [requests=2000] [rounds=4] [concurrency=1]`
- * Environment: `ONLY=raw|fetch|request` one contender; `PROF=FILE` a CPU profile of the measured rounds;
+ * Environment: `ONLY=raw|fetch|request|memory-h1` one contender; `PROF=FILE` a CPU profile of the measured rounds;
  * `COUNT_TICKS=1` also count `setImmediate`/`setTimeout`/`nextTick`/`queueMicrotask` calls (the
  * wrappers cost a little); `CORK=1` batch each tick's TCP writes (an experiment on @libp2p/tcp, which
  * writes a noise message's length prefix and ciphertext with a `socket.write` each).
@@ -19,10 +22,12 @@ import '../examples/polyfill.js'
 import './production.js'
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
+import { createServer } from 'node:http'
 import { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { Duplex } from 'node:stream'
 import { multiaddr } from '@multiformats/multiaddr'
-import { request } from 'undici'
+import { Pool, request } from 'undici'
 import { createHTTPHost } from '../src/index.js'
 import { handleRaw, hostClient, node, rawClient } from './contenders.js'
 import { nodeHandler } from './handlers.js'
@@ -66,6 +71,30 @@ if (env('CORK') != null) {
   } as typeof Socket.prototype.write
 }
 
+/** Two duplexes, each one's writes the other's reads, with what Node's HTTP server and undici call on a socket. */
+function duplexPair (): [Duplex, Duplex] {
+  const ends: Duplex[] = []
+  const make = (i: number): Duplex => {
+    const end = new Duplex({
+      allowHalfOpen: true,
+      read () {},
+      write (chunk, _encoding, callback) { ends[1 - i].push(chunk); callback() },
+      final (callback) { ends[1 - i].push(null); callback() }
+    })
+    return Object.assign(end, {
+      setTimeout () { return end },
+      setNoDelay () { return end },
+      setKeepAlive () { return end },
+      ref () { return end },
+      unref () { return end },
+      destroySoon () { end.end(); end.once('finish', () => end.destroy()) },
+      address () { return {} }
+    })
+  }
+  ends.push(make(0), make(1))
+  return [ends[0], ends[1]]
+}
+
 const server = await node()
 await handleRaw(server)
 const serverHost = await createHTTPHost({ libp2p: server, ping: false })
@@ -76,6 +105,16 @@ const addr = server.getMultiaddrs()[0].toString()
 const fetchClient = hostClient(clientHost, addr, async () => {})
 const { url, dispatcher } = await clientHost.dispatcherFor(multiaddr(addr))
 const small = new URL('/small', url).toString()
+const memoryServer = createServer(nodeHandler as never)
+const memory = new Pool('http://memory.invalid', {
+  connections: 64,
+  connect: (_options, callback) => {
+    const [near, far] = duplexPair()
+    memoryServer.emit('connection', far)
+    // undici's client writes nothing on a socket handed over synchronously (a connector is async)
+    process.nextTick(() => { callback(null, near as unknown as Socket) })
+  }
+})
 const clients: Record<string, Client> = {
   raw: await rawClient(client, addr, async () => {}),
   fetch: fetchClient,
@@ -83,6 +122,14 @@ const clients: Record<string, Client> = {
     ...fetchClient,
     small: async () => {
       const res = await request(small, { dispatcher })
+      for await (const _ of res.body) { /* drained */ }
+    }
+  },
+  'memory-h1': {
+    ...fetchClient,
+    small: async () => {
+      // one exchange per connection, as on streams
+      const res = await request('http://memory.invalid/small', { dispatcher: memory, reset: true })
       for await (const _ of res.body) { /* drained */ }
     }
   }
@@ -120,6 +167,7 @@ if (session != null) {
 }
 console.log(`small GET, c=${concurrency}, ${requests} per round, per request:`)
 for (const [name, lines] of out) console.log(`${name}\n  ${lines.join('\n  ')}`)
+await memory.close()
 await clientHost.close({ timeout: 100 })
 await client.stop()
 await serverHost.close({ timeout: 100 })

@@ -5,13 +5,14 @@
 import { createServer as createHTTPServer } from 'node:http'
 import { createServer as createHTTPSServer } from 'node:https'
 import { noise } from '@chainsafe/libp2p-noise'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { generate } from 'selfsigned'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { createHTTPHost } from '../src/index.js'
+import { createHTTPHost, withKeptX25519Keys } from '../src/index.js'
 import { nodeHandler, zeros } from './handlers.js'
 import { libp2pHTTPClient } from './libp2p-http.js'
 import { RAW_PROTOCOL, receive, send, serveRaw } from './raw-stream.js'
@@ -30,12 +31,15 @@ export interface Served {
   stop: () => Promise<void>
 }
 
-/** A js-libp2p node as every libp2p contender runs it: TCP on 127.0.0.1, noise, yamux. */
+/**
+ * A js-libp2p node as every libp2p contender runs it: TCP on 127.0.0.1, noise, yamux; noise's X25519 on
+ * kept keys (`withKeptX25519Keys`), as the command's node has it (a handshake's CPU, not a steady-state cost).
+ */
 export async function node (): Promise<Awaited<ReturnType<typeof createLibp2p>>> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: withKeptX25519Keys(defaultCrypto) })],
     streamMuxers: [yamux()]
   })
 }

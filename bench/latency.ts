@@ -1,7 +1,7 @@
 /**
  * Round trips on a real link (issue 21): every contender's server sits behind a latency relay
  * (`latency-relay.ts`) that adds `rttMs` of round-trip time, and the bench measures, in RTT units
- * (elapsed / RTT, medians of `runs`):
+ * (elapsed / RTT, medians of `runs`, after `warmup` runs not recorded):
  *
  * - `openRequest`: a small GET on a connection that is already open (the physical limit is 1 RTT);
  * - `firstRequest`: the first small GET from a cold client (a started node that is not connected: dial,
@@ -13,7 +13,7 @@
  * (`libp2p-http.ts`): its server and each cold client are processes of their own.
  *
  * ```sh
- * npm run bench:latency                        # RTT 40 ms, TCP handshake free, 5 runs
+ * npm run bench:latency                        # RTT 40 ms, TCP handshake free, 2 warm-up runs, 5 runs
  * npm run bench:latency -- --handshake delayed  # each first request pays the TCP handshake's RTT too
  * npm run bench:latency -- --rtt 40 --runs 7 --only libp2phttp-stream --trace   # with each first request's flights
  * ```
@@ -23,12 +23,13 @@
 import '../examples/polyfill.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { noise } from '@chainsafe/libp2p-noise'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { createHTTPHost } from '../src/index.js'
+import { createHTTPHost, withKeptX25519Keys } from '../src/index.js'
 import { certificate, serve } from './contenders.js'
 import { nodeHandler } from './handlers.js'
 import { forkLibp2pHTTP, libp2pHTTPClient, libp2pHTTPUnavailable } from './libp2p-http.js'
@@ -57,6 +58,15 @@ export interface LatencyOptions {
   rttMs?: number
   /** Runs per contender (a cold client each); medians are reported. @default 5 */
   runs?: number
+  /**
+   * Runs made first and not recorded, per contender: the figures are of a warm process (a long-running
+   * host meeting a new peer), not of V8 compiling the contender's code, which the first runs of each
+   * contender paid (a first request's CPU over a fresh connection: ~11 ms in the first runs, ~9 later,
+   * the request after it ~3–5 ms against ~1 ms once warm).
+   *
+   * @default 2
+   */
+  warmup?: number
   /** Small GETs on the open connection per run (their median is the run's figure). @default 3 */
   openRequests?: number
   /** The download's size. @default 1 MiB */
@@ -114,7 +124,8 @@ async function libp2pNode (listen: boolean): Promise<Libp2p> {
   return await createLibp2p({
     addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // as the command's node (and bench/contenders.ts): noise's X25519 on kept keys
+    connectionEncrypters: [noise({ crypto: withKeptX25519Keys(defaultCrypto) })],
     streamMuxers: [yamux()]
   })
 }
@@ -292,11 +303,12 @@ function unavailable (contender: string): string | undefined {
 
 /**
  * Run the latency bench: one row per contender (skipped ones, with the reason logged, get `NaN`s).
- * The figures are medians over `runs` cold clients, in RTT units.
+ * The figures are medians over `runs` cold clients, in RTT units, after `warmup` runs not recorded.
  */
 export async function runLatency (options: LatencyOptions = {}): Promise<LatencyRow[]> {
   const rttMs = options.rttMs ?? 40
   const runs = options.runs ?? 5
+  const warmup = options.warmup ?? 2
   const openRequests = options.openRequests ?? 3
   const bytes = options.downloadBytes ?? 1024 * 1024
   const log = options.log ?? console.log
@@ -314,20 +326,24 @@ export async function runLatency (options: LatencyOptions = {}): Promise<Latency
     const open: number[] = []
     const download: number[] = []
     try {
-      for (let run = 0; run < runs; run++) {
+      for (let run = -warmup; run < runs; run++) {
+        // the warm-up runs (negative) do everything a run does and record nothing
+        const record = run >= 0
         const client = await setup.client()
         try {
           const seen = setup.relays.map(r => r.connections.length)
           const start = performance.now()
-          first.push(await timed(client.small))
-          if (options.trace === true) log(`${contender} run ${run + 1}: first request ${traceOf(setup.relays, seen, start, rttMs)}`)
+          const firstMs = await timed(client.small)
+          if (record) first.push(firstMs)
+          if (record && options.trace === true) log(`${contender} run ${run + 1}: first request ${traceOf(setup.relays, seen, start, rttMs)}`)
           const opens: number[] = []
           for (let i = 0; i < openRequests; i++) opens.push(await timed(client.small))
-          open.push(median(opens))
-          download.push(await timed(async () => {
+          if (record) open.push(median(opens))
+          const downloadMs = await timed(async () => {
             const got = await client.download(bytes)
             if (got !== bytes) throw new Error(`${contender}: downloaded ${got} bytes of ${bytes}`)
-          }))
+          })
+          if (record) download.push(downloadMs)
         } finally {
           await client.close()
         }
@@ -374,6 +390,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await runLatency({
     rttMs: Number(flag(args, '--rtt') ?? 40),
     runs: Number(flag(args, '--runs') ?? 5),
+    warmup: Number(flag(args, '--warmup') ?? 2),
     delayHandshake: handshake === 'delayed',
     only: flag(args, '--only')?.split(','),
     trace: args.includes('--trace')

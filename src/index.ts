@@ -44,6 +44,8 @@ export type { ProtocolMap, InvalidProtocolEntry } from './protocols/well-known.j
 export { PING_PROTOCOL } from './protocols/ping.js'
 export type { PingOptions } from './protocols/ping.js'
 export { HTTP_STREAM_PROTOCOL } from './stream/server.js'
+export { withKeptX25519Keys } from './stream/noise-x25519.js'
+export type { NoiseX25519 } from './stream/noise-x25519.js'
 
 // multiaddr ⇄ URL
 export { multiaddrToURL, urlToMultiaddr, withHTTPPath, httpEndpoint, multiaddrFromBytes, multiaddrToBytes } from './addr/addressing.js'

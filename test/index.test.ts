@@ -19,7 +19,7 @@ const VALUES = [
   'allowPeers', 'authenticationOf', 'createExit', 'createHTTPHost', 'fetchHandler', 'forwardProxy', 'forwardToPeer', 'gateway',
   'httpEndpoint', 'httpHost', 'invalidEntriesOf', 'isLibP2PHTTPError', 'memoryCacheStore', 'multiaddrFromBytes', 'multiaddrToBytes', 'multiaddrToURL',
   'nodeHandler', 'originalUrl', 'proxyTo', 'remotePeer', 'serverPeer', 'transportOf', 'urlToMultiaddr', 'withHTTPPath',
-  'withPeerIdAuth'
+  'withKeptX25519Keys', 'withPeerIdAuth'
 ]
 
 const TYPES = [
@@ -27,7 +27,7 @@ const TYPES = [
   'ExitOptions', 'FetchHandler', 'FetchInit', 'FetchTarget', 'ForwardOptions', 'ForwardProxy', 'ForwardProxyOptions',
   'GatewayHandler', 'GatewayOptions', 'HTTPEndpoint', 'HTTPHost', 'HTTPHostComponents', 'HTTPHostOptions', 'HTTPHostService', 'HTTPHostServiceOptions', 'Handler', 'HostCheckOptions',
   'HostProtocols', 'HostProtocolsOptions', 'InvalidProtocolEntry', 'Libp2pLike', 'ListenTLSOptions', 'MountOptions',
-  'NodeHandler', 'PeerForwarder', 'PeerIdAuthOptions', 'PeerIdAuthServerOptions', 'PingOptions', 'ProtocolClient',
+  'NodeHandler', 'NoiseX25519', 'PeerForwarder', 'PeerIdAuthOptions', 'PeerIdAuthServerOptions', 'PingOptions', 'ProtocolClient',
   'ProtocolClientInit', 'ProtocolFetchOptions', 'ProtocolMap', 'ProtocolsOptions', 'ProxyHandler', 'ProxyOptions',
   'ServerLimits', 'SetProtocolsOptions', 'StreamAlias', 'TaggedHandler', 'TransportChoice', 'TxtResolver', 'UpgradeListener',
   'WithPeerIdAuthOptions'
