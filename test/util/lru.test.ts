@@ -18,3 +18,28 @@ it('a bound of 0 keeps nothing', () => {
   lru.set('a', 1)
   expect(lru.size).toBe(0)
 })
+
+it('asking for the most recent entry again keeps the order right, through deletes and evictions', () => {
+  const lru = new LRUMap<string | undefined, number>(3)
+  lru.set('a', 1).set('b', 2).set('c', 3)
+  expect([lru.get('c'), lru.get('c')]).toEqual([3, 3])
+  expect(lru.get('a')).toBe(1) // order now b, c, a
+  expect(lru.get('a')).toBe(1)
+  lru.set('d', 4) // b goes
+  expect([...lru.keys()]).toEqual(['c', 'a', 'd'])
+  lru.delete('d')
+  lru.set('d', 40)
+  expect(lru.get('c')).toBe(3) // order a, d, c
+  lru.set('e', 5) // a goes
+  expect([...lru.keys()]).toEqual(['d', 'c', 'e'])
+  // undefined is a key like any other
+  lru.set(undefined, 6) // d goes
+  expect(lru.has('d')).toBe(false)
+  expect(lru.get('c')).toBe(3)
+  expect(lru.get(undefined)).toBe(6)
+  expect([...lru.keys()]).toEqual(['e', 'c', undefined])
+  // the most recent key changes with every use
+  lru.get('e')
+  lru.get(undefined)
+  expect([...lru.keys()]).toEqual(['c', 'e', undefined])
+})
