@@ -78,6 +78,9 @@ function nodeRoutes (req: import('node:http').IncomingMessage, res: ServerRespon
   } else if (path === '/elsewhere') {
     // another peer: the page's own (any peer other than this one will do)
     res.writeHead(307, { location: `multiaddr:/p2p/${pagePeer}/http-path/x` }).end()
+  } else if (path === '/big') {
+    // more than a stream's flow-control window: it cannot all arrive while nobody reads it
+    res.end(Buffer.alloc(16 * 1024 * 1024))
   } else if (path === '/reset') {
     req.socket.destroy(new Error('reset by the test'))
   } else {
@@ -137,7 +140,8 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-component-update', '--disable-sync']
+    // --expose-gc: window.gc(), for the test of responses dropped unread
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-component-update', '--disable-sync', '--js-flags=--expose-gc']
   })
   const context = await browser.newContext({ ignoreHTTPSErrors: true })
   page = await context.newPage()
@@ -358,6 +362,36 @@ describe.skipIf(!run)('the browser host in Chromium', () => {
     } finally {
       await page.evaluate(() => { window.t.host.unhandle('/fields/1') })
     }
+  })
+
+  it('a Response and its clone() both dropped unread free their stream and the peer\'s slot once collected (maxStreamsPerPeer 1)', async () => {
+    const status = await page.evaluate(async (addr) => {
+      const client = await window.t.client({ maxStreamsPerPeer: 1 })
+      const gc = (window as unknown as { gc: () => void }).gc
+      try {
+        // in a function of its own, so that nothing on this frame keeps the responses
+        const fetchAndDrop = async (): Promise<number> => {
+          const res = await client.host.fetch(`multiaddr:${addr}/http-path/big`)
+          return res.status + res.clone().status
+        }
+        await fetchAndDrop()
+        const next = client.host.fetch(`multiaddr:${addr}/http-path/hello`, { signal: AbortSignal.timeout(15_000) })
+        let settled = false
+        void next.then(() => { settled = true }, () => { settled = true })
+        for (let i = 0; i < 100 && !settled; i++) {
+          gc()
+          await new Promise(resolve => setTimeout(resolve, 50))
+        }
+        const res = await next
+        await res.text()
+        return res.status
+      } catch (err) {
+        return String(err)
+      } finally {
+        await client.close()
+      }
+    }, nodeAddr)
+    expect(status).toBe(200)
   })
 
   it('no /http/1.1 stream is left open on either side once the exchanges are over, failed ones included', async () => {

@@ -21,6 +21,8 @@ export interface PageAPI {
   host: BrowserHTTPHost
   /** Requests the page's handlers saw: method, path, caller. */
   seen: Array<{ method: string, path: string, peer: string | undefined, body: string }>
+  /** A second node and host in the page, a client only, with `options`; `close` stops both. */
+  client: (options: Omit<lib.BrowserHTTPHostOptions, 'libp2p'>) => Promise<{ host: BrowserHTTPHost, close: () => Promise<void> }>
 }
 
 declare global {
@@ -31,8 +33,8 @@ declare global {
   }
 }
 
-window.start = async (listen: string[] = []) => {
-  const node = await createLibp2p({
+async function pageNode (listen: string[]): Promise<Libp2p> {
+  return await createLibp2p({
     addresses: { listen },
     transports: [webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
@@ -41,6 +43,16 @@ window.start = async (listen: string[] = []) => {
     // js-libp2p's browser default refuses to dial private addresses; the Node host is on 127.0.0.1
     connectionGater: { denyDialMultiaddr: (ma) => !ma.toString().startsWith('/ip4/127.0.0.1/') }
   })
+}
+
+async function client (options: Omit<lib.BrowserHTTPHostOptions, 'libp2p'>): Promise<{ host: BrowserHTTPHost, close: () => Promise<void> }> {
+  const node = await pageNode([])
+  const host = await lib.createHTTPHost({ ...options, libp2p: node })
+  return { host, close: async () => { await host.close(); await node.stop() } }
+}
+
+window.start = async (listen: string[] = []) => {
+  const node = await pageNode(listen)
   const host = await lib.createHTTPHost({ libp2p: node })
   const seen: PageAPI['seen'] = []
   host.serve(async (request) => {
@@ -52,6 +64,6 @@ window.start = async (listen: string[] = []) => {
     return new Response(`page answers ${url.pathname}`)
   })
   host.handle('/page-proto/1', (request) => new Response(`page-proto at ${new URL(request.url).pathname}`))
-  window.t = { lib, multiaddr, node, host, seen }
+  window.t = { lib, multiaddr, node, host, seen, client }
   return node.peerId.toString()
 }

@@ -178,6 +178,34 @@ const droppedResponses = new FinalizationRegistry<{ body: ReadableStream<Uint8Ar
   if (!body.locked) drop()
 })
 
+/**
+ * The bodies of cloned responses: `clone()` tees the body, which locks the stream registered above, so
+ * a response and its clone both dropped unread were never cancelled (a browser's `Response` does not
+ * cancel collected branches itself, as undici's does in Node). Each branch is cancelled once its
+ * response is collected with it unread; with both branches cancelled the tee cancels the body, which
+ * fails the exchange. A branch a reader holds is left to it.
+ */
+const droppedBranches = new FinalizationRegistry<ReadableStream<Uint8Array>>((branch) => {
+  if (!branch.locked) branch.cancel(new Error('the response was garbage-collected with its body unread')).catch(() => {})
+})
+
+/** `clone()` of `response` (and of its clones) registers both responses' branches in `droppedBranches`. */
+function watchClones (response: Response): void {
+  Object.defineProperty(response, 'clone', {
+    configurable: true,
+    writable: true,
+    value: function clone (this: Response): Response {
+      const copy = Response.prototype.clone.call(this)
+      // the Fetch standard's clone: this response's body is now one branch of the tee, the copy's the other
+      for (const branched of [this, copy]) {
+        if (branched.body != null) droppedBranches.register(branched, branched.body)
+      }
+      watchClones(copy)
+      return copy
+    }
+  })
+}
+
 /** One request and its response on one stream. */
 class ClientExchange {
   readonly #stream: Stream
@@ -336,6 +364,7 @@ class ClientExchange {
     if (body != null) {
       // held: the body and the exchange, neither of which refers to the response
       droppedResponses.register(response, { body, drop: () => { this.#fail(new Error('the response was garbage-collected with its body unread'), true) } })
+      watchClones(response)
     }
     this.#phase = 'body'
     this.#head?.resolve(response)
