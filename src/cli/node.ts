@@ -48,7 +48,7 @@ export async function createNode (privateKey: PrivateKey, listen: string[], extr
     privateKey,
     addresses: { listen, appendAnnounce: extras.announce?.map(String) },
     transports: [tcp(), circuitRelayTransport()],
-    // noise's handshake without a DER key import per Diffie-Hellman (3.5 ms of CPU per connection under Node 20)
+    // noise's handshake without a DER key import per Diffie-Hellman (~3 ms of CPU per connection under Node 20)
     connectionEncrypters: [noise({ crypto: withKeptX25519Keys(defaultCrypto) })],
     streamMuxers: [yamux({
       // yamux's defaults let a window grow to 16 MiB but abort a paused stream whose read buffer
