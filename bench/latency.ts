@@ -378,6 +378,15 @@ export function latencyTable (rows: LatencyRow[]): string {
   return lines.join('\n')
 }
 
+/** `name`'s value as a whole number of at least `min`, `fallback` when absent; anything else is refused. */
+function count (args: string[], name: string, fallback: number, min: number): number {
+  const text = flag(args, name)
+  if (text == null) return fallback
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} takes a whole number of at least ${min}, not ${text}`)
+  return n
+}
+
 function flag (args: string[], name: string): string | undefined {
   const i = args.indexOf(name)
   return i === -1 ? undefined : args[i + 1]
@@ -388,9 +397,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const handshake = flag(args, '--handshake') ?? 'free'
   if (handshake !== 'delayed' && handshake !== 'free') throw new Error('--handshake is delayed or free')
   const rows = await runLatency({
-    rttMs: Number(flag(args, '--rtt') ?? 40),
-    runs: Number(flag(args, '--runs') ?? 5),
-    warmup: Number(flag(args, '--warmup') ?? 2),
+    rttMs: count(args, '--rtt', 40, 1),
+    runs: count(args, '--runs', 5, 1),
+    warmup: count(args, '--warmup', 2, 0),
     delayHandshake: handshake === 'delayed',
     only: flag(args, '--only')?.split(','),
     trace: args.includes('--trace')
