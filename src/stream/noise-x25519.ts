@@ -8,7 +8,8 @@
  *
  * {@link withKeptX25519Keys} makes the key pairs noise asks for as Node `KeyObject`s and keeps them (a
  * `WeakMap` from the raw private key noise holds to its `KeyObject`, the bytes compared at each use),
- * and imports the peer's public key from a JWK (~7 µs). The bytes on the wire are the same; everything else is the crypto it wraps.
+ * and imports the peer's public key from a JWK (~7 µs). The bytes on the wire are the same; everything
+ * else is the crypto it wraps.
  *
  * @module
  */
